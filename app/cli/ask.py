@@ -1,0 +1,127 @@
+"""The one question helper every step uses, in DeepFaceLab's style.
+
+A value given as a flag is used as is. Otherwise, when stdin is a terminal, the user is asked
+`Question (default) ( ?:help skip:... ) : `; `?` prints the help text and asks again; an empty
+answer takes the default. Without a terminal (scripts, CI, launchers run headless) the default is
+taken silently, so every step also runs unattended.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable, Sequence, TypeVar
+
+T = TypeVar("T")
+
+_FORCE_ENV = "FACESTUDIO_ASK"  # "1": ask even without a tty (tests), "0": never ask
+
+
+def interactive() -> bool:
+    """True when questions should be asked (a terminal, unless the environment says otherwise)."""
+    forced = os.environ.get(_FORCE_ENV)
+    if forced is not None:
+        return forced == "1"
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _hint(help_text: str | None, skip: str | None) -> str:
+    parts = []
+    if help_text:
+        parts.append("?:help")
+    if skip:
+        parts.append(f"skip:{skip}")
+    return f" ( {' '.join(parts)} )" if parts else ""
+
+
+def ask(
+    question: str,
+    default: T,
+    parse: Callable[[str], T] = str,  # type: ignore[assignment]
+    help_text: str | None = None,
+    given: T | None = None,
+    skip: str | None = None,
+    valid: Callable[[T], bool] | None = None,
+    input_fn: Callable[[str], str] = input,
+) -> T:
+    """Return `given` if set, else ask the user (or take `default` when not interactive).
+
+    `parse` turns the typed text into a value and raises ValueError on bad text; `valid` may
+    reject a parsed value. Bad answers are explained and asked again, never a traceback.
+    """
+    if given is not None:
+        return given
+    if not interactive():
+        return default
+    shown = "skip" if default is None else _format(default)
+    prompt = f"{question} ({shown}){_hint(help_text, skip)} : "
+    while True:
+        try:
+            text = input_fn(prompt).strip()
+        except EOFError:
+            return default
+        if text == "?" and help_text:
+            print(help_text)
+            continue
+        if text == "":
+            return default
+        try:
+            value = parse(text)
+        except ValueError as exc:
+            print(f"  not understood: {text!r} ({exc}); type ? for help")
+            continue
+        if valid is not None and not valid(value):
+            print(f"  {text!r} is out of range; type ? for help")
+            continue
+        return value
+
+
+def _format(value: object) -> str:
+    if isinstance(value, bool):
+        return "y" if value else "n"
+    return str(value)
+
+
+def parse_bool(text: str) -> bool:
+    """y/n answers, as DeepFaceLab takes them."""
+    t = text.strip().lower()
+    if t in ("y", "yes", "1", "true"):
+        return True
+    if t in ("n", "no", "0", "false"):
+        return False
+    raise ValueError("answer y or n")
+
+
+def ask_bool(question: str, default: bool, help_text: str | None = None,
+             given: bool | None = None, **kw) -> bool:
+    return ask(question, default, parse_bool, help_text, given, **kw)
+
+
+def ask_int(question: str, default: int | None, lo: int | None = None, hi: int | None = None,
+            help_text: str | None = None, given: int | None = None, **kw) -> int | None:
+    def ok(v: int) -> bool:
+        return (lo is None or v >= lo) and (hi is None or v <= hi)
+    return ask(question, default, int, help_text, given, valid=ok, **kw)
+
+
+def ask_float(question: str, default: float | None, lo: float | None = None,
+              hi: float | None = None, help_text: str | None = None,
+              given: float | None = None, **kw) -> float | None:
+    def ok(v: float) -> bool:
+        return (lo is None or v >= lo) and (hi is None or v <= hi)
+    return ask(question, default, float, help_text, given, valid=ok, **kw)
+
+
+def ask_choice(question: str, default: str, choices: Sequence[str],
+               help_text: str | None = None, given: str | None = None, **kw) -> str:
+    """Choice by name or by 1-based number, as DeepFaceLab's numbered menus."""
+    def parse(text: str) -> str:
+        if text.isdigit() and 1 <= int(text) <= len(choices):
+            return choices[int(text) - 1]
+        if text in choices:
+            return text
+        raise ValueError("one of " + ", ".join(f"({i + 1}) {c}" for i, c in enumerate(choices)))
+    return ask(question, default, parse, help_text, given, **kw)

@@ -1,0 +1,12 @@
+"""`python -m app demo`: placeholder until its part lands (see docs/INTERFACES.md)."""
+
+from app.errors import UserError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("demo", help="(demo: not yet available)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    raise UserError("the 'demo' step is not available in this build yet")

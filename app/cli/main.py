@@ -1,0 +1,63 @@
+"""`python -m app <command>`: the parser and the one place errors become messages.
+
+Command modules are listed in COMMANDS; each has `register(subparsers)` that adds its parser and
+sets `run`. They import only light modules at top level; the heavy work is imported inside `run`,
+so start-up stays fast whatever the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from app import __version__
+from app.errors import UserError
+
+#: one entry per pipeline step (DeepFaceLab's numbered launchers), plus tools.
+COMMANDS = [
+    "workspace",  # 1) clear workspace
+    "video",      # 2, 3, 8) extract / cut / denoise / assemble
+    "extract",    # 4, 5) faces from frames
+    "faceset",    # 4) face set tools: info, sort, view
+    "train",      # 6) train a model
+    "merge",      # 7) merge predicted faces into dst frames
+    "devices",    # backends: what the machine has and what would be picked
+    "demo",       # the whole pipeline on the sample workspace, no questions
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m app",
+        description="Face-replacement studio (DeepFaceLab 1.0 workflow). Outputs are labelled "
+                    "as altered media. For film, VFX, research and consenting people only.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--workspace", metavar="DIR", default=None,
+                        help="workspace folder (default: $FACESTUDIO_WORKSPACE or ./workspace)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        module = importlib.import_module(f"app.cli.cmd_{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.run(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: work done so far is kept; run the same command to resume.",
+              file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: out of memory. Lower the batch size, the model dims or the resolution.",
+              file=sys.stderr)
+        return 3
+    return int(result or 0)

@@ -1,0 +1,1 @@
+"""Face extraction: detectors, 68 landmarks, alignment, writing aligned-face files."""

@@ -1,0 +1,25 @@
+"""Creating and emptying a workspace (step 1). Videos placed by the user are never touched."""
+
+from __future__ import annotations
+
+import shutil
+
+from app.workspace import Workspace
+
+
+def workspace_has_content(ws: Workspace) -> bool:
+    """True when clearing would delete something (frames, faces, merged frames, model files)."""
+    for folder in ws.all_dirs():
+        if folder.is_dir() and any(p.is_file() for p in folder.rglob("*")):
+            return True
+    return False
+
+
+def clear_workspace(ws: Workspace) -> None:
+    """Empty the generated folders and recreate them; `data_src.*`/`data_dst.*` videos stay."""
+    ws.root.mkdir(parents=True, exist_ok=True)
+    for top in (ws.frames_dir("src"), ws.frames_dir("dst"), ws.model_dir):
+        if top.exists():
+            shutil.rmtree(top)
+    for folder in ws.all_dirs():
+        folder.mkdir(parents=True, exist_ok=True)
