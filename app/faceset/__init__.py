@@ -1,0 +1,1 @@
+"""Face sets: the aligned-face file format (metadata), sorting and set tools."""
