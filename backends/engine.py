@@ -1,0 +1,128 @@
+"""What every engine offers (torch, OpenCL/tinygrad): parameters, optimizers, a train step, a
+predict call and an engine-neutral state dict. Engines differ only in the primitives below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from app.errors import UserError
+from backends.checkpoint import load_state, save_state
+from backends.layers import ParamSpec, init_params
+from backends.optim import Adam, Optimizer
+
+LossFn = Callable[[Any, dict, dict], dict]
+
+
+class Engine:
+    """One model's run on one device: holds the parameters `P` and optimizer state.
+
+    Use: `P = eng.init_params(model.specs(), seed)`, `eng.set_optimizers([Adam(...)])`,
+    `step = eng.train_step(loss_fn)`, `losses = step(batch)`, `eng.predict(fn, batch)`.
+    """
+
+    name = "base"
+    F: Any = None          # the ops object model code receives
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+        self.specs: dict[str, ParamSpec] = {}
+        self.optimizers: list[Optimizer] = []
+
+    # ---- parameters -------------------------------------------------------------------------
+    def init_params(self, specs: dict[str, ParamSpec], seed: int = 0) -> dict[str, Any]:
+        """Create parameters from a numpy init of (seed, name): the same on every engine."""
+        self.specs = dict(specs)
+        self.params = {k: self._param(v) for k, v in init_params(specs, seed).items()}
+        if self.optimizers:
+            self.set_optimizers(self.optimizers)
+        return self.params
+
+    def set_optimizers(self, optimizers: list[Optimizer] | None = None) -> None:
+        """Each optimizer minimises its named loss over its parameters (default: all, Adam)."""
+        optimizers = list(optimizers or [Adam()])
+        seen = set()
+        for o in optimizers:
+            if o.name in seen:
+                raise ValueError(f"two optimizers named {o.name!r}")
+            seen.add(o.name)
+            missing = [p for p in (o.params or []) if p not in self.params]
+            if missing:
+                raise ValueError(f"optimizer {o.name}: unknown parameters {missing[:5]}")
+        self.optimizers = optimizers
+        self._build_optimizers()
+
+    def opt_params(self, o: Optimizer) -> list[str]:
+        return list(o.params) if o.params is not None else list(self.params)
+
+    # ---- state ------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Weights by name plus optimizer state as `opt/<name>/<param>/m|v` and `opt/<name>/step`."""
+        sd = {k: self.to_numpy(v) for k, v in self.params.items()}
+        for o in self.optimizers:
+            sd.update(self._opt_state(o))
+        return sd
+
+    def load_state_dict(self, sd: dict[str, np.ndarray], path: str | Path | None = None) -> None:
+        """Load weights (all must match by name and shape) and whatever optimizer state matches;
+        a missing optimizer state starts fresh (e.g. weights-only files)."""
+        bad = [k for k in self.params if k not in sd]
+        bad += [f"{k} {tuple(sd[k].shape)} != {tuple(self.specs[k].shape)}" for k in self.params
+                if k in sd and tuple(sd[k].shape) != tuple(self.specs[k].shape)]
+        if bad:
+            raise UserError("the model file does not match this model's options (resolution, "
+                            f"dims or architecture); mismatched: {', '.join(bad[:4])}"
+                            + (f" and {len(bad) - 4} more" if len(bad) > 4 else ""), path)
+        for k in self.params:
+            self._assign(k, np.asarray(sd[k], np.float32))
+        for o in self.optimizers:
+            self._load_opt_state(o, sd)
+
+    def save(self, path: str | Path, metadata: dict | None = None) -> None:
+        """Weights + optimizer state to a safetensors file, atomically."""
+        save_state(path, self.state_dict(), metadata)
+
+    def load(self, path: str | Path) -> dict:
+        """Load a file written by `save` (by any engine); returns its metadata."""
+        sd, meta = load_state(path)
+        self.load_state_dict(sd, path)
+        return meta
+
+    # ---- to implement -----------------------------------------------------------------------
+    def _param(self, array: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def _assign(self, name: str, array: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _build_optimizers(self) -> None:
+        raise NotImplementedError
+
+    def _opt_state(self, o: Optimizer) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _load_opt_state(self, o: Optimizer, sd: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def to_numpy(self, t: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def train_step(self, loss_fn: LossFn) -> Callable[[dict[str, np.ndarray]], dict[str, float]]:
+        """Return `step(batch) -> {loss_name: float}`; `loss_fn(F, P, batch)` returns a dict of
+        scalar losses, each optimizer minimising the one it names."""
+        raise NotImplementedError
+
+    def predict(self, fn: Callable, batch: dict[str, np.ndarray]) -> Any:
+        """Run `fn(F, P, batch)` without gradients; tensors in the result (alone, in a tuple/list
+        or dict) come back as float32 numpy arrays."""
+        raise NotImplementedError
+
+
+def opt_key(o: Optimizer, param: str, slot: str) -> str:
+    return f"opt/{o.name}/{param}/{slot}"
+
+
+def step_key(o: Optimizer) -> str:
+    return f"opt/{o.name}/step"

@@ -1,0 +1,296 @@
+"""The torch engine: CUDA, ROCm (as cuda), Intel XPU, Apple MPS and the CPU.
+
+Speed on the CPU comes from channels_last convolutions and, where the CPU (or GPU) does bf16
+natively, bf16 autocast for the convolutions and matmuls with fp32 master weights and fp32 losses.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as TF
+
+from app.errors import UserError
+from backends.engine import Engine, LossFn, opt_key, step_key
+from backends.ops import Ops
+from backends.optim import Optimizer
+
+
+def _fp32_loss(fn: Callable) -> Callable:
+    """Run a loss in fp32 with autocast off: bf16 DSSIM/MSE would lose the small differences
+    late training depends on."""
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kw):
+        args = [a.float() if isinstance(a, torch.Tensor) else a for a in args]
+        with torch.autocast(self.device_type, enabled=False):
+            return fn(self, *args, **kw)
+    return wrapper
+
+
+class TorchOps(Ops):
+    """Primitives on torch tensors."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.device_type = device.type
+        self._consts: dict[tuple, torch.Tensor] = {}
+
+    def conv2d(self, x, w, b=None, stride=1, padding=0, groups=1):
+        return TF.conv2d(x, w, b, stride=stride, padding=padding, groups=groups)
+
+    def dense(self, x, w, b=None):
+        y = x @ w
+        return y + b if b is not None else y
+
+    def reshape(self, x, shape):
+        return x.reshape(shape)
+
+    def transpose(self, x, axes):
+        return x.permute(*axes)
+
+    def concat(self, xs, axis=1):
+        dt = torch.promote_types(*[x.dtype for x in xs]) if len(xs) > 1 else xs[0].dtype
+        return torch.cat([x.to(dt) for x in xs], dim=axis)
+
+    def leaky_relu(self, x, alpha=0.1):
+        return TF.leaky_relu(x, alpha)
+
+    def relu(self, x):
+        return torch.relu(x)
+
+    def sigmoid(self, x):
+        return torch.sigmoid(x)
+
+    def tanh(self, x):
+        return torch.tanh(x)
+
+    def sqrt(self, x):
+        return torch.sqrt(x)
+
+    def mean(self, x, axis=None, keepdims=False):
+        return x.mean() if axis is None else x.mean(dim=axis, keepdim=keepdims)
+
+    def sum(self, x, axis=None, keepdims=False):
+        return x.sum() if axis is None else x.sum(dim=axis, keepdim=keepdims)
+
+    def clip(self, x, lo, hi):
+        return torch.clamp(x, lo, hi)
+
+    def avg_pool(self, x, k):
+        return TF.avg_pool2d(x, k)
+
+    def const(self, array):
+        key = (array.shape, array.tobytes())
+        t = self._consts.get(key)
+        if t is None:
+            t = self._consts[key] = torch.from_numpy(np.array(array, np.float32)).to(self.device)
+        return t
+
+    def stop_gradient(self, x):
+        return x.detach()
+
+    def upsample(self, x, factor):
+        return TF.interpolate(x, scale_factor=factor, mode="nearest")
+
+    dssim = _fp32_loss(Ops.dssim)
+    mse = _fp32_loss(Ops.mse)
+    mae = _fp32_loss(Ops.mae)
+    style_loss = _fp32_loss(Ops.style_loss)
+
+
+def cpu_has_bf16() -> bool:
+    """True where the CPU computes bf16 natively (AVX-512 BF16 or AMX); elsewhere bf16 autocast
+    would be slower than fp32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()) and _cpu_flag_bf16()
+    except Exception:
+        return False
+
+
+def _cpu_flag_bf16() -> bool:
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:      # not Linux: trust oneDNN's own check
+        return True
+    return " avx512_bf16" in text or " amx_bf16" in text
+
+
+def pick_precision(device: torch.device, precision: str = "auto") -> str:
+    """"bf16" where the device does it natively, else "fp32"; FACESTUDIO_PRECISION overrides."""
+    precision = os.environ.get("FACESTUDIO_PRECISION", precision)
+    if precision in ("fp32", "bf16"):
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if device.type == "xpu":
+        return "bf16"
+    if device.type == "cpu":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return "fp32"
+
+
+def _is_oom(e: BaseException) -> bool:
+    return isinstance(e, torch.OutOfMemoryError) or "out of memory" in str(e).lower()
+
+
+class TorchEngine(Engine):
+    """Engine on torch. `device`: "cpu", "cuda:0", "xpu:0", "mps"; `precision`: auto/fp32/bf16."""
+
+    name = "torch"
+
+    def __init__(self, device: str | torch.device = "cpu", precision: str = "auto"):
+        super().__init__()
+        self.device = torch.device(device)
+        self.precision = pick_precision(self.device, precision)
+        self.channels_last = self.device.type in ("cpu", "cuda", "xpu")
+        self.F = TorchOps(self.device)
+        self._opts: dict[str, torch.optim.Optimizer] = {}
+        if self.device.type == "cpu":
+            torch.set_num_threads(max(1, torch.get_num_threads()))
+
+    def __repr__(self) -> str:
+        return f"TorchEngine({self.device}, {self.precision})"
+
+    # ---- parameters -------------------------------------------------------------------------
+    def _to_device(self, a: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(a, np.float32)).to(self.device)
+        if self.channels_last and t.dim() == 4:
+            t = t.contiguous(memory_format=torch.channels_last)
+        return t
+
+    def _param(self, array: np.ndarray) -> torch.Tensor:
+        return self._to_device(array).requires_grad_(True)
+
+    def _assign(self, name: str, array: np.ndarray) -> None:
+        with torch.no_grad():
+            self.params[name].copy_(torch.from_numpy(array))
+
+    def to_numpy(self, t: Any) -> np.ndarray:
+        return t.detach().float().contiguous().cpu().numpy()
+
+    # ---- optimizers -------------------------------------------------------------------------
+    def _build_optimizers(self) -> None:
+        self._opts = {}
+        fused = self._fused = self.device.type in ("cpu", "cuda", "xpu", "mps")
+        for o in self.optimizers:
+            ps = [self.params[n] for n in self.opt_params(o)]
+            if o.kind == "adam":
+                opt = torch.optim.Adam(ps, lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, fused=fused)
+            else:
+                opt = torch.optim.RMSprop(ps, lr=o.lr, alpha=o.rho, eps=o.eps,
+                                          foreach=self.device.type != "cpu" or None)
+            self._opts[o.name] = opt
+
+    def _opt_state(self, o: Optimizer) -> dict[str, np.ndarray]:
+        opt, out, step = self._opts[o.name], {}, 0
+        slots = {"m": "exp_avg", "v": "exp_avg_sq"} if o.kind == "adam" else {"v": "square_avg"}
+        for n in self.opt_params(o):
+            st = opt.state.get(self.params[n])
+            if not st:
+                continue
+            step = int(float(st["step"]))
+            for slot, key in slots.items():
+                out[opt_key(o, n, slot)] = self.to_numpy(st[key])
+        out[step_key(o)] = np.array([step], np.int64)
+        return out
+
+    def _load_opt_state(self, o: Optimizer, sd: dict[str, np.ndarray]) -> None:
+        opt = self._opts[o.name]
+        slots = {"m": "exp_avg", "v": "exp_avg_sq"} if o.kind == "adam" else {"v": "square_avg"}
+        names = self.opt_params(o)
+        if step_key(o) not in sd or not all(opt_key(o, n, s) in sd for n in names for s in slots):
+            opt.state.clear()
+            return
+        step = float(np.asarray(sd[step_key(o)]).reshape(-1)[0])
+        for n in names:
+            p = self.params[n]
+            on = p.device if (o.kind == "adam" and self._fused) else "cpu"
+            st = {"step": torch.tensor(step, dtype=torch.float32, device=on)}
+            for slot, key in slots.items():
+                st[key] = torch.empty_like(p).copy_(torch.from_numpy(np.asarray(sd[opt_key(o, n, slot)], np.float32)))
+            opt.state[p] = st
+
+    # ---- steps ------------------------------------------------------------------------------
+    def batch_to_device(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return {k: self._to_device(v) if isinstance(v, np.ndarray) else v for k, v in batch.items()}
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+
+    def train_step(self, loss_fn: LossFn) -> Callable[[dict[str, np.ndarray]], dict[str, float]]:
+        if not self.optimizers:
+            self.set_optimizers()
+
+        def step(batch: dict[str, np.ndarray]) -> dict[str, float]:
+            try:
+                return self._step(loss_fn, batch)
+            except RuntimeError as e:
+                if _is_oom(e):
+                    raise UserError(f"out of memory on {self.device}: lower the batch size, the "
+                                    "model dims or the resolution") from None
+                raise
+        return step
+
+    def _step(self, loss_fn: LossFn, batch: dict[str, np.ndarray]) -> dict[str, float]:
+        import torch.distributed as dist
+
+        tb = self.batch_to_device(batch)
+        with self._autocast():
+            losses = loss_fn(self.F, self.params, tb)
+        grads: list[tuple[Optimizer, list[torch.Tensor], list]] = []
+        for i, o in enumerate(self.optimizers):
+            ps = [self.params[n] for n in self.opt_params(o)]
+            if o.loss not in losses:
+                raise KeyError(f"optimizer {o.name}: loss_fn returned no loss named {o.loss!r}")
+            gs = torch.autograd.grad(losses[o.loss].float(), ps, allow_unused=True,
+                                     retain_graph=i < len(self.optimizers) - 1)
+            grads.append((o, ps, [torch.zeros_like(p) if g is None else g for p, g in zip(ps, gs)]))
+        ddp = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+        for o, ps, gs in grads:
+            if ddp:
+                _allreduce_mean(gs)
+            for p, g in zip(ps, gs):
+                p.grad = g
+            if o.clipnorm > 0:
+                torch.nn.utils.clip_grad_norm_(ps, o.clipnorm)
+            self._opts[o.name].step()
+            for p in ps:
+                p.grad = None
+        out = {k: v.detach().float() for k, v in losses.items()}
+        if ddp:
+            vals = torch.stack(list(out.values()))
+            dist.all_reduce(vals)
+            vals /= dist.get_world_size()
+            out = dict(zip(out, vals))
+        return {k: float(v) for k, v in out.items()}
+
+    def predict(self, fn: Callable, batch: dict[str, np.ndarray]) -> Any:
+        with torch.inference_mode(), self._autocast():
+            out = fn(self.F, self.params, self.batch_to_device(batch))
+        return _tree_numpy(out, self.to_numpy)
+
+
+def _allreduce_mean(gs: list[torch.Tensor]) -> None:
+    """Average gradients over the DDP ranks in one flat buffer (one collective per step)."""
+    import torch.distributed as dist
+
+    flat = torch.cat([g.reshape(-1) for g in gs])
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    i = 0
+    for g in gs:
+        n = g.numel()
+        g.copy_(flat[i:i + n].view(g.shape))
+        i += n
+
+
+def _tree_numpy(out: Any, conv: Callable) -> Any:
+    if isinstance(out, dict):
+        return {k: _tree_numpy(v, conv) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return type(out)(_tree_numpy(v, conv) for v in out)
+    return conv(out)
