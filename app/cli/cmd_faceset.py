@@ -1,12 +1,93 @@
-"""`python -m app faceset`: placeholder until its part lands (see docs/INTERFACES.md)."""
+"""`python -m app faceset info|sort`: inspect and organise aligned-face sets (step 4).
 
-from app.errors import UserError
+info prints a face file's embedded metadata (`--json`: one JSON object per line per file).
+sort orders a face set DeepFaceLab's way by renaming files (metadata travels inside them).
+"""
+
+from __future__ import annotations
+
+import sys
+
+SORT_METHODS = ("blur", "face-yaw", "face-pitch", "hist", "hist-dissim", "brightness", "hue",
+                "black", "source", "final")
+SORT_HELP = ("blur: sharpest first. face-yaw / face-pitch: head turn left to right / up to down. "
+             "hist: similar faces next to each other. hist-dissim: most unlike the rest first. "
+             "brightness, hue: by colour. black: fewest black (cut-off) pixels first. source: "
+             "by source frame. final: a varied subset (sharp, spread over yaw), rest to "
+             "aligned_trash.")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("faceset", help="(faceset: not yet available)")
-    p.set_defaults(run=run)
+    p = sub.add_parser("faceset", help="face set tools: info, sort", description=__doc__)
+    fs = p.add_subparsers(dest="faceset_command", metavar="ACTION")
+    fs.required = True
+    info = fs.add_parser("info", help="print the metadata of aligned face files")
+    info.add_argument("files", nargs="+", metavar="FILE", help="face files or folders")
+    info.add_argument("--json", action="store_true", help="one JSON object per line per file")
+    info.set_defaults(run=run_info)
+    srt = fs.add_parser("sort", help="sort a face set (renames files; metadata kept)")
+    srt.add_argument("side", nargs="?", choices=("src", "dst"), default=None,
+                     help="the workspace's data_src/aligned or data_dst/aligned")
+    srt.add_argument("--dir", default=None, help="sort this folder instead")
+    srt.add_argument("--by", choices=SORT_METHODS, default=None)
+    srt.add_argument("--final-count", type=int, default=None,
+                     help="final: how many faces to keep (default 1500)")
+    srt.set_defaults(run=run_sort)
+    p.set_defaults(run=run_info)
 
 
-def run(args) -> int:
-    raise UserError("the 'faceset' step is not available in this build yet")
+def run_info(args) -> int:
+    import json
+    from pathlib import Path
+
+    from app.faceset.face_file import FaceFileError, list_faces, read_meta
+
+    paths: list[Path] = []
+    for name in getattr(args, "files", []):
+        p = Path(name)
+        paths.extend(list_faces(p) if p.is_dir() else [p])
+    failed = 0
+    for path in paths:
+        try:
+            meta = read_meta(path)
+        except FaceFileError as exc:
+            failed += 1
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps({"file": str(path), **meta.to_dict()}))
+        else:
+            print(_describe(path, meta))
+    return 2 if failed else 0
+
+
+def _describe(path, meta) -> str:
+    import numpy as np
+    lm = np.asarray(meta.source_landmarks)
+    eyes = (lm[36:42].mean(0), lm[42:48].mean(0))
+    rect = ", ".join(f"{v:.0f}" for v in meta.source_rect)
+    return (f"{path}\n  face type {meta.face_type}, from {meta.source_filename} "
+            f"({meta.source_size[0]}x{meta.source_size[1]}), rect [{rect}]\n"
+            f"  eyes at ({eyes[0][0]:.1f}, {eyes[0][1]:.1f}) and ({eyes[1][0]:.1f}, "
+            f"{eyes[1][1]:.1f}) in the source; pitch {meta.pitch:+.2f}, yaw {meta.yaw:+.2f}; "
+            f"{len(meta.mask_polygons)} mask polygons")
+
+
+def run_sort(args) -> int:
+    from pathlib import Path
+
+    from app.cli.ask import ask_choice, ask_int
+    from app.workspace import Workspace
+
+    if args.dir:
+        folder = Path(args.dir)
+    else:
+        side = args.side or "src"
+        folder = Workspace.resolve(args.workspace).aligned_dir(side)
+    method = ask_choice("Sort by", "blur", SORT_METHODS, SORT_HELP, given=args.by)
+    count = None
+    if method == "final":
+        count = ask_int("How many faces to keep", 1500, 1, None, given=args.final_count)
+    from app.faceset.sort import sort_faceset
+    print(sort_faceset(folder, method, final_count=count))
+    return 0

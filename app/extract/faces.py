@@ -1,0 +1,71 @@
+"""One frame -> aligned faces: landmarks, alignment, metadata, and the debug drawing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from app.extract.align import estimate_pitch_yaw, face_matrix, invert_affine, transform_points
+from app.extract.detectors import Box
+from app.faceset.face_file import FaceMeta
+
+
+@dataclass
+class Found:
+    """A face found in a frame: its detector box and 68 landmarks in frame pixels."""
+
+    box: Box
+    landmarks: np.ndarray
+
+
+def align_face(frame: np.ndarray, found: Found, face_type: str, size: int,
+               source_name: str) -> tuple[np.ndarray, FaceMeta]:
+    """Warp the face to a `size` square of `face_type` and build its metadata."""
+    mat = face_matrix(found.landmarks, size, face_type)
+    aligned = cv2.warpAffine(frame, mat, (size, size), flags=cv2.INTER_CUBIC,
+                             borderMode=cv2.BORDER_REPLICATE)
+    pitch, yaw = estimate_pitch_yaw(found.landmarks)
+    h, w = frame.shape[:2]
+    meta = FaceMeta(
+        face_type=face_type, landmarks=transform_points(found.landmarks, mat).tolist(),
+        source_filename=source_name, source_rect=found.box.as_list(),
+        source_landmarks=found.landmarks.tolist(), image_to_face_mat=mat.tolist(),
+        mask_polygons=[], source_size=[int(w), int(h)], pitch=pitch, yaw=yaw)
+    return aligned, meta
+
+
+def face_outline(mat: np.ndarray, size: int) -> np.ndarray:
+    """The aligned square's border in frame pixels (what the debug image outlines)."""
+    square = np.array([[0, 0], [size, 0], [size, size], [0, size]], np.float64)
+    return transform_points(square, invert_affine(mat))
+
+
+#: landmark groups drawn as polylines: (start, end, closed)
+_GROUPS = [(0, 17, False), (17, 22, False), (22, 27, False), (27, 31, False), (31, 36, False),
+           (36, 42, True), (42, 48, True), (48, 60, True), (60, 68, True)]
+
+
+def draw_landmarks(img: np.ndarray, lm: np.ndarray, color=(0, 255, 0), thickness: int = 1) -> None:
+    pts = np.round(lm).astype(np.int32)
+    for a, b, closed in _GROUPS:
+        cv2.polylines(img, [pts[a:b]], closed, color, thickness, cv2.LINE_AA)
+    for p in pts:
+        cv2.circle(img, (int(p[0]), int(p[1])), 1, (0, 0, 255), -1, cv2.LINE_AA)
+
+
+def draw_debug(frame: np.ndarray, faces: list[Found], face_type: str, size: int) -> np.ndarray:
+    """Frame copy with each face's aligned-area outline, detector box, hull and landmarks."""
+    out = frame.copy()
+    for f in faces:
+        mat = face_matrix(f.landmarks, size, face_type)
+        cv2.polylines(out, [np.round(face_outline(mat, size)).astype(np.int32)], True,
+                      (255, 0, 255), 1, cv2.LINE_AA)
+        b = f.box
+        cv2.rectangle(out, (int(b.left), int(b.top)), (int(b.right), int(b.bottom)),
+                      (255, 128, 0), 1)
+        hull = cv2.convexHull(np.round(f.landmarks).astype(np.int32))
+        cv2.polylines(out, [hull], True, (0, 255, 255), 1, cv2.LINE_AA)
+        draw_landmarks(out, f.landmarks)
+    return out

@@ -1,0 +1,275 @@
+"""Frames folder -> aligned faces, in parallel over frames, resumable.
+
+src: every face of every frame -> `aligned/<frame>_<i>.jpg`. dst: the largest face of each frame
+-> `aligned/<frame>_0.jpg`, landmarks smoothed over neighbouring frames, and a debug frame with
+the face outline and landmarks in `aligned_debug/<frame>.jpg`.
+
+Work is split into runs of consecutive frames; each worker process loads dlib's models once and
+handles whole runs, so dst smoothing sees each frame's neighbours (a run also reads a couple of
+context frames on each side, which it does not write). A frame is done when its `_0` face file
+exists; faces of a frame are written last-index-first, each atomically, so an interrupted frame is
+never taken as done and a re-run overwrites the same names instead of adding duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import UserError
+
+SMOOTH_RADIUS = 2
+
+
+@dataclass
+class ExtractOptions:
+    side: str = "src"                 # "src": all faces; "dst": one face per frame + debug
+    detector: str = "fast"            # "fast" | "accurate"
+    face_type: str = "full"
+    size: int = 256
+    debug: bool = False               # debug frames for src too (always on for dst)
+    workers: int = 0                  # 0: all cores
+    jpeg_quality: int = 95
+    smooth: bool = True               # dst only
+
+    @property
+    def one_face(self) -> bool:
+        return self.side == "dst"
+
+    @property
+    def write_debug(self) -> bool:
+        return self.debug or self.side == "dst"
+
+
+@dataclass
+class FrameResult:
+    name: str
+    faces: int = 0
+    error: str | None = None
+
+
+@dataclass
+class ExtractReport:
+    frames: int = 0
+    already_done: int = 0
+    processed: int = 0
+    faces: int = 0
+    no_face: list[str] = field(default_factory=list)
+    bad: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"{self.frames} frames: {self.processed} processed, {self.already_done} already "
+                 f"done; {self.faces} faces written; {len(self.no_face)} frames without a face; "
+                 f"{len(self.bad)} bad files"]
+        if self.no_face:
+            shown = ", ".join(self.no_face[:10]) + (" ..." if len(self.no_face) > 10 else "")
+            lines.append(f"  no face: {shown}")
+        for name, why in self.bad:
+            lines.append(f"  bad file: {name}: {why}")
+        return "\n".join(lines)
+
+
+def face_name(frame: Path | str, index: int) -> str:
+    return f"{Path(frame).stem}_{index}.jpg"
+
+
+def debug_name(frame: Path | str) -> str:
+    return f"{Path(frame).stem}.jpg"
+
+
+def pending_frames(frames: list[Path], aligned_dir: Path) -> list[int]:
+    """Indices of frames whose `_0` face is not there yet (the resume rule)."""
+    present = {p.name for p in aligned_dir.iterdir()} if aligned_dir.is_dir() else set()
+    return [i for i, f in enumerate(frames) if face_name(f, 0) not in present]
+
+
+def make_runs(frames: list[Path], todo: list[int], run_len: int,
+              context: int) -> list[tuple[list[Path], int, int]]:
+    """Split pending frames into runs of consecutive frames with `context` neighbours each side.
+
+    Returns (paths, n_before, n_after): the paths to read, of which the first n_before and the
+    last n_after are context only.
+    """
+    runs = []
+    i = 0
+    while i < len(todo):
+        j = i
+        while j + 1 < len(todo) and todo[j + 1] == todo[j] + 1 and j + 1 - i < run_len:
+            j += 1
+        a, b = todo[i], todo[j]
+        lo, hi = max(0, a - context), min(len(frames), b + 1 + context)
+        runs.append((frames[lo:hi], a - lo, hi - b - 1))
+        i = j + 1
+    return runs
+
+
+# ------------------------------------------------------------------ per-process worker state
+
+_STATE: dict = {}
+
+
+def _init_worker(opts: ExtractOptions, aligned_dir: str, debug_dir: str | None) -> None:
+    import cv2
+
+    from app.extract.detectors import Landmarker, make_detector
+    cv2.setNumThreads(1)
+    _STATE.update(opts=opts, aligned_dir=Path(aligned_dir),
+                  debug_dir=Path(debug_dir) if debug_dir else None,
+                  detector=make_detector(opts.detector), landmarker=Landmarker())
+
+
+def _find(frame: np.ndarray) -> list:
+    import cv2
+
+    from app.extract.faces import Found
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    boxes = _STATE["detector"].detect(frame)
+    if _STATE["opts"].one_face and boxes:
+        boxes = [max(boxes, key=lambda b: b.area)]
+    return [Found(b, _STATE["landmarker"].fit(gray, b)) for b in boxes]
+
+
+def _process_run(run: tuple[list[Path], int, int]) -> list[FrameResult]:
+    from app.extract.frames import BadFrame, read_frame
+    from app.extract.smoothing import smooth_sequence
+
+    paths, n_before, n_after = run
+    opts: ExtractOptions = _STATE["opts"]
+    frames: list[np.ndarray | None] = []
+    found: list[list] = []
+    results: list[FrameResult] = []
+    for k, path in enumerate(paths):
+        own = n_before <= k < len(paths) - n_after
+        try:
+            img = read_frame(path)
+            frames.append(img)
+            found.append(_find(img))
+        except BadFrame as exc:
+            frames.append(None)
+            found.append([])
+            if own:
+                results.append(FrameResult(path.name, error=str(exc)))
+    if opts.one_face and opts.smooth:
+        seq = [f[0].landmarks if f else None for f in found]
+        for f, lm in zip(found, smooth_sequence(seq, SMOOTH_RADIUS)):
+            if f:
+                f[0].landmarks = lm
+    for k in range(n_before, len(paths) - n_after):
+        if frames[k] is not None:
+            results.append(_write_frame(paths[k], frames[k], found[k]))
+    return results
+
+
+def _write_frame(path: Path, frame: np.ndarray, faces: list) -> FrameResult:
+    from app.extract.faces import align_face, draw_debug
+    from app.fileio import atomic_write_bytes
+    from app.faceset.face_file import write_face
+    import cv2
+
+    opts: ExtractOptions = _STATE["opts"]
+    aligned_dir: Path = _STATE["aligned_dir"]
+    debug_dir: Path | None = _STATE["debug_dir"]
+    if debug_dir is not None:
+        dbg = draw_debug(frame, faces, opts.face_type, opts.size)
+        ok, buf = cv2.imencode(".jpg", dbg, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if ok:
+            atomic_write_bytes(debug_dir / debug_name(path), buf.tobytes())
+    _remove_stale(aligned_dir, path, len(faces))
+    for i in reversed(range(len(faces))):  # _0 last: its presence means the frame is complete
+        img, meta = align_face(frame, faces[i], opts.face_type, opts.size, path.name)
+        write_face(aligned_dir / face_name(path, i), img, meta, quality=opts.jpeg_quality)
+    return FrameResult(path.name, faces=len(faces))
+
+
+def _remove_stale(aligned_dir: Path, frame: Path, keep: int) -> None:
+    """Faces beyond `keep` left by an earlier, interrupted run with another detector."""
+    i = keep
+    while (aligned_dir / face_name(frame, i)).exists():
+        (aligned_dir / face_name(frame, i)).unlink()
+        i += 1
+
+
+# ------------------------------------------------------------------ driver
+
+def extract_folder(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
+                   opts: ExtractOptions, progress: bool = True,
+                   only: list[str] | None = None) -> ExtractReport:
+    """Extract faces from every pending frame of `frames_dir`; returns what happened.
+
+    `only`: frame file names to (re)do, e.g. for the manual-fix modes. Raises UserError for a
+    missing or empty folder; bad frames are reported and skipped.
+    """
+    from app.extract.frames import list_frames
+
+    frames_dir = Path(frames_dir)
+    if not frames_dir.is_dir():
+        raise UserError("frames folder not found; run `python -m app video extract` first",
+                        frames_dir)
+    frames = list_frames(frames_dir)
+    if not frames:
+        raise UserError("no frames (png/jpg) in this folder; run `python -m app video extract` "
+                        "first", frames_dir)
+    aligned_dir = Path(aligned_dir)
+    aligned_dir.mkdir(parents=True, exist_ok=True)
+    if opts.write_debug and debug_dir is not None:
+        Path(debug_dir).mkdir(parents=True, exist_ok=True)
+    else:
+        debug_dir = None
+    if only is not None:
+        wanted = set(only)
+        todo = [i for i, f in enumerate(frames) if f.name in wanted]
+    else:
+        todo = pending_frames(frames, aligned_dir)
+    report = ExtractReport(frames=len(frames), already_done=len(frames) - len(todo)
+                           if only is None else 0)
+    if not todo:
+        return report
+    workers = opts.workers or os.cpu_count() or 1
+    workers = max(1, min(workers, len(todo)))
+    run_len = max(4, min(50, len(todo) // (workers * 4) or 1))
+    context = SMOOTH_RADIUS if opts.one_face and opts.smooth else 0
+    runs = make_runs(frames, todo, run_len, context)
+    init_args = (opts, str(aligned_dir), str(debug_dir) if debug_dir else None)
+    for res in _run_all(runs, workers, init_args, len(todo), progress):
+        report.processed += 1
+        if res.error:
+            report.bad.append((res.name, res.error))
+            _say(f"bad frame {frames_dir / res.name}: {res.error} (skipped)", progress)
+        elif res.faces == 0:
+            report.no_face.append(res.name)
+        report.faces += res.faces
+    report.no_face.sort()
+    return report
+
+
+def _say(text: str, progress: bool) -> None:
+    if progress:
+        from tqdm import tqdm
+        tqdm.write(text)
+    else:
+        print(text)
+
+
+def _run_all(runs, workers: int, init_args, total: int, progress: bool):
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="frame", desc="extract", disable=not progress, smoothing=0.1)
+    try:
+        if workers == 1:
+            _init_worker(*init_args)
+            for run in runs:
+                for res in _process_run(run):
+                    bar.update(1)
+                    yield res
+            return
+        import multiprocessing as mp
+        with mp.get_context().Pool(workers, _init_worker, init_args) as pool:
+            for results in pool.imap_unordered(_process_run, runs):
+                for res in results:
+                    bar.update(1)
+                    yield res
+    finally:
+        bar.close()
