@@ -1,0 +1,8 @@
+#!/bin/sh
+# 3.2) extract images from video data_dst FULL FPS  (generated from launchers/steps.toml; do not edit)
+cd "$(dirname "$0")/.." || exit 1
+if [ -x ./facestudio/facestudio ]; then
+  exec ./facestudio/facestudio video extract dst "$@"
+else
+  exec "${PYTHON:-python3}" -m app video extract dst "$@"
+fi
