@@ -6,6 +6,7 @@ Every step takes a `Workspace` and reads paths from it, so the folder layout is 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +16,16 @@ ENV_VAR = "FACESTUDIO_WORKSPACE"
 VIDEO_EXTS = (".mp4", ".mkv", ".avi", ".mov", ".mpg", ".mpeg", ".webm", ".m4v", ".wmv", ".flv")
 
 
+def app_root() -> Path:
+    """The folder holding `app/` (a clone) or `facestudio/` (an unzipped portable build)."""
+    if getattr(sys, "frozen", False):  # PyInstaller: <root>/facestudio/facestudio[.exe]
+        return Path(sys.executable).resolve().parent.parent
+    return Path(__file__).resolve().parent.parent
+
+
 def default_root() -> Path:
-    """`./workspace` beside the app (works from a clone and from an unzipped portable folder)."""
-    return Path(__file__).resolve().parent.parent / "workspace"
+    """`workspace/` beside the app (works from a clone and from an unzipped portable folder)."""
+    return app_root() / "workspace"
 
 
 @dataclass(frozen=True)
