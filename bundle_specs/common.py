@@ -1,0 +1,46 @@
+"""What every portable variant bundles; each <variant>.spec calls `build(variant, engines)`.
+
+Imported from a spec file (PyInstaller executes specs with SPECPATH set), so it may use the
+PyInstaller building blocks that a spec gets as globals; they are imported explicitly here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyInstaller.building.api import COLLECT, EXE, PYZ
+from PyInstaller.building.build_main import Analysis
+from PyInstaller.utils.hooks import collect_all, collect_data_files, collect_submodules
+
+REPO = Path(__file__).resolve().parent.parent
+
+# The app imports its steps lazily (importlib), so PyInstaller must be told about them.
+APP_PACKAGES = ("app", "backends")
+# Data files the app needs at run time: dlib's models, ffmpeg, the tqdm/numpy bits are found.
+DATA_PACKAGES = ("face_recognition_models", "imageio_ffmpeg")
+ENGINE_PACKAGES = {
+    "torch": ("torch", "safetensors"),
+    "opencl": ("tinygrad", "pyopencl", "pocl_binary_distribution"),
+}
+
+
+def build(variant: str, engines: tuple[str, ...]) -> None:
+    datas, binaries, hidden = [], [], []
+    for pkg in APP_PACKAGES:
+        hidden += collect_submodules(pkg)
+    for pkg in DATA_PACKAGES:
+        datas += collect_data_files(pkg, include_py_files=False)
+    for engine in engines:
+        for pkg in ENGINE_PACKAGES[engine]:
+            d, b, h = collect_all(pkg)
+            datas += d
+            binaries += b
+            hidden += h
+    excludes = [p for e, pkgs in ENGINE_PACKAGES.items() if e not in engines for p in pkgs]
+    excludes += ["tkinter", "matplotlib", "IPython", "pytest", "hypothesis"]
+    a = Analysis([str(REPO / "bundle_specs" / "entry.py")], pathex=[str(REPO)], binaries=binaries,
+                 datas=datas, hiddenimports=hidden, excludes=excludes, noarchive=False)
+    pyz = PYZ(a.pure)
+    exe = EXE(pyz, a.scripts, [], exclude_binaries=True, name="facestudio", console=True,
+              upx=False, strip=False)
+    COLLECT(exe, a.binaries, a.datas, upx=False, strip=False, name="facestudio")
