@@ -50,12 +50,15 @@ def check_range(info: VideoInfo, start: float, end: float | None) -> float:
         end = duration
     if start < 0:
         raise UserError(f"start time {format_time(start)} is negative", info.path)
+    if duration is not None and start >= duration:
+        raise UserError(f"start time {format_time(start)} is outside the video, which lasts "
+                        f"{format_time(duration)}", info.path)
     if end <= start:
         raise UserError(f"the range {format_time(start)} -> {format_time(end)} is empty: the "
                         "end must come after the start", info.path)
     if duration is not None:
         slack = 1.0 / info.fps  # the container duration is rounded to 10 ms
-        if start >= duration or end > duration + slack:
+        if end > duration + slack:
             raise UserError(f"the range {format_time(start)} -> {format_time(end)} is outside the "
                             f"video, which lasts {format_time(duration)}", info.path)
         end = min(end, duration)
