@@ -164,24 +164,35 @@ def _process_run(run: tuple[list[Path], int, int]) -> list[FrameResult]:
 
 
 def _write_frame(path: Path, frame: np.ndarray, faces: list) -> FrameResult:
-    from app.extract.faces import align_face, draw_debug
-    from app.fileio import atomic_write_bytes
-    from app.faceset.face_file import write_face
+    n = write_frame_faces(path, frame, faces, _STATE["opts"], _STATE["aligned_dir"],
+                          _STATE["debug_dir"])
+    return FrameResult(path.name, faces=n)
+
+
+def write_frame_faces(path: Path, frame: np.ndarray, faces: list, opts: ExtractOptions,
+                      aligned_dir: Path, debug_dir: Path | None) -> int:
+    """Write a frame's debug image (if wanted) and its aligned faces; returns the face count.
+
+    Faces are written last index first and `_0` last, each atomically, so a frame whose `_0`
+    exists is complete (the resume rule); faces left from an earlier run beyond the new count
+    are removed. Used by the automatic pipeline and by the manual window.
+    """
     import cv2
 
-    opts: ExtractOptions = _STATE["opts"]
-    aligned_dir: Path = _STATE["aligned_dir"]
-    debug_dir: Path | None = _STATE["debug_dir"]
+    from app.extract.faces import align_face, draw_debug
+    from app.faceset.face_file import write_face
+    from app.fileio import atomic_write_bytes
+
     if debug_dir is not None:
         dbg = draw_debug(frame, faces, opts.face_type, opts.size)
         ok, buf = cv2.imencode(".jpg", dbg, [cv2.IMWRITE_JPEG_QUALITY, 90])
         if ok:
-            atomic_write_bytes(debug_dir / debug_name(path), buf.tobytes())
-    _remove_stale(aligned_dir, path, len(faces))
+            atomic_write_bytes(Path(debug_dir) / debug_name(path), buf.tobytes())
+    _remove_stale(Path(aligned_dir), path, len(faces))
     for i in reversed(range(len(faces))):  # _0 last: its presence means the frame is complete
         img, meta = align_face(frame, faces[i], opts.face_type, opts.size, path.name)
-        write_face(aligned_dir / face_name(path, i), img, meta, quality=opts.jpeg_quality)
-    return FrameResult(path.name, faces=len(faces))
+        write_face(Path(aligned_dir) / face_name(path, i), img, meta, quality=opts.jpeg_quality)
+    return len(faces)
 
 
 def _remove_stale(aligned_dir: Path, frame: Path, keep: int) -> None:
