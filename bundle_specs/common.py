@@ -22,6 +22,8 @@ ENGINE_PACKAGES = {
     "torch": ("torch", "safetensors"),
     "opencl": ("tinygrad", "pyopencl", "pocl_binary_distribution"),
 }
+# PyInstaller's own hook handles torch; collecting all of it would import every submodule.
+HOOKED = ("torch",)
 
 
 def build(variant: str, engines: tuple[str, ...]) -> None:
@@ -32,6 +34,9 @@ def build(variant: str, engines: tuple[str, ...]) -> None:
         datas += collect_data_files(pkg, include_py_files=False)
     for engine in engines:
         for pkg in ENGINE_PACKAGES[engine]:
+            if pkg in HOOKED:
+                hidden.append(pkg)
+                continue
             d, b, h = collect_all(pkg)
             datas += d
             binaries += b
