@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from app.errors import UserError
-from app.video.frames import list_frames, read_sequence
+from app.video.frames import PNG_FAST, list_frames, read_sequence
 from app.video.ffmpeg import run_ffmpeg
 
 FACTOR_RANGE = (1, 20)
@@ -37,7 +37,7 @@ def denoise_frames(frames_dir: str | os.PathLike, factor: float = 5, *,
     tmp = Path(tempfile.mkdtemp(prefix=".denoising-", dir=seq.folder))
     try:
         # hqdn3d works on YUV: convert at 4:4:4 so no colour resolution is lost on the way.
-        quality = ["-q:v", "2"] if seq.ext.lower() in (".jpg", ".jpeg") else []
+        quality = ["-q:v", "2"] if seq.ext.lower() in (".jpg", ".jpeg") else PNG_FAST
         run_ffmpeg([*seq.input_args("25"), "-vf", f"format=yuv444p,{hqdn3d_filter(factor)}",
                     "-sws_flags", "accurate_rnd+full_chroma_int", "-fps_mode", "passthrough",
                     *quality, "-start_number", str(seq.start),

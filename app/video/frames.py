@@ -18,6 +18,8 @@ from app.video.ffmpeg import probe, run_ffmpeg
 
 FRAME_EXTS = (".png", ".jpg", ".jpeg")
 DIGITS = 5
+#: zlib level 3: 3x faster than ffmpeg's default for 7 % larger frames (bench/video.py)
+PNG_FAST = ["-compression_level", "3"]
 
 
 def list_frames(folder: str | os.PathLike) -> list[Path]:
@@ -92,7 +94,7 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, fps: fl
     tmp = Path(tempfile.mkdtemp(prefix=".extracting-", dir=out))
     try:
         rate = ["-vf", f"fps={fps}"] if fps else ["-fps_mode", "passthrough"]
-        quality = ["-q:v", "2"] if ext == "jpg" else ["-pix_fmt", "rgb24"]
+        quality = ["-q:v", "2"] if ext == "jpg" else ["-pix_fmt", "rgb24", *PNG_FAST]
         total = info.frame_count_estimate
         if fps and total is not None:
             total = round(total * fps / info.fps)
