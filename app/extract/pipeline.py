@@ -112,13 +112,17 @@ _STATE: dict = {}
 
 
 def _init_worker(opts: ExtractOptions, aligned_dir: str, debug_dir: str | None) -> None:
+    """Load the models once per process (kept if the parent already loaded them before fork)."""
     import cv2
 
     from app.extract.detectors import Landmarker, make_detector
     cv2.setNumThreads(1)
+    if _STATE.get("detector_name") != opts.detector:
+        _STATE.update(detector=make_detector(opts.detector), detector_name=opts.detector)
+    if "landmarker" not in _STATE:
+        _STATE["landmarker"] = Landmarker()
     _STATE.update(opts=opts, aligned_dir=Path(aligned_dir),
-                  debug_dir=Path(debug_dir) if debug_dir else None,
-                  detector=make_detector(opts.detector), landmarker=Landmarker())
+                  debug_dir=Path(debug_dir) if debug_dir else None)
 
 
 def _find(frame: np.ndarray) -> list:
@@ -277,7 +281,10 @@ def _run_all(runs, workers: int, init_args, total: int, progress: bool):
                     yield res
             return
         import multiprocessing as mp
-        with mp.get_context().Pool(workers, _init_worker, init_args) as pool:
+        ctx = mp.get_context()
+        if ctx.get_start_method() == "fork":
+            _init_worker(*init_args)  # load once here; the forked workers share the models
+        with ctx.Pool(workers, _init_worker, init_args) as pool:
             for results in pool.imap_unordered(_process_run, runs):
                 for res in results:
                     bar.update(1)

@@ -1,0 +1,137 @@
+"""Face extraction speed and landmark accuracy (prints figures; nothing is asserted).
+
+    python bench/extract.py [--detectors fast,accurate] [--workers N] [--clips N]
+
+Speed: frames/s of the whole extraction (read frame, detect, 68 landmarks, align, write the
+aligned JPG with metadata; dst also writes the aligned_debug frame) on the GRID clips (360x288,
+25 fps) of ../shared/data/video, per detector, with the multiprocessing pool over all cores
+(model loading in the workers included, and without it: the steady-state rate).
+Accuracy: eye-centre error against the hand-placed pupils of ../shared/data/photos (.tem files),
+as a fraction of the inter-ocular distance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+SHARED = REPO.parent / "shared" / "data"
+CLIPS = ["grid_s2_a.mpg", "grid_s2_b.mpg", "grid_m1.mpg", "grid_f1.mpg"]
+
+
+def frames_of(clips: list[Path], out: Path) -> Path:
+    """All frames of the clips in one folder (`<clip>_00001.png`): one pool start for all."""
+    import imageio_ffmpeg
+    out.mkdir(parents=True, exist_ok=True)
+    for clip in clips:
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(clip),
+                        str(out / f"{clip.stem}_%05d.png")], check=True)
+    return out
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the pool's workers)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def bench_speed(detector: str, side: str, frames: Path, workers: int, tmp: Path) -> None:
+    from app.extract.pipeline import ExtractOptions, extract_folder
+
+    opts = ExtractOptions(side=side, detector=detector, workers=workers)
+    out = tmp / f"{detector}_{side}"
+    load_before = os.getloadavg()[0]
+    c0, t0 = cpu_seconds(), time.perf_counter()
+    r = extract_folder(frames, out / "aligned", out / "aligned_debug", opts, progress=False)
+    wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+    load = model_load_seconds(detector)
+    n = r.processed
+    per_frame = (cpu - load) / n  # CPU seconds per frame, models loaded once (fork)
+    print(f"{detector:8s} {side}: {n} frames, {r.faces} faces; wall {wall:.1f} s = "
+          f"{n / wall:.1f} frames/s with {workers} workers (load average "
+          f"{load_before:.1f} on {os.cpu_count()} cores, model load {load:.1f} s included); "
+          f"CPU {per_frame * 1000:.1f} ms/frame -> {workers / per_frame:.0f} frames/s on "
+          f"{workers} free cores")
+
+
+_LOAD: dict[str, float] = {}
+
+
+def model_load_seconds(detector: str) -> float:
+    """CPU time to load the detector and the 68-point predictor once (a separate process)."""
+    if detector not in _LOAD:
+        code = ("import time; t=time.process_time(); from app.extract.detectors import "
+                f"make_detector, Landmarker; make_detector({detector!r}); Landmarker(); "
+                "print(time.process_time()-t)")
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                             text=True, check=True)
+        _LOAD[detector] = float(out.stdout.strip())
+    return _LOAD[detector]
+
+
+def bench_accuracy(detectors: list[str]) -> None:
+    import cv2
+
+    from app.extract.accuracy import eye_error, tem_pupils
+    from app.extract.detectors import Landmarker, make_detector
+    from app.extract.frames import read_frame
+
+    photos = sorted(p for p in (SHARED / "photos").glob("*/*")
+                    if p.suffix.lower() in (".jpg", ".png"))
+    landmarker = Landmarker()
+    for name in detectors:
+        det = make_detector(name)
+        errors, missed = [], []
+        t0 = time.perf_counter()
+        for photo in photos:
+            img = read_frame(photo)
+            boxes = det.detect(img)
+            if not boxes:
+                missed.append(photo.name)
+                continue
+            box = max(boxes, key=lambda b: b.area)
+            lm = landmarker.fit(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), box)
+            tem = photo.with_suffix(".tem")
+            if tem.exists():
+                errors.append(eye_error(lm, tem_pupils(tem)))
+        dt = time.perf_counter() - t0
+        print(f"{name:8s} photos: {len(photos) - len(missed)}/{len(photos)} with a face "
+              f"({dt / len(photos) * 1000:.0f} ms/photo); eye-centre error vs .tem pupils on "
+              f"{len(errors)} photos: median {np.median(errors) * 100:.2f}%, "
+              f"max {max(errors) * 100:.2f}% of the inter-ocular distance"
+              + (f"; missed: {', '.join(missed)}" if missed else ""))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--detectors", default="fast,accurate")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--clips", type=int, default=4, help="GRID clips for the fast detector")
+    ap.add_argument("--accurate-clips", type=int, default=1)
+    args = ap.parse_args()
+    detectors = args.detectors.split(",")
+    print(f"CPU cores: {os.cpu_count()}, workers: {args.workers}")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        clips = [SHARED / "video" / c for c in CLIPS]
+        for det in detectors:
+            count = args.clips if det == "fast" else args.accurate_clips
+            frames = frames_of(clips[:count], tmp / f"frames_{count}")
+            for side in ("src", "dst"):
+                bench_speed(det, side, frames, args.workers, tmp)
+    bench_accuracy(detectors)
+
+
+if __name__ == "__main__":
+    main()
