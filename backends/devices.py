@@ -1,6 +1,56 @@
-"""Device detection and choice (filled in below the engine API)."""
+"""Device detection and choice: torch devices (CUDA/ROCm, XPU, MPS), OpenCL devices (pyopencl)
+and the CPU. `python -m app devices` prints what this finds and which it would pick, and why.
+
+Choice: a device index, "best" (most memory), "all" (multi-GPU), or "cpu"; the environment
+variable FACESTUDIO_DEVICE overrides the flag/question. Model files of a run on GPU idx N carry
+the `N_` prefix (DeepFaceLab's convention), see `model_prefix`.
+"""
 
 from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass, field
+
+from app.errors import UserError
+
+ENV_DEVICE = "FACESTUDIO_DEVICE"
+
+
+@dataclass
+class Device:
+    """One compute device. `engine`: torch|opencl; `index`: its idx in that engine's list."""
+
+    engine: str
+    index: int
+    kind: str             # cuda, rocm, xpu, mps, cpu, opencl-gpu, opencl-cpu, ...
+    name: str
+    vendor: str = ""
+    memory: int = 0       # bytes
+    compute_units: int = 0
+    version: str = ""
+    platform: str = ""
+    usable: bool = True
+    problem: str = ""
+    torch_device: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        mem = f"{self.memory / 2**30:.1f} GiB" if self.memory else "? GiB"
+        s = f"[{self.index}] {self.name} ({self.kind}, {mem}"
+        if self.compute_units:
+            s += f", {self.compute_units} CUs"
+        if self.version:
+            s += f", {self.version}"
+        s += ")"
+        if not self.usable:
+            s += f"  UNUSABLE: {self.problem}"
+        return s
+
+
+def model_prefix(gpu_idx: int | None) -> str:
+    """DeepFaceLab's model-file prefix for a run on GPU idx N: "N_" ("" for the system choice)."""
+    return "" if gpu_idx is None else f"{int(gpu_idx)}_"
 
 
 def default_torch_device() -> str:
@@ -13,3 +63,136 @@ def default_torch_device() -> str:
     if torch.backends.mps.is_available():
         return "mps"
     return "cpu"
+
+
+def cpu_device() -> Device:
+    import torch
+    cores = os.cpu_count() or 1
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        mem = 0
+    name = _cpu_name()
+    from backends.torch_engine import cpu_has_bf16
+    return Device("torch", -1, "cpu", name, memory=mem, compute_units=cores, torch_device="cpu",
+                  version=f"torch {torch.__version__}, {'bf16' if cpu_has_bf16() else 'fp32'}")
+
+
+def _cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "CPU"
+
+
+def list_torch_gpus() -> list[Device]:
+    """CUDA (NVIDIA), ROCm (AMD, through torch.cuda), Intel XPU and Apple MPS devices."""
+    import torch
+    out: list[Device] = []
+    if torch.cuda.is_available():
+        kind = "rocm" if getattr(torch.version, "hip", None) else "cuda"
+        for i in range(torch.cuda.device_count()):
+            p = torch.cuda.get_device_properties(i)
+            out.append(Device("torch", len(out), kind, p.name, memory=p.total_memory,
+                              compute_units=p.multi_processor_count, torch_device=f"cuda:{i}",
+                              version=f"cc {p.major}.{p.minor}"))
+    if hasattr(torch, "xpu") and torch.xpu.is_available():
+        for i in range(torch.xpu.device_count()):
+            p = torch.xpu.get_device_properties(i)
+            out.append(Device("torch", len(out), "xpu", p.name, memory=getattr(p, "total_memory", 0),
+                              torch_device=f"xpu:{i}"))
+    if torch.backends.mps.is_available():
+        out.append(Device("torch", len(out), "mps", "Apple GPU (MPS)", torch_device="mps"))
+    return out
+
+
+_PROBE = "__kernel void probe(__global float* a) { a[get_global_id(0)] *= 2.0f; }"
+_opencl_cache: list[Device] | None = None
+
+
+def list_opencl(probe: bool = True) -> list[Device]:
+    """OpenCL devices over all platforms, each test-compiled (a device whose compiler fails,
+    e.g. an old PoCL on a CPU its LLVM does not know, is listed as unusable with the reason)."""
+    global _opencl_cache
+    if _opencl_cache is not None:
+        return _opencl_cache
+    from backends.opencl_loader import setup_opencl
+    try:
+        setup_opencl()
+        import pyopencl as cl
+        platforms = cl.get_platforms()
+    except Exception:
+        _opencl_cache = []
+        return []
+    out: list[Device] = []
+    for pi, plat in enumerate(platforms):
+        try:
+            devs = plat.get_devices()
+        except Exception:
+            continue
+        for di, d in enumerate(devs):
+            kind = "opencl-gpu" if d.type & cl.device_type.GPU else (
+                "opencl-cpu" if d.type & cl.device_type.CPU else "opencl")
+            dev = Device("opencl", len(out), kind, d.name.strip(), vendor=d.vendor.strip(),
+                         memory=int(d.global_mem_size), compute_units=int(d.max_compute_units),
+                         version=d.version.strip(), platform=plat.name.strip(),
+                         extra={"platform_index": pi, "device_index": di})
+            if probe:
+                try:
+                    cl.Program(cl.Context([d]), _PROBE).build()
+                except Exception as e:  # noqa: BLE001  (any build failure makes it unusable)
+                    log = str(e).strip().splitlines()
+                    dev.usable, dev.problem = False, f"cannot compile kernels ({_short(log)})"
+            out.append(dev)
+    _opencl_cache = out
+    return out
+
+
+def _short(lines: list[str]) -> str:
+    for ln in lines:
+        if "error" in ln.lower() and "clBuildProgram" not in ln:
+            return ln.strip()[:120]
+    return (lines[0] if lines else "build failed")[:120]
+
+
+def opencl_tinygrad_device(index: int | None) -> tuple[str, Device]:
+    """Make tinygrad's CL device list our usable OpenCL devices (tinygrad alone only sees the
+    first platform) and return the tinygrad device name for `index` (None = best)."""
+    devs = [d for d in list_opencl() if d.usable]
+    if not devs:
+        listing = "\n".join(d.describe() for d in list_opencl()) or "(no OpenCL devices)"
+        raise UserError("no usable OpenCL device. Found:\n" + listing + "\nInstall a GPU driver "
+                        "with OpenCL, or PoCL (pip: pocl-binary-distribution; Debian/Ubuntu: "
+                        "apt install pocl-opencl-icd), or use the torch engine")
+    if index is None:
+        chosen = max(devs, key=lambda d: (d.kind == "opencl-gpu", d.memory))
+    else:
+        match = [d for d in list_opencl() if d.index == int(index)]
+        if not match:
+            raise UserError(f"no OpenCL device with idx {index}. Found:\n"
+                            + "\n".join(d.describe() for d in list_opencl()))
+        chosen = match[0]
+        if not chosen.usable:
+            raise UserError(f"OpenCL device {chosen.describe()} cannot be used: {chosen.problem}")
+    import ctypes
+    from tinygrad.runtime.autogen import opencl as tcl
+    from tinygrad.runtime.ops_cl import CLDevice
+    if CLDevice.device_ids is None:
+        ids = []
+        n = ctypes.c_uint32()
+        tcl.clGetPlatformIDs(0, None, ctypes.byref(n))
+        plats = (tcl.cl_platform_id * n.value)()
+        tcl.clGetPlatformIDs(n.value, plats, None)
+        for d in devs:
+            pid = plats[d.extra["platform_index"]]
+            nd = ctypes.c_uint32()
+            tcl.clGetDeviceIDs(pid, tcl.CL_DEVICE_TYPE_ALL, 0, None, ctypes.byref(nd))
+            arr = (tcl.cl_device_id * nd.value)()
+            tcl.clGetDeviceIDs(pid, tcl.CL_DEVICE_TYPE_ALL, nd.value, arr, None)
+            ids.append(arr[d.extra["device_index"]])
+        CLDevice.device_ids = (tcl.cl_device_id * len(ids))(*ids)
+    pos = [d.index for d in devs].index(chosen.index)
+    return f"CL:{pos}", chosen

@@ -1,0 +1,233 @@
+"""The OpenCL engine: the same layer API on tinygrad's OpenCL runtime (AMD, Intel, older NVIDIA
+cards without a modern torch build, and PoCL on any CPU).
+
+The whole train step (forward, gradients, optimizer updates) runs under TinyJit: traced and
+compiled once, then replayed as a fixed list of OpenCL kernels. tinygrad's kernel cache and
+PoCL's binary cache live in the app's `.cache/` folder so a shipped build starts warm.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from app.errors import UserError
+from backends.engine import Engine, LossFn, opt_key, step_key
+from backends.opencl_loader import setup_opencl
+from backends.ops import Ops
+from backends.optim import Optimizer
+
+setup_opencl()
+
+from tinygrad import Tensor, TinyJit, dtypes  # noqa: E402
+from tinygrad.device import CompileError  # noqa: E402
+
+
+class TinyOps(Ops):
+    """Primitives on tinygrad tensors."""
+
+    def __init__(self, device: str):
+        self.device = device
+        self._consts: dict[tuple, Tensor] = {}
+
+    def conv2d(self, x, w, b=None, stride=1, padding=0, groups=1):
+        return x.conv2d(w, b, groups=groups, stride=stride, padding=padding)
+
+    def dense(self, x, w, b=None):
+        y = x @ w
+        return y + b if b is not None else y
+
+    def reshape(self, x, shape):
+        return x.reshape(shape)
+
+    def transpose(self, x, axes):
+        return x.permute(*axes)
+
+    def concat(self, xs, axis=1):
+        return xs[0].cat(*xs[1:], dim=axis)
+
+    def leaky_relu(self, x, alpha=0.1):
+        return x.leaky_relu(alpha)
+
+    def relu(self, x):
+        return x.relu()
+
+    def sigmoid(self, x):
+        return x.sigmoid()
+
+    def tanh(self, x):
+        return x.tanh()
+
+    def sqrt(self, x):
+        return x.sqrt()
+
+    def mean(self, x, axis=None, keepdims=False):
+        return x.mean(axis=axis, keepdim=keepdims)
+
+    def sum(self, x, axis=None, keepdims=False):
+        return x.sum(axis=axis, keepdim=keepdims)
+
+    def clip(self, x, lo, hi):
+        return x.clip(lo, hi)
+
+    def avg_pool(self, x, k):
+        return x.avg_pool2d(kernel_size=(k, k), stride=k)
+
+    def const(self, array):
+        key = (array.shape, array.tobytes())
+        t = self._consts.get(key)
+        if t is None:
+            t = self._consts[key] = Tensor(np.array(array, np.float32), device=self.device).realize()
+        return t
+
+    def stop_gradient(self, x):
+        return x.detach()
+
+    def upsample(self, x, factor):
+        n, c, h, w = x.shape
+        x = x.reshape(n, c, h, 1, w, 1).expand(n, c, h, factor, w, factor)
+        return x.reshape(n, c, h * factor, w * factor)
+
+
+class OpenCLEngine(Engine):
+    """Engine on tinygrad/OpenCL. `device`: index among the working OpenCL devices
+    (`python -m app devices`), or None for the system choice."""
+
+    name = "opencl"
+
+    def __init__(self, device: int | None = None):
+        super().__init__()
+        from backends.devices import opencl_tinygrad_device
+        self.device, self.device_info = opencl_tinygrad_device(device)
+        self.F = TinyOps(self.device)
+        self._state: dict[str, dict[str, Tensor]] = {}
+        self._steps: dict[str, Tensor] = {}
+
+    def __repr__(self) -> str:
+        return f"OpenCLEngine({self.device}: {self.device_info.name})"
+
+    def _t(self, a: np.ndarray) -> Tensor:
+        return Tensor(np.ascontiguousarray(a, np.float32), device=self.device).realize()
+
+    def _param(self, array: np.ndarray) -> Tensor:
+        return self._t(array)
+
+    def _assign(self, name: str, array: np.ndarray) -> None:
+        # assign into the same buffer: a compiled train step keeps pointing at it
+        self.params[name].assign(self._t(array)).realize()
+
+    def to_numpy(self, t: Any) -> np.ndarray:
+        return t.float().numpy().astype(np.float32, copy=False)
+
+    # ---- optimizers -------------------------------------------------------------------------
+    def _slots(self, o: Optimizer) -> tuple[str, ...]:
+        return ("m", "v") if o.kind == "adam" else ("v",)
+
+    def _build_optimizers(self) -> None:
+        self._state, self._steps = {}, {}
+        for o in self.optimizers:
+            for n in self.opt_params(o):
+                shape = self.params[n].shape
+                self._state[f"{o.name}/{n}"] = {s: Tensor.zeros(*shape, device=self.device).contiguous().realize()
+                                                for s in self._slots(o)}
+            self._steps[o.name] = Tensor.zeros(1, device=self.device).contiguous().realize()
+        self._jits = {}
+
+    def _opt_state(self, o: Optimizer) -> dict[str, np.ndarray]:
+        out = {}
+        for n in self.opt_params(o):
+            for s, t in self._state[f"{o.name}/{n}"].items():
+                out[opt_key(o, n, s)] = self.to_numpy(t)
+        out[step_key(o)] = np.array([int(round(float(self._steps[o.name].numpy()[0])))], np.int64)
+        return out
+
+    def _load_opt_state(self, o: Optimizer, sd: dict[str, np.ndarray]) -> None:
+        names = self.opt_params(o)
+        have = step_key(o) in sd and all(opt_key(o, n, s) in sd for n in names for s in self._slots(o))
+        for n in names:
+            for s, t in self._state[f"{o.name}/{n}"].items():
+                src = np.asarray(sd[opt_key(o, n, s)], np.float32) if have else np.zeros(t.shape, np.float32)
+                t.assign(self._t(src)).realize()
+        step = float(np.asarray(sd[step_key(o)]).reshape(-1)[0]) if have else 0.0
+        self._steps[o.name].assign(self._t(np.array([step], np.float32))).realize()
+
+    def _update(self, o: Optimizer, names: list[str], grads: list[Tensor]) -> list[Tensor]:
+        """The optimizer's update as lazy assigns (same formulas as torch.optim)."""
+        t = self._steps[o.name]
+        t_new = t + 1
+        out = [t.assign(t_new)]
+        if o.clipnorm > 0:
+            norm = sum((g * g).sum() for g in grads).sqrt()
+            scale = (o.clipnorm / (norm + 1e-6)).minimum(1.0)
+            grads = [g * scale for g in grads]
+        for n, g in zip(names, grads):
+            p, st = self.params[n], self._state[f"{o.name}/{n}"]
+            if o.kind == "adam":
+                m = st["m"] * o.beta1 + g * (1 - o.beta1)
+                v = st["v"] * o.beta2 + g * g * (1 - o.beta2)
+                bc1 = 1 - (t_new * math.log(o.beta1)).exp()
+                bc2 = 1 - (t_new * math.log(o.beta2)).exp()
+                upd = m * (o.lr / bc1) / (v.sqrt() / bc2.sqrt() + o.eps)
+                out += [st["m"].assign(m), st["v"].assign(v)]
+            else:
+                v = st["v"] * o.rho + g * g * (1 - o.rho)
+                upd = g * o.lr / (v.sqrt() + o.eps)
+                out.append(st["v"].assign(v))
+            out.append(p.assign(p - upd.reshape(p.shape)))
+        return out
+
+    # ---- steps ------------------------------------------------------------------------------
+    def _batch(self, batch: dict[str, np.ndarray]) -> dict[str, Tensor]:
+        return {k: self._t(v) if isinstance(v, np.ndarray) else v for k, v in batch.items()}
+
+    def train_step(self, loss_fn: LossFn) -> Callable[[dict[str, np.ndarray]], dict[str, float]]:
+        if not self.optimizers:
+            self.set_optimizers()
+        keys: list[str] = []
+
+        def traced(**batch: Tensor) -> Tensor:
+            losses = loss_fn(self.F, self.params, batch)
+            grads_all = []
+            for o in self.optimizers:
+                names = self.opt_params(o)
+                if o.loss not in losses:
+                    raise KeyError(f"optimizer {o.name}: loss_fn returned no loss named {o.loss!r}")
+                grads_all.append((o, names, losses[o.loss].gradient(*[self.params[n] for n in names])))
+            updates = []
+            for o, names, grads in grads_all:   # all gradients first, then the updates
+                updates += self._update(o, names, list(grads))
+            keys[:] = list(losses)
+            vec = Tensor.stack(*[losses[k].float().reshape(()) for k in keys])
+            Tensor.realize(vec, *updates)
+            return vec
+
+        jit = TinyJit(traced)
+
+        def step(batch: dict[str, np.ndarray]) -> dict[str, float]:
+            try:
+                vec = jit(**self._batch(batch)).numpy()
+            except CompileError as e:
+                raise UserError(f"OpenCL could not compile the model on {self.device_info.name}: "
+                                f"{str(e).strip().splitlines()[-1] if str(e).strip() else e}; try "
+                                "another device (python -m app devices) or the torch engine") from None
+            except (MemoryError, RuntimeError) as e:
+                if "out of memory" in str(e).lower() or "MEM_OBJECT_ALLOCATION" in str(e) or isinstance(e, MemoryError):
+                    raise UserError(f"out of memory on {self.device_info.name}: lower the batch "
+                                    "size, the model dims or the resolution") from None
+                raise
+            return {k: float(v) for k, v in zip(keys, vec)}
+        return step
+
+    def predict(self, fn: Callable, batch: dict[str, np.ndarray]) -> Any:
+        out = fn(self.F, self.params, self._batch(batch))
+        return _tree(out, self.to_numpy)
+
+
+def _tree(out: Any, conv: Callable) -> Any:
+    if isinstance(out, dict):
+        return {k: _tree(v, conv) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return type(out)(_tree(v, conv) for v in out)
+    return conv(out)

@@ -1,0 +1,58 @@
+"""Find an OpenCL loader for tinygrad and keep its compile caches inside the app folder.
+
+tinygrad loads `libOpenCL` by itself; without OPENCL_PATH it may find none or a foreign one
+and fail or segfault. pyopencl wheels bundle a loader (ocl-icd) that also finds PoCL from
+`pocl-binary-distribution`, so point tinygrad at that one. Must run before tinygrad is imported
+(tinygrad reads CACHEDB at import).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from app.errors import UserError
+
+#: `.cache/` at the repo (or portable build) root; shipped warm in the portable build.
+CACHE_DIR = Path(os.environ.get("FACESTUDIO_CACHE", Path(__file__).resolve().parent.parent / ".cache"))
+
+
+def find_libopencl() -> str | None:
+    """Path of the OpenCL loader bundled with pyopencl (or OPENCL_PATH if already set)."""
+    if os.environ.get("OPENCL_PATH") and Path(os.environ["OPENCL_PATH"]).is_file():
+        return os.environ["OPENCL_PATH"]
+    try:
+        import pyopencl  # noqa: F401  (importing sets up the ICD vendor search)
+    except Exception:
+        return None
+    base = Path(pyopencl.__file__).parent
+    candidates = []
+    for d in (base / ".libs", base.parent / "pyopencl.libs", base / ".dylibs", base):
+        if d.is_dir():
+            candidates += sorted(d.glob("libOpenCL*.so*")) + sorted(d.glob("libOpenCL*.dylib")) \
+                + sorted(d.glob("OpenCL*.dll"))
+    if candidates:
+        return str(candidates[0])
+    for sysp in ("/usr/lib/x86_64-linux-gnu/libOpenCL.so.1", "/usr/lib64/libOpenCL.so.1",
+                 "/usr/lib/libOpenCL.so.1", "C:/Windows/System32/OpenCL.dll"):
+        if Path(sysp).is_file():
+            return sysp
+    return None
+
+
+def setup_opencl() -> str:
+    """Set OPENCL_PATH and the tinygrad/PoCL cache folders; return the loader path."""
+    lib = find_libopencl()
+    if lib is None:
+        raise UserError("no OpenCL loader found: install the pinned requirements (pyopencl, "
+                        "pocl-binary-distribution) or a GPU driver with OpenCL")
+    if "tinygrad" in sys.modules and os.environ.get("OPENCL_PATH") != lib:
+        # tinygrad may already have loaded the loader; only set what is still missing
+        os.environ.setdefault("OPENCL_PATH", lib)
+    os.environ["OPENCL_PATH"] = os.environ.get("OPENCL_PATH") or lib
+    (CACHE_DIR / "tinygrad").mkdir(parents=True, exist_ok=True)
+    (CACHE_DIR / "pocl").mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("CACHEDB", str(CACHE_DIR / "tinygrad" / "cache.db"))
+    os.environ.setdefault("POCL_CACHE_DIR", str(CACHE_DIR / "pocl"))
+    return os.environ["OPENCL_PATH"]
