@@ -77,3 +77,13 @@ def test_rejects_unknown_format_and_bad_fps(tmp_path):
         extract_frames(MEDIA / "grid_m1.mpg", tmp_path, ext="bmp")
     with pytest.raises(UserError, match="positive"):
         extract_frames(MEDIA / "grid_m1.mpg", tmp_path, fps=-1)
+
+
+def test_fps_above_the_video_rate_keeps_every_frame_and_stale_work_is_removed(tmp_path):
+    stale = tmp_path / ".extracting-killed"
+    stale.mkdir()
+    (stale / "00001.png").write_bytes(b"left by a killed run")
+    n = extract_frames(MEDIA / "codecs" / "h264_aac.mp4", tmp_path, fps=60, ext="jpg",
+                       progress=False)
+    assert n == count_frames(MEDIA / "codecs" / "h264_aac.mp4")
+    assert not stale.exists()

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from app.errors import UserError
-from app.video.frames import PNG_FAST, list_frames, read_sequence
+from app.video.frames import PNG_FAST, fresh_work_dir, list_frames, read_sequence
 from app.video.ffmpeg import run_ffmpeg
 
 FACTOR_RANGE = (1, 20)
@@ -34,7 +33,7 @@ def denoise_frames(frames_dir: str | os.PathLike, factor: float = 5, *,
     if not lo <= factor <= hi:
         raise UserError(f"denoise factor {factor} is outside {lo}..{hi}")
     seq = read_sequence(frames_dir, "frames to denoise")
-    tmp = Path(tempfile.mkdtemp(prefix=".denoising-", dir=seq.folder))
+    tmp = fresh_work_dir(seq.folder, ".denoising-")
     try:
         # hqdn3d works on YUV: convert at 4:4:4 so no colour resolution is lost on the way.
         quality = ["-q:v", "2"] if seq.ext.lower() in (".jpg", ".jpeg") else PNG_FAST

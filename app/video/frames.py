@@ -89,9 +89,11 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, fps: fl
     if fps is not None and fps <= 0:
         raise UserError(f"FPS must be positive, not {fps}")
     info = probe(video)
+    if fps is not None and fps >= info.fps - 1e-3:
+        fps = None  # asking for more than the video has would only duplicate frames
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".extracting-", dir=out))
+    tmp = fresh_work_dir(out, ".extracting-")
     try:
         rate = ["-vf", f"fps={fps}"] if fps else ["-fps_mode", "passthrough"]
         quality = ["-q:v", "2"] if ext == "jpg" else ["-pix_fmt", "rgb24", *PNG_FAST]
@@ -109,6 +111,14 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, fps: fl
         return len(new)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fresh_work_dir(folder: Path, prefix: str) -> Path:
+    """A new hidden work folder in `folder`, after removing ones a killed run left behind."""
+    for stale in folder.glob(prefix + "*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
 
 
 def _replace_frames(out: Path, new: list[Path]) -> None:
