@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import numpy as np
 
 from app.errors import UserError
 from app.video.ffmpeg import check_readable, ffmpeg_exe, probe
-from pathlib import Path
 
 
 def _pipe(args: list[str], blame: str | os.PathLike) -> bytes:

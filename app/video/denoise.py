@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 from app.errors import UserError
 from app.video.frames import PNG_FAST, fresh_work_dir, list_frames, read_sequence
