@@ -1,0 +1,186 @@
+"""Sorting a face set DeepFaceLab's way: score every face, then rename the files in that order.
+
+The metadata travels inside each file, so renaming loses nothing (the source frame is in
+`source_filename`). Files are renamed to `00000.jpg`, `00001.jpg`, ... in two steps (temporary
+names first) so no file is overwritten. `final` keeps a varied subset and moves the rest to a
+sibling `aligned_trash` folder, as DeepFaceLab's "best faces" did. Files that are not readable
+faces are reported and left as they are.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import UserError
+from app.faceset.face_file import FaceFileError, FaceMeta, list_faces, read_face
+
+METHODS = ("blur", "face-yaw", "face-pitch", "hist", "hist-dissim", "brightness", "hue", "black",
+           "source", "final")
+
+
+@dataclass
+class FaceInfo:
+    path: Path
+    meta: FaceMeta
+    blur: float
+    hist: np.ndarray      # concatenated normalised B, G, R histograms (3 x 32 bins)
+    brightness: float
+    hue: float
+    black: int
+
+
+def face_features(path: Path) -> FaceInfo:
+    """Everything the sort methods need from one face (FaceFileError if unreadable)."""
+    import cv2
+
+    img, meta = read_face(path)
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    mask = np.zeros(gray.shape, np.uint8)
+    hull = cv2.convexHull(np.round(meta.landmarks_array()).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 1)
+    lap = cv2.Laplacian(gray, cv2.CV_64F)
+    inside = lap[mask > 0]
+    blur = float(inside.var()) if inside.size > 16 else float(lap.var())
+    hist = np.concatenate([cv2.calcHist([img], [c], None, [32], [0, 256]).ravel()
+                           for c in range(3)])
+    hist = hist / max(hist.sum(), 1.0)
+    hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
+    black = int((img.max(axis=2) <= 2).sum())
+    return FaceInfo(path, meta, blur, hist, float(hsv[..., 2].mean()), float(hsv[..., 0].mean()),
+                    black)
+
+
+def order(faces: list[FaceInfo], method: str) -> list[FaceInfo]:
+    """Faces in the order `method` gives (best/first first)."""
+    if method == "blur":
+        return sorted(faces, key=lambda f: -f.blur)
+    if method == "face-yaw":
+        return sorted(faces, key=lambda f: f.meta.yaw)
+    if method == "face-pitch":
+        return sorted(faces, key=lambda f: f.meta.pitch)
+    if method == "brightness":
+        return sorted(faces, key=lambda f: -f.brightness)
+    if method == "hue":
+        return sorted(faces, key=lambda f: f.hue)
+    if method == "black":
+        return sorted(faces, key=lambda f: f.black)
+    if method == "source":
+        return sorted(faces, key=lambda f: (f.meta.source_filename, f.path.name))
+    if method == "hist":
+        return _hist_chain(faces)
+    if method == "hist-dissim":
+        return _hist_dissimilar(faces)
+    raise ValueError(f"unknown sort method {method!r}; use one of {METHODS}")
+
+
+def _hist_chain(faces: list[FaceInfo]) -> list[FaceInfo]:
+    """Greedy chain: each next face is the most similar unused one (similar faces together)."""
+    if len(faces) < 3:
+        return list(faces)
+    s = np.sqrt(np.stack([f.hist for f in faces]))
+    used = np.zeros(len(faces), bool)
+    i, out = 0, []
+    for _ in range(len(faces)):
+        used[i] = True
+        out.append(faces[i])
+        if used.all():
+            break
+        sim = s @ s[i]
+        sim[used] = -np.inf
+        i = int(np.argmax(sim))
+    return out
+
+
+def _hist_dissimilar(faces: list[FaceInfo]) -> list[FaceInfo]:
+    """Most unlike the rest first (outliers: wrong person, bad crops, odd lighting)."""
+    if not faces:
+        return []
+    s = np.sqrt(np.stack([f.hist for f in faces]))
+    score = np.zeros(len(faces))
+    for a in range(0, len(faces), 1024):
+        score[a:a + 1024] = (s[a:a + 1024] @ s.T).sum(1)
+    return [faces[i] for i in np.argsort(score, kind="stable")]
+
+
+def final_selection(faces: list[FaceInfo], count: int, bins: int = 32) -> tuple[list, list]:
+    """(kept, trashed): the sharpest faces spread evenly over head yaw, at most `count`."""
+    if count >= len(faces):
+        return sorted(faces, key=lambda f: f.meta.yaw), []
+    groups: dict[int, list[FaceInfo]] = {}
+    for f in faces:
+        b = int(np.clip((f.meta.yaw + 1) / 2 * bins, 0, bins - 1))
+        groups.setdefault(b, []).append(f)
+    for g in groups.values():
+        g.sort(key=lambda f: -f.blur)
+    kept: list[FaceInfo] = []
+    depth = 0
+    while len(kept) < count:
+        for b in sorted(groups):
+            if depth < len(groups[b]) and len(kept) < count:
+                kept.append(groups[b][depth])
+        depth += 1
+    kept_ids = {id(f) for f in kept}
+    return sorted(kept, key=lambda f: f.meta.yaw), [f for f in faces if id(f) not in kept_ids]
+
+
+def rename_in_order(folder: Path, faces: list[FaceInfo], reserved: set[str]) -> None:
+    """Rename to 00000.jpg, 00001.jpg ... via temporary names (never overwrites a file)."""
+    temps = []
+    for i, f in enumerate(faces):
+        tmp = folder / f"sorting_{i:06d}_{f.path.name}"
+        f.path.rename(tmp)
+        temps.append(tmp)
+    n = 0
+    for tmp, f in zip(temps, faces):
+        while f"{n:05d}{f.path.suffix.lower()}" in reserved:
+            n += 1
+        target = folder / f"{n:05d}{f.path.suffix.lower()}"
+        tmp.rename(target)
+        f.path = target
+        n += 1
+
+
+def sort_faceset(folder: Path, method: str, final_count: int | None = None,
+                 progress: bool = True) -> str:
+    """Sort the faces of `folder` by `method`; returns a summary line."""
+    from tqdm import tqdm
+
+    if method not in METHODS:
+        raise UserError(f"unknown sort method {method!r}; use one of {', '.join(METHODS)}")
+    folder = Path(folder)
+    paths = list_faces(folder)
+    if not paths:
+        raise UserError("no face files to sort; run `python -m app extract` first", folder)
+    faces, bad = [], []
+    for path in tqdm(paths, desc=f"sort {method}", unit="face", disable=not progress):
+        try:
+            faces.append(face_features(path))
+        except FaceFileError as exc:
+            bad.append(path.name)
+            print(f"skipped: {exc}")
+    trashed: list[FaceInfo] = []
+    if method == "final":
+        faces, trashed = final_selection(faces, final_count or 1500)
+    else:
+        faces = order(faces, method)
+    if trashed:
+        trash = folder.parent / "aligned_trash"
+        trash.mkdir(exist_ok=True)
+        for f in trashed:
+            target = trash / f.path.name
+            k = 1
+            while target.exists():
+                target = trash / f"{f.path.stem}_{k}{f.path.suffix}"
+                k += 1
+            shutil.move(str(f.path), str(target))
+    rename_in_order(folder, faces, set(bad))
+    text = f"sorted {len(faces)} faces by {method} in {folder}"
+    if trashed:
+        text += f"; {len(trashed)} moved to {folder.parent / 'aligned_trash'}"
+    if bad:
+        text += f"; {len(bad)} unreadable files left as they were"
+    return text
