@@ -15,6 +15,23 @@ def workspace_has_content(ws: Workspace) -> bool:
     return False
 
 
+def content_summary(ws: Workspace) -> list[str]:
+    """One line per generated folder that holds files, e.g. `data_src/aligned: 120 files`.
+
+    Shown before the confirmation so the user sees what a yes would delete.
+    """
+    lines = []
+    for folder in ws.all_dirs():
+        if not folder.is_dir():
+            continue
+        count = sum(1 for p in folder.iterdir() if p.is_file())
+        if folder == ws.model_dir:
+            count = sum(1 for p in folder.rglob("*") if p.is_file())
+        if count:
+            lines.append(f"{folder.relative_to(ws.root).as_posix()}: {count} files")
+    return lines
+
+
 def clear_workspace(ws: Workspace) -> None:
     """Empty the generated folders and recreate them; `data_src.*`/`data_dst.*` videos stay."""
     ws.root.mkdir(parents=True, exist_ok=True)

@@ -72,3 +72,10 @@ def test_has_content_and_clear_in_process(filled):
     clear_workspace(ws)
     assert not workspace_has_content(ws)
     assert (filled / "data_src.mp4").exists()
+
+
+def test_lists_what_would_be_deleted_before_asking(filled):
+    proc = clear(filled, ask=True, stdin="n\n")
+    assert "data_src: 1 files" in proc.stdout and "data_dst/merged: 1 files" in proc.stdout
+    assert "model: 1 files" in proc.stdout
+    assert proc.stdout.index("model: 1 files") < proc.stdout.index("Delete all")

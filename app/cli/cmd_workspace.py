@@ -17,10 +17,12 @@ def register(sub) -> None:
 
 def run_clear(args) -> int:
     from app.workspace import Workspace
-    from app.workspace_ops import clear_workspace, workspace_has_content
+    from app.workspace_ops import clear_workspace, content_summary, workspace_has_content
 
     ws = Workspace.resolve(args.workspace)
     if workspace_has_content(ws):
+        summary = content_summary(ws) or ["files in subfolders of data_src, data_dst or model"]
+        print(f"{ws.root} holds:\n  " + "\n  ".join(summary))
         if not args.yes:
             if not interactive():
                 print(f"{ws.root} has frames, faces or a model. Nothing was deleted: run with "
