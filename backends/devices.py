@@ -196,3 +196,118 @@ def opencl_tinygrad_device(index: int | None) -> tuple[str, Device]:
         CLDevice.device_ids = (tcl.cl_device_id * len(ids))(*ids)
     pos = [d.index for d in devs].index(chosen.index)
     return f"CL:{pos}", chosen
+
+
+@dataclass
+class Choice:
+    """What a run will use, and why. `gpu_idx` gives the model-file prefix (None: system choice)."""
+
+    engine: str
+    devices: list[Device]
+    reason: str
+    gpu_idx: int | None = None
+
+    @property
+    def prefix(self) -> str:
+        return model_prefix(self.gpu_idx)
+
+
+def parse_spec(spec: str | int | None) -> str | int | None:
+    """"best"/"all"/"cpu"/an index; the env var FACESTUDIO_DEVICE wins over the flag."""
+    env = os.environ.get(ENV_DEVICE, "").strip()
+    raw = env if env else spec
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "best", "auto")):
+        return None
+    if isinstance(raw, int):
+        return raw
+    raw = raw.strip().lower()
+    if raw in ("all", "cpu"):
+        return raw
+    if raw.lstrip("-").isdigit():
+        return int(raw)
+    raise UserError(f"device {raw!r} not understood: give a GPU idx, best, all or cpu"
+                    + (f" (from ${ENV_DEVICE})" if env else ""))
+
+
+def choose(spec: str | int | None = None, engine: str = "torch") -> Choice:
+    """Pick the device(s) for a run: an idx, "best" (most memory), "all" or "cpu"."""
+    sel = parse_spec(spec)
+    from_env = f" (${ENV_DEVICE})" if os.environ.get(ENV_DEVICE, "").strip() else ""
+    if engine == "opencl":
+        return _choose_opencl(sel, from_env)
+    gpus = list_torch_gpus()
+    cpu = cpu_device()
+    if sel == "cpu":
+        return Choice("torch", [cpu], f"CPU requested{from_env}")
+    if sel == "all":
+        if not gpus:
+            return Choice("torch", [cpu], f"all GPUs requested{from_env}, but torch sees none: CPU")
+        return Choice("torch", gpus, f"all {len(gpus)} GPUs requested{from_env} (DDP)")
+    if isinstance(sel, int):
+        match = [g for g in gpus if g.index == sel]
+        if not match:
+            raise UserError(f"no GPU with idx {sel}{from_env}. Found:\n" + _listing(gpus, cpu))
+        return Choice("torch", match, f"GPU idx {sel} requested{from_env}", gpu_idx=sel)
+    if gpus:
+        best = max(gpus, key=lambda g: g.memory)
+        return Choice("torch", [best], f"best GPU: most memory of {len(gpus)}")
+    return Choice("torch", [cpu], "no CUDA/ROCm/XPU/MPS GPU found by torch: CPU "
+                  "(the OpenCL engine can use an OpenCL device instead)")
+
+
+def _choose_opencl(sel: str | int | None, from_env: str) -> Choice:
+    devs = list_opencl()
+    usable = [d for d in devs if d.usable]
+    if sel == "all":
+        raise UserError("the OpenCL engine trains on one device; choose an idx or best "
+                        "(several GPUs train with the torch engine)")
+    if sel == "cpu":
+        cpus = [d for d in usable if d.kind == "opencl-cpu"]
+        if not cpus:
+            raise UserError("no usable OpenCL CPU device (install PoCL). Found:\n" + _listing(devs))
+        return Choice("opencl", cpus[:1], f"OpenCL CPU device requested{from_env}")
+    if isinstance(sel, int):
+        match = [d for d in devs if d.index == sel]
+        if not match:
+            raise UserError(f"no OpenCL device with idx {sel}{from_env}. Found:\n" + _listing(devs))
+        if not match[0].usable:
+            raise UserError(f"OpenCL device {match[0].describe()} cannot be used")
+        return Choice("opencl", match, f"OpenCL idx {sel} requested{from_env}", gpu_idx=sel)
+    if not usable:
+        raise UserError("no usable OpenCL device. Found:\n" + _listing(devs))
+    best = max(usable, key=lambda d: (d.kind == "opencl-gpu", d.memory))
+    return Choice("opencl", [best], "best OpenCL device: GPUs first, then most memory")
+
+
+def _listing(devs: list[Device], cpu: Device | None = None) -> str:
+    lines = [d.describe() for d in devs] or ["(no GPUs)"]
+    if cpu is not None:
+        lines.append(f"cpu: {cpu.name}")
+    return "\n".join("  " + ln for ln in lines)
+
+
+def report(spec: str | int | None = None) -> str:
+    """The text `python -m app devices` prints: everything found, and the picks for each engine."""
+    lines = ["torch GPUs (CUDA / ROCm / XPU / MPS):"]
+    gpus = list_torch_gpus()
+    lines += [f"  {g.describe()}" for g in gpus] or ["  none"]
+    cpu = cpu_device()
+    lines.append(f"CPU: {cpu.name}, {cpu.compute_units} threads, {cpu.memory / 2**30:.1f} GiB, {cpu.version}")
+    lines.append("OpenCL devices:")
+    try:
+        from backends.opencl_loader import find_libopencl
+        lib = find_libopencl()
+    except Exception:
+        lib = None
+    lines.append(f"  loader: {lib or 'none found'}")
+    cls = list_opencl()
+    lines += [f"  {d.describe()}  [{d.platform}]" for d in cls] or ["  none"]
+    for engine in ("torch", "opencl"):
+        try:
+            c = choose(spec, engine)
+            names = ", ".join(d.name for d in c.devices)
+            lines.append(f"{engine} engine would use: {names} — {c.reason}"
+                         + (f"; model files prefixed {c.prefix!r}" if c.prefix else ""))
+        except UserError as e:
+            lines.append(f"{engine} engine: {str(e).splitlines()[0]}")
+    return "\n".join(lines)
