@@ -35,6 +35,6 @@ def test_no_code_unpickles_user_files():
 
 
 def test_the_scan_catches_what_it_should(tmp_path):
-    bad = "import pickle\nx = torch.load(f)\ny = np.load(p, allow_pickle=True)\n"
+    bad = "import pickle\nz = pickle.load(fh)\nx = torch.load(f)\ny = np.load(p, allow_pickle=True)\n"
     hits = [what for pattern, what in FORBIDDEN if pattern.search(bad)]
     assert len(hits) == 4
