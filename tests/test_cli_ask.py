@@ -30,7 +30,7 @@ def test_empty_answer_takes_default_and_prompt_shows_it():
     fn = answers("")
     assert ask_int("Enter FPS", None, lo=0, help_text="frames per second", skip="fullfps",
                    input_fn=fn) is None
-    assert fn.prompts == ["Enter FPS (skip) ( ?:help skip:fullfps ) : "]
+    assert fn.prompts == ["Enter FPS ( ?:help skip:fullfps ) : "]
     assert ask_int("Batch size", 8, input_fn=answers("")) == 8
 
 

@@ -69,7 +69,7 @@ def test_start_up_imports_nothing_heavy(argv):
 def test_extract_src_asks_fps_and_format(ws):
     proc = app("video", "extract", "src", workspace=ws, ask=True, stdin="?\n10\njpg\n")
     assert proc.returncode == 0, proc.stderr
-    assert "Enter FPS (skip) ( ?:help skip:fullfps )" in proc.stdout
+    assert "Enter FPS ( ?:help skip:fullfps )" in proc.stdout
     assert "How many frames per second" in proc.stdout  # the ? help
     frames = sorted((ws / "data_src").glob("*.jpg"))
     assert 9 <= len(frames) <= 11 and frames[0].name == "00001.jpg"

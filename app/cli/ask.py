@@ -56,8 +56,8 @@ def ask(
         return given
     if not interactive():
         return default
-    shown = "skip" if default is None else _format(default)
-    prompt = f"{question} ({shown}){_hint(help_text, skip)} : "
+    shown = "" if default is None else f" ({_format(default)})"
+    prompt = f"{question}{shown}{_hint(help_text, skip)} : "
     while True:
         try:
             text = input_fn(prompt).strip()
