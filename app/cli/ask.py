@@ -104,6 +104,7 @@ def ask_int(question: str, default: int | None, lo: int | None = None, hi: int |
             help_text: str | None = None, given: int | None = None, **kw) -> int | None:
     def ok(v: int) -> bool:
         return (lo is None or v >= lo) and (hi is None or v <= hi)
+    _check_given(question, given, ok, lo, hi)
     return ask(question, default, int, help_text, given, valid=ok, **kw)
 
 
@@ -112,7 +113,21 @@ def ask_float(question: str, default: float | None, lo: float | None = None,
               given: float | None = None, **kw) -> float | None:
     def ok(v: float) -> bool:
         return (lo is None or v >= lo) and (hi is None or v <= hi)
+    _check_given(question, given, ok, lo, hi)
     return ask(question, default, float, help_text, given, valid=ok, **kw)
+
+
+def _check_given(question: str, given, ok: Callable, lo, hi) -> None:
+    """A flag value out of range is refused with one clear message (a typed answer is re-asked).
+
+    Without this, e.g. `extract --size 0` silently wrote whole frames as "aligned" faces.
+    """
+    if given is None or ok(given):
+        return
+    from app.errors import UserError
+    bounds = (f"from {lo} to {hi}" if lo is not None and hi is not None
+              else f"of at least {lo}" if lo is not None else f"of at most {hi}")
+    raise UserError(f"{question}: {given} is out of range; give a value {bounds}")
 
 
 def ask_choice(question: str, default: str, choices: Sequence[str],
