@@ -2,7 +2,7 @@
 # 4.2.2) data_src sort by yaw  (generated from launchers/steps.toml; do not edit)
 cd "$(dirname "$0")/.." || exit 1
 if [ -x ./facestudio/facestudio ]; then
-  exec ./facestudio/facestudio faceset sort src --by yaw "$@"
+  exec ./facestudio/facestudio faceset sort src --by face-yaw "$@"
 else
-  exec "${PYTHON:-python3}" -m app faceset sort src --by yaw "$@"
+  exec "${PYTHON:-python3}" -m app faceset sort src --by face-yaw "$@"
 fi
