@@ -23,6 +23,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, target)
+    except OSError as exc:
+        if exc.filename is None:  # a full disk says which file only if we tell it
+            exc.filename = str(target)
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

@@ -8,8 +8,10 @@ so start-up stays fast whatever the command.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
+from pathlib import Path
 
 from app import __version__
 from app.errors import UserError
@@ -60,4 +62,34 @@ def main(argv: list[str] | None = None) -> int:
         print("error: out of memory. Lower the batch size, the model dims or the resolution.",
               file=sys.stderr)
         return 3
+    except OSError as exc:
+        message = write_error_message(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
     return int(result or 0)
+
+
+#: failures of the machine, not of the program: read-only or full disk, no permission.
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_DENIED = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def write_error_message(exc: OSError) -> str | None:
+    """One line for a full or read-only disk (any step, any file), else None (a real bug).
+
+    Writes are atomic, so what was written before is intact: the message says so. A temporary
+    file's name means nothing to the user, so its folder is named instead.
+    """
+    if exc.errno not in _FULL | _DENIED:
+        return None
+    where = Path(exc.filename) if exc.filename else None
+    if where is not None and where.name.startswith("."):
+        where = where.parent
+    prefix = f"{where}: " if where is not None else ""
+    if exc.errno in _FULL:
+        return (f"{prefix}the disk is full ({exc.strerror}). Free some space and run the same "
+                "command again; work already done is kept.")
+    return (f"{prefix}cannot write here ({exc.strerror}). Make the folder writable or choose "
+            "another workspace/output folder; work already done is kept.")
