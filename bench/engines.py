@@ -94,8 +94,10 @@ def loss_fn(model):
     k = max(3, int(model.res / 11.6))
 
     def fn(F, P, b):
-        ys = model.dec_src(F, P, model.encode(F, P, b["src"]))
-        yd = model.dec_dst(F, P, model.encode(F, P, b["dst"]))
+        n = b["src"].shape[0]
+        z = model.encode(F, P, F.concat([b["src"], b["dst"]], 0))   # shared encoder: one pass
+        ys = model.dec_src(F, P, z[:n])
+        yd = model.dec_dst(F, P, z[n:])
         ls = 10 * F.dssim(b["src"], ys, k) + 10 * F.mse(b["src"], ys)
         ld = 10 * F.dssim(b["dst"], yd, k) + 10 * F.mse(b["dst"], yd)
         return {"loss": ls + ld, "src": ls, "dst": ld}
