@@ -1,0 +1,131 @@
+"""What every model offers the trainer, the preview and the merge step.
+
+A model is a tree of engine layers (`self.net`) plus four functions of `(F, P, batch)`:
+`loss_fn` (training), `preview_fn` (src->src, dst->dst, dst->src), `swap_fn` (dst face in,
+src-looking face and mask out) and the optimizers that minimise the named losses. Models hold no
+weights: the engine does, so the same model runs on torch and on OpenCL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import backends.layers as L
+from backends.optim import Adam
+from app.models.options import PIXEL_LOSS, Option
+
+#: DeepFaceLab's optimizer settings for every model: Adam lr 5e-5, beta1 0.5, beta2 0.999.
+ADAM = {"lr": 5e-5, "beta1": 0.5, "beta2": 0.999}
+
+
+def dssim_kernel(resolution: int, smallest: int) -> int:
+    """DFL's DSSIM window, int(resolution / 11.6), kept within the smallest output and >= 3."""
+    return max(3, min(int(resolution / 11.6), smallest))
+
+
+def split(x: Any, n: int) -> tuple[Any, Any]:
+    """First `n` samples and the rest (src and dst run through a shared net as one batch)."""
+    return x[:n], x[n:]
+
+
+class Net(L.Module):
+    """The root of a model's layer tree: named children only (encoder, decoder_src, ...)."""
+
+    def __init__(self, **children: L.Module):
+        for k, v in children.items():
+            setattr(self, k, v)
+
+
+class FaceModel:
+    """Base of H64, H128, DF, LIAEF128 and SAE."""
+
+    name = ""
+    face_type = "full"
+    default_batch = 8
+    options_spec: tuple[Option, ...] = (PIXEL_LOSS,)
+
+    def __init__(self, options: dict):
+        self.options = dict(options)
+        self.net = self.build()
+        self.specs = self.net.specs()
+
+    # ---- to implement -----------------------------------------------------------------------
+    @property
+    def resolution(self) -> int:
+        raise NotImplementedError
+
+    def build(self) -> Net:
+        raise NotImplementedError
+
+    def forward_train(self, F, P, ws, wd) -> dict:
+        """Warped src and dst in; dict with `src` / `dst` (lists of outputs low->high res),
+        `src_mask` / `dst_mask` (lists or None), `swap` (dst->src, full res) and `swap_mask`."""
+        raise NotImplementedError
+
+    def swap(self, F, P, x) -> tuple[Any, Any]:
+        """dst faces -> (src-looking faces, mask or None), full resolution."""
+        raise NotImplementedError
+
+    def reconstruct(self, F, P, src, dst) -> tuple[Any, Any]:
+        """src->src and dst->dst at full resolution (preview)."""
+        out = self.forward_train(F, P, src, dst)
+        return out["src"][-1], out["dst"][-1]
+
+    # ---- shared -----------------------------------------------------------------------------
+    learn_mask = True
+    multiscale = 1
+
+    def optimizers(self) -> list:
+        """One Adam over everything minimising image + mask loss (DFL's H64/H128/DF/LIAEF128)."""
+        return [Adam(name="opt", loss="loss", **ADAM)]
+
+    def param_count(self) -> int:
+        import numpy as np
+        return int(sum(np.prod(s.shape) for s in self.specs.values()))
+
+    def image_loss(self, F, targets: list, preds: list, masks: list, pixel: bool,
+                   masked: bool = True) -> Any:
+        """DFL's masked reconstruction loss summed over scales: 10 * DSSIM, or 50 * MSE with
+        pixel loss. The mask is blurred (radius size // 32) so the face edge is learned softly."""
+        k = dssim_kernel(self.resolution, targets[0].shape[2])
+        total = None
+        for t, p, m in zip(targets, preds, masks):
+            if masked:
+                mb = F.gaussian_blur(m, max(1, t.shape[2] // 32))
+                t, p = t * mb, p * mb
+            loss = 50.0 * F.mse(t, p) if pixel else 10.0 * F.dssim(t, p, kernel_size=k)
+            total = loss if total is None else total + loss
+        return total
+
+    def loss_fn(self, F, P, b) -> dict:
+        """src and dst reconstruction (+ learned mask) losses, one optimizer (DFL's H models)."""
+        out = self.forward_train(F, P, b["warped_src"], b["warped_dst"])
+        pixel = bool(self.options.get("pixel_loss"))
+        src = self.image_loss(F, self._targets(b, "src"), out["src"], self._masks(b, "src"), pixel)
+        dst = self.image_loss(F, self._targets(b, "dst"), out["dst"], self._masks(b, "dst"), pixel)
+        losses = {"src_loss": src, "dst_loss": dst}
+        total = src + dst
+        if self.learn_mask:
+            mask = F.mse(b["mask_src"], out["src_mask"][-1]) + F.mse(b["mask_dst"], out["dst_mask"][-1])
+            losses["mask_loss"] = mask
+            total = total + mask
+        losses["loss"] = total
+        return losses
+
+    def _targets(self, b: dict, side: str) -> list:
+        return [b[f"target_{side}_{s}"] for s in range(self.multiscale - 1, 0, -1)] + [b[f"target_{side}"]]
+
+    def _masks(self, b: dict, side: str) -> list:
+        return [b[f"mask_{side}_{s}"] for s in range(self.multiscale - 1, 0, -1)] + [b[f"mask_{side}"]]
+
+    def preview_fn(self, F, P, b) -> dict:
+        ss, dd = self.reconstruct(F, P, b["src"], b["dst"])
+        ds, dm = self.swap(F, P, b["dst"])
+        out = {"src_src": ss, "dst_dst": dd, "dst_src": ds}
+        if dm is not None:
+            out["dst_src_mask"] = dm
+        return out
+
+    def swap_fn(self, F, P, b) -> tuple[Any, Any]:
+        face, mask = self.swap(F, P, b["face"])
+        return (face, mask) if mask is not None else (face,)

@@ -1,0 +1,33 @@
+"""LIAEF128: full face, 128 px, LIAE (shared encoder, inter_B / inter_AB, one decoder)."""
+
+from __future__ import annotations
+
+from app.models.liae_family import LIAEModel
+from app.models.nets import Bottleneck, ConvEncoder, Decoder
+from app.models.options import PIXEL_LOSS
+
+
+class LIAEF128(LIAEModel):
+    name = "LIAEF128"
+    face_type = "full"
+    default_batch = 8
+    options_spec = (PIXEL_LOSS,)
+    res = 128
+    dec = [512, 256, 128]
+
+    @property
+    def resolution(self) -> int:
+        return self.res
+
+    def make_encoder(self):
+        return ConvEncoder(3, 128)
+
+    def make_inter(self):
+        lowest = self.res // 16
+        return Bottleneck(1024 * lowest * lowest, 256, lowest, 512, 512)
+
+    def make_decoder(self):
+        return Decoder(1024, self.dec, out_ch=3)
+
+    def make_mask_decoder(self):
+        return Decoder(1024, self.dec, out_ch=1)

@@ -1,0 +1,104 @@
+"""Option descriptions: one table per model plus the trainer's general options.
+
+The CLI turns each `Option` into a DeepFaceLab-style question (first run: all; later runs, after
+"Press enter in 2 seconds to override some model settings.": only the overridable ones); the
+trainer and models only read validated values. Keeping the table here means the questions, the
+saved JSON and the validation can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from app.errors import UserError
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    question: str
+    default: Any                      # a value, or a function of the options chosen so far
+    kind: str = "int"                 # int | float | bool | choice
+    lo: float | None = None
+    hi: float | None = None
+    step: int = 1                     # ints must be a multiple of this (resolution: 16)
+    choices: tuple[str, ...] = ()
+    help: str = ""
+    overridable: bool = False         # may change on a later run
+    when: Callable[[dict], bool] | None = None   # asked only when this holds
+
+    def default_for(self, chosen: dict) -> Any:
+        return self.default(chosen) if callable(self.default) else self.default
+
+    def applies(self, chosen: dict) -> bool:
+        return self.when is None or self.when(chosen)
+
+    def check(self, value: Any, where: object = None) -> Any:
+        """The value in its proper type, or a UserError saying what is allowed."""
+        try:
+            if self.kind == "bool":
+                if isinstance(value, str):
+                    from app.cli.ask import parse_bool
+                    return parse_bool(value)
+                return bool(value)
+            if self.kind == "choice":
+                if str(value) not in self.choices:
+                    raise ValueError(f"choose one of {', '.join(self.choices)}")
+                return str(value)
+            v = int(value) if self.kind == "int" else float(value)
+            if self.kind == "int" and float(value) != v:
+                raise ValueError("a whole number is needed")
+        except (TypeError, ValueError) as e:
+            raise UserError(f"option {self.key} = {value!r} is not valid ({e})", where) from None
+        if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
+            raise UserError(f"option {self.key} = {v} is out of range {self.lo}..{self.hi}", where)
+        if self.kind == "int" and self.step > 1 and v % self.step:
+            raise UserError(f"option {self.key} = {v} must be a multiple of {self.step}", where)
+        return v
+
+
+PIXEL_LOSS = Option(
+    "pixel_loss", "Use pixel loss", False, "bool", overridable=True,
+    help="Default DSSIM loss learns the structure of faces; switch to pixel loss (MSE) after "
+         "about 15-25k iterations to enhance fine details (may cause colour jitter).")
+
+#: The trainer's own questions (DeepFaceLab's ModelBase), asked before the model's.
+GENERAL = (
+    Option("write_preview_history", "Write preview history", False, "bool", overridable=True,
+           help="Save a preview image every so often into model/<NAME>_history/."),
+    Option("target_iter", "Target iteration", 0, "int", lo=0, overridable=True,
+           help="Save and stop when this iteration is reached; 0 = unlimited."),
+    Option("batch_size", "Batch size", None, "int", lo=1, hi=1024, overridable=True,
+           help="Faces per side per step. Larger is better for quality and slower per step; "
+                "lower it if you run out of memory."),
+    Option("sort_by_yaw", "Feed faces to network sorted by yaw", False, "bool", overridable=True,
+           help="Pairs each dst face with src faces of the same head pose; use it when src has "
+                "far more faces than dst."),
+    Option("random_flip", "Flip faces randomly", True, "bool", overridable=True,
+           help="Mirrored src faces give more poses; turn off when the face is asymmetric "
+                "(a scar, a parting) and src has enough faces."),
+    Option("src_scale_mod", "Src face scale modifier % ( -30...30 )", 0, "int", lo=-30, hi=30,
+           overridable=True,
+           help="Zooms src faces in (>0) or out (<0) in training, for src faces of another size."),
+)
+
+#: General options every model file stores (besides the model's own).
+GENERAL_KEYS = tuple(o.key for o in GENERAL)
+
+
+def resolve(spec: tuple[Option, ...], given: dict, where: object = None) -> dict:
+    """Validate `given` against `spec`, filling defaults in order (defaults may depend on the
+    values chosen before them). Unknown keys are an error naming them."""
+    known = {o.key for o in spec}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise UserError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                        where)
+    out: dict = {}
+    for o in spec:
+        if not o.applies(out):
+            continue
+        value = given.get(o.key)
+        out[o.key] = o.default_for(out) if value is None else o.check(value, where)
+    return out

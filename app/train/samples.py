@@ -1,0 +1,308 @@
+"""Training samples as DeepFaceLab makes them: random warp + random transform, masks, yaw pairing.
+
+A face set is decoded once into memory at the model's resolution and face type (a half-face model
+re-aligns full-face files with their landmarks, as DFL's sample processor does). Every batch is a
+pure function of (seed, iteration): batch `i` draws its faces and augmentations from an RNG seeded
+with `[seed, i]`, so background workers may compute batches ahead in any thread and a resumed run
+sees exactly the batches an uninterrupted one would.
+
+Batches are NCHW float32 dicts ready for the engine: `warped_src`, `target_src`, `mask_src` (and
+the `dst` ones), plus `target_src_1`, `mask_src_1`, ... at 1/2, 1/4 size for multiscale decoders.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.errors import UserError
+from app.extract.align import face_matrix, transform_points
+
+#: How much of the head each face type shows: a model can train from files that show as much or more.
+_COVERAGE = {"half": 0, "full": 1, "head": 2}
+
+#: How many faces the yaw pairing considers "the same pose" for a dst face: 1/GRADATIONS of the set.
+YAW_GRADATIONS = 32
+
+
+@dataclass
+class FaceSet:
+    """A decoded face set: images uint8 [N, R, R, 3] BGR, masks uint8 [N, R, R] (0/255), yaws."""
+
+    images: np.ndarray
+    masks: np.ndarray
+    yaws: np.ndarray
+    names: list[str]
+    folder: Path
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass
+class AugmentOptions:
+    """DeepFaceLab's SampleProcessor defaults: rotation +-10 deg, scale +-5 %, shift +-5 %,
+    40 % of faces flipped when `random_flip`; `scale_shift` is the src face scale modifier."""
+
+    rotation: float = 10.0
+    scale: float = 0.05
+    shift: float = 0.05
+    random_flip: bool = True
+    scale_shift: float = 0.0
+
+
+def face_mask(landmarks: np.ndarray, polygons: list, size: int) -> np.ndarray:
+    """uint8 mask (0/255): the mask editor's polygons when present, else the landmarks' hull."""
+    mask = np.zeros((size, size), np.uint8)
+    polys = [np.round(np.asarray(p, np.float64)).astype(np.int32) for p in polygons if len(p) >= 3]
+    if polys:
+        cv2.fillPoly(mask, polys, 255)
+    else:
+        hull = cv2.convexHull(np.round(landmarks).astype(np.int32))
+        cv2.fillConvexPoly(mask, hull, 255)
+    return mask
+
+
+def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: bool = False,
+                 limit: int | None = None) -> FaceSet:
+    """Decode every aligned face of `folder` at `resolution` and `face_type`.
+
+    Unreadable files are skipped with a note; an empty or missing folder is a UserError saying
+    which extract step to run.
+    """
+    from app.faceset.face_file import FaceFileError, list_faces, read_face
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError("face set folder not found; run `python -m app extract src|dst` first",
+                        folder)
+    files = list_faces(folder)[:limit] if limit else list_faces(folder)
+    if not files:
+        raise UserError("no aligned faces in this folder; run `python -m app extract src|dst` "
+                        "first", folder)
+    images, masks, yaws, names, skipped = [], [], [], [], []
+    for path in _progress(files, progress, f"loading {folder.parent.name}"):
+        try:
+            img, meta = read_face(path)
+        except FaceFileError as e:
+            skipped.append(f"{path.name}: {e}")
+            continue
+        if _COVERAGE.get(meta.face_type, -1) < _COVERAGE[face_type]:
+            raise UserError(f"{path.name} is a {meta.face_type} face but the model trains on "
+                            f"{face_type} faces; extract with face type {face_type} (or wider) "
+                            "or choose a model with a narrower face type", folder)
+        lm = meta.landmarks_array()
+        src_mask = face_mask(lm, meta.mask_polygons, img.shape[0])
+        mat = face_matrix(lm, resolution, face_type)
+        images.append(cv2.warpAffine(img, mat, (resolution, resolution), flags=cv2.INTER_AREA
+                                     if img.shape[0] > resolution else cv2.INTER_CUBIC,
+                                     borderMode=cv2.BORDER_REPLICATE))
+        masks.append(cv2.warpAffine(src_mask, mat, (resolution, resolution), flags=cv2.INTER_LINEAR))
+        yaws.append(meta.yaw)
+        names.append(path.name)
+    for note in skipped[:5]:
+        print(f"skipped unreadable face {note}")
+    if not names:
+        raise UserError("none of the faces in this folder could be read; extract them again",
+                        folder)
+    return FaceSet(np.stack(images), np.stack(masks), np.asarray(yaws, np.float32), names, folder)
+
+
+def _progress(items, on: bool, desc: str):
+    if not on:
+        return items
+    from tqdm import tqdm
+    return tqdm(items, desc=desc, unit="face")
+
+
+# ------------------------------------------------------------------ augmentation (DFL imagelib)
+
+def warp_params(rng: np.random.Generator, w: int, opts: AugmentOptions) -> dict:
+    """DeepFaceLab's gen_warp_params: a random grid warp plus rotation/scale/shift and flip."""
+    rotation = rng.uniform(-opts.rotation, opts.rotation)
+    scale = rng.uniform(1 - opts.scale + opts.scale_shift, 1 + opts.scale + opts.scale_shift)
+    tx, ty = rng.uniform(-opts.shift, opts.shift, 2)
+    cell = [w // 2, w // 4, w // 8][rng.integers(3)]
+    count = w // cell + 1
+    grid = np.linspace(0, w, count)
+    mapx = np.broadcast_to(grid, (count, count)).copy()
+    mapy = mapx.T.copy()
+    mapx[1:-1, 1:-1] += rng.normal(size=(count - 2, count - 2)) * (cell * 0.24)
+    mapy[1:-1, 1:-1] += rng.normal(size=(count - 2, count - 2)) * (cell * 0.24)
+    half = cell // 2
+    big = (w + cell,) * 2
+    mapx = cv2.resize(mapx, big)[half:half + w, half:half + w].astype(np.float32)
+    mapy = cv2.resize(mapy, big)[half:half + w, half:half + w].astype(np.float32)
+    rmat = cv2.getRotationMatrix2D((w // 2, w // 2), rotation, scale)
+    rmat[:, 2] += (tx * w, ty * w)
+    flip = bool(opts.random_flip and rng.integers(10) < 4)
+    return {"mapx": mapx, "mapy": mapy, "rmat": rmat, "w": w, "flip": flip}
+
+
+def warp_image(p: dict, img: np.ndarray, warp: bool, interp: int = cv2.INTER_CUBIC) -> np.ndarray:
+    """DeepFaceLab's warp_by_params: grid warp (optional), then the transform, then the flip."""
+    if warp:
+        img = cv2.remap(img, p["mapx"], p["mapy"], interp, borderMode=cv2.BORDER_REPLICATE)
+    img = cv2.warpAffine(img, p["rmat"], (p["w"], p["w"]), flags=interp,
+                         borderMode=cv2.BORDER_REPLICATE)
+    if p["flip"]:
+        img = img[:, ::-1]
+    return img
+
+
+# ------------------------------------------------------------------ batches
+
+@dataclass
+class SampleConfig:
+    """What the model needs from each batch."""
+
+    batch_size: int
+    multiscale: int = 1          # targets at full, 1/2, 1/4 size
+    sort_by_yaw: bool = False    # pick each src face by the pose of its dst partner
+    seed: int = 0
+
+
+class BatchMaker:
+    """Builds batch `i` of a run from the two face sets (pure function of seed and `i`)."""
+
+    def __init__(self, src: FaceSet, dst: FaceSet, cfg: SampleConfig,
+                 src_aug: AugmentOptions, dst_aug: AugmentOptions):
+        self.src, self.dst, self.cfg = src, dst, cfg
+        self.src_aug, self.dst_aug = src_aug, dst_aug
+        self._yaw_order = np.argsort(src.yaws, kind="stable")
+        self._sorted_yaws = src.yaws[self._yaw_order]
+
+    def _epoch_index(self, side: str, n: int, k: int) -> int:
+        """The k-th face drawn from a set of n: shuffled epochs, as DFL's generators draw."""
+        epoch, pos = divmod(k, n)
+        perm = np.random.default_rng([self.cfg.seed, epoch, 0 if side == "src" else 1]).permutation(n)
+        return int(perm[pos])
+
+    def _src_for_yaw(self, rng: np.random.Generator, yaw: float) -> int:
+        """A random src face among those closest in yaw to `yaw` (DFL's yaw-sorted feeding)."""
+        n = len(self.src)
+        k = max(1, n // YAW_GRADATIONS)
+        centre = int(np.searchsorted(self._sorted_yaws, yaw))
+        lo = int(np.clip(centre - k // 2 - (k % 2), 0, max(0, n - k)))
+        return int(self._yaw_order[lo + rng.integers(k)])
+
+    def indices(self, i: int) -> tuple[list[int], list[int]]:
+        b = self.cfg.batch_size
+        dst = [self._epoch_index("dst", len(self.dst), i * b + j) for j in range(b)]
+        if self.cfg.sort_by_yaw:
+            rng = np.random.default_rng([self.cfg.seed, i, 7])
+            src = [self._src_for_yaw(rng, float(self.dst.yaws[d])) for d in dst]
+        else:
+            src = [self._epoch_index("src", len(self.src), i * b + j) for j in range(b)]
+        return src, dst
+
+    def make(self, i: int) -> dict[str, np.ndarray]:
+        src_idx, dst_idx = self.indices(i)
+        out: dict[str, np.ndarray] = {}
+        for side, fs, idx, aug, tag in (("src", self.src, src_idx, self.src_aug, 1),
+                                        ("dst", self.dst, dst_idx, self.dst_aug, 2)):
+            rng = np.random.default_rng([self.cfg.seed, i, tag])
+            out.update(self._side(side, fs, idx, aug, rng))
+        return out
+
+    def _side(self, side: str, fs: FaceSet, idx: list[int], aug: AugmentOptions,
+              rng: np.random.Generator) -> dict[str, np.ndarray]:
+        warped, targets, masks = [], [], []
+        for k in idx:
+            p = warp_params(rng, fs.images.shape[1], aug)
+            img = fs.images[k]
+            warped.append(warp_image(p, img, True))
+            targets.append(warp_image(p, img, False))
+            masks.append(warp_image(p, fs.masks[k], False, cv2.INTER_LINEAR))
+        out = {f"warped_{side}": _nchw(np.stack(warped)),
+               f"target_{side}": _nchw(np.stack(targets)),
+               f"mask_{side}": _nchw(np.stack(masks)[..., None])}
+        for s in range(1, self.cfg.multiscale):
+            size = fs.images.shape[1] >> s
+            out[f"target_{side}_{s}"] = _nchw(np.stack([_shrink(t, size) for t in targets]))
+            out[f"mask_{side}_{s}"] = _nchw(np.stack([_shrink(m, size) for m in masks])[..., None])
+        return out
+
+
+def _shrink(img: np.ndarray, size: int) -> np.ndarray:
+    return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _nchw(batch_u8: np.ndarray) -> np.ndarray:
+    """uint8 NHWC -> float32 NCHW in 0..1."""
+    return np.ascontiguousarray(batch_u8.transpose(0, 3, 1, 2), dtype=np.float32) * (1.0 / 255.0)
+
+
+def preview_faces(fs: FaceSet, count: int, seed: int) -> np.ndarray:
+    """A fixed, un-augmented set of faces (float32 NCHW) for the preview grid."""
+    rng = np.random.default_rng([seed, 99])
+    idx = rng.choice(len(fs), size=min(count, len(fs)), replace=False)
+    return _nchw(fs.images[np.sort(idx)])
+
+
+class SampleFeeder:
+    """Background worker(s) computing batches `start, start+1, ...` ahead into a queue, so the
+    training step never waits on image work. OpenCV and numpy release the GIL, so a thread is
+    enough and keeps the face sets in one copy of memory."""
+
+    def __init__(self, maker: BatchMaker, start: int = 0, prefetch: int = 3, workers: int = 1):
+        cv2.setNumThreads(1)     # the training step owns the cores; warping one face is tiny
+        self.maker = maker
+        self._next = start
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        self._results: dict[int, dict | BaseException] = {}
+        self._produce_from = start
+        self._workers = [threading.Thread(target=self._work, daemon=True, name=f"samples-{n}")
+                         for n in range(max(1, workers))]
+        self._limit = prefetch
+        for t in self._workers:
+            t.start()
+
+    def _claim(self) -> int | None:
+        with self._cond:
+            while not self._stop.is_set() and self._produce_from - self._next >= self._limit:
+                self._cond.wait(0.1)
+            if self._stop.is_set():
+                return None
+            i = self._produce_from
+            self._produce_from += 1
+            return i
+
+    def _work(self) -> None:
+        while True:
+            i = self._claim()
+            if i is None:
+                return
+            try:
+                item: dict | BaseException = self.maker.make(i)
+            except BaseException as e:  # handed to the training thread, which raises it
+                item = e
+            with self._cond:
+                self._results[i] = item
+                self._cond.notify_all()
+
+    def next(self, timeout: float = 600.0) -> dict[str, np.ndarray]:
+        """The next batch in order (blocks only if the workers fall behind)."""
+        with self._cond:
+            i = self._next
+            self._cond.wait_for(lambda: i in self._results or self._stop.is_set(), timeout)
+            if i not in self._results:
+                raise RuntimeError("the sample workers stopped producing batches")
+            item = self._results.pop(i)
+            self._next += 1
+            self._cond.notify_all()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        for t in self._workers:
+            t.join(timeout=5)
