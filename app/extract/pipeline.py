@@ -22,6 +22,8 @@ import numpy as np
 from app.errors import UserError
 
 SMOOTH_RADIUS = 2
+#: in a run of video frames, every Nth frame is searched at full scale (see detectors)
+FULL_SEARCH_EVERY = 8
 
 
 @dataclass
@@ -125,12 +127,12 @@ def _init_worker(opts: ExtractOptions, aligned_dir: str, debug_dir: str | None) 
                   debug_dir=Path(debug_dir) if debug_dir else None)
 
 
-def _find(frame: np.ndarray) -> list:
+def _find(frame: np.ndarray, hint: float | None = None) -> list:
     import cv2
 
     from app.extract.faces import Found
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    boxes = _STATE["detector"].detect(frame)
+    boxes = _STATE["detector"].detect(frame, hint)
     if _STATE["opts"].one_face and boxes:
         boxes = [max(boxes, key=lambda b: b.area)]
     return [Found(b, _STATE["landmarker"].fit(gray, b)) for b in boxes]
@@ -145,12 +147,17 @@ def _process_run(run: tuple[list[Path], int, int]) -> list[FrameResult]:
     frames: list[np.ndarray | None] = []
     found: list[list] = []
     results: list[FrameResult] = []
+    hint = None  # smallest face width of the previous frame: search a smaller image
     for k, path in enumerate(paths):
         own = n_before <= k < len(paths) - n_after
+        if k % FULL_SEARCH_EVERY == 0:
+            hint = None  # a full search now and then finds faces smaller than the hint
         try:
             img = read_frame(path)
             frames.append(img)
-            found.append(_find(img))
+            found.append(_find(img, hint))
+            widths = [f.box.right - f.box.left for f in found[-1]]
+            hint = min(widths) if widths else None
         except BadFrame as exc:
             frames.append(None)
             found.append([])
