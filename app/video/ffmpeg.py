@@ -280,9 +280,22 @@ def run_ffmpeg(args: Sequence[str], blame: str | os.PathLike, total: int | None 
         bar.close()
         reader.join(timeout=5)
     if proc.returncode != 0:
+        if any("No space left on device" in line for line in errors):
+            raise UserError("the disk is full (ffmpeg: No space left on device). Free some space "
+                            "and run the same command again; work already done is kept.",
+                            _output_folder(args))
         msg = " / ".join(l.strip() for l in list(errors)[-3:] if l.strip()) or \
             f"exit code {proc.returncode}"
         raise UserError(f"ffmpeg failed: {msg}", blame)
+
+
+def _output_folder(args: Sequence[str]) -> Path:
+    """The user's folder ffmpeg was writing into (its output is the last argument, often a
+    hidden temporary file or work folder, whose name means nothing to the user)."""
+    folder = Path(str(args[-1])).parent
+    while folder.name.startswith(".") and folder != folder.parent:
+        folder = folder.parent
+    return folder
 
 
 def count_frames(path: str | os.PathLike) -> int:

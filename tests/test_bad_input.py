@@ -1,0 +1,547 @@
+"""Bad input across every step, as a user meets it: one table, one real subprocess per row.
+
+Each row builds a broken situation under a temporary folder and runs `python -m app ...` with
+`--workspace` and stdin closed. A row that must fail has to exit 2 with exactly one `error:`
+line on stderr that names the file (or flag) and contains the row's words, print no traceback,
+and leave every file that existed before unchanged. Rows marked `works` (unicode and space
+paths, frames with foreign metadata) must succeed.
+
+Read-only folders are read-only bind mounts and full disks are tiny tmpfs mounts (we run as
+root, for whom chmod does not stop writes); rows needing them skip where mounting is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from test_fault_helpers import (MEDIA, Mounts, app15_face_segment, insert_after_soi,
+                                jpeg_segment, lost_files, plain_jpeg, run_app, snapshot)
+
+FRAMES = MEDIA / "merge" / "dst"                  # 8 GRID frames with one face each
+FACES = sorted((MEDIA / "merge" / "dst" / "aligned").glob("*.jpg"))
+VIDEO = MEDIA / "group3.mp4"                      # h264, moov atom first, 3 s
+VIDEO_MOOV_LAST = MEDIA / "codecs" / "h264_aac.mp4"
+UNICODE = "wö rk späce 日本"
+FAST = ["--detector", "fast", "--face-type", "full", "--size", "128", "--workers", "1"]
+
+
+@dataclass
+class Ctx:
+    tmp: Path
+    ws: Path
+    mounts: Mounts
+
+
+@dataclass
+class Row:
+    id: str
+    setup: Callable[[Ctx], list]            # builds the situation, returns argv after --workspace
+    says: tuple = ()                        # words the error line (or output, if works) holds
+    works: bool = False                     # must succeed instead of failing cleanly
+    check: Callable[[Ctx], None] | None = None  # more checks after a row that works
+    marks: list = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- building blocks
+
+def frames(folder: Path, n: int = 3, start: int = 1) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        shutil.copy(FRAMES / f"{start + i:05d}.jpg", folder / f"{start + i:05d}.jpg")
+    return folder
+
+
+def video(c: Ctx, data: bytes | None = None, name: str = "data_dst.mp4") -> Path:
+    c.ws.mkdir(parents=True, exist_ok=True)
+    path = c.ws / name
+    path.write_bytes(VIDEO.read_bytes() if data is None else data)
+    return path
+
+
+def face_with(c: Ctx, *segments: bytes, name: str = "face.jpg") -> Path:
+    """A JPEG with the pixels of a real aligned face and only the given extra segments."""
+    c.tmp.mkdir(parents=True, exist_ok=True)
+    path = c.tmp / name
+    path.write_bytes(insert_after_soi(plain_jpeg(FACES[0]), *segments))
+    return path
+
+
+def doc(version=1, fmt="facestudio-face", meta: dict | None = None) -> bytes:
+    """Our metadata document around a real face's metadata."""
+    from app.faceset.face_file import read_meta
+    body = read_meta(FACES[0]).to_dict() if meta is None else meta
+    return json.dumps({"format": fmt, "version": version, "meta": body}).encode()
+
+
+def existing_aligned(c: Ctx, side: str = "dst") -> None:
+    """Faces from an earlier run: work that a failing command must keep."""
+    aligned = c.ws / f"data_{side}" / "aligned"
+    aligned.mkdir(parents=True, exist_ok=True)
+    for f in FACES[:2]:
+        shutil.copy(f, aligned / f.name)
+
+
+# ---------------------------------------------------------------- rows: workspace and video
+
+def r_ws_missing(c):
+    return ["video", "extract", "src", "--fps", "0"]
+
+
+def r_ws_no_videos(c):
+    c.ws.mkdir()
+    return ["video", "extract", "dst"]
+
+
+def r_text_as_mp4(c):
+    video(c, b"I am a text file, renamed to .mp4\n")
+    return ["video", "extract", "dst"]
+
+
+def r_empty_mp4(c):
+    video(c, b"")
+    return ["video", "extract", "dst"]
+
+
+def r_truncated_moov_last(c):
+    video(c, VIDEO_MOOV_LAST.read_bytes()[:70_000])
+    return ["video", "extract", "dst"]
+
+
+def r_truncated_keeps_frames(c):
+    video(c, VIDEO.read_bytes()[:20_000])
+    frames(c.ws / "data_dst")
+    existing_aligned(c)
+    return ["video", "extract", "dst", "--overwrite", "--format", "jpg"]
+
+
+def r_dst_with_fps(c):
+    video(c)
+    return ["video", "extract", "dst", "--fps", "5"]
+
+
+def r_frames_there_no_overwrite(c):
+    video(c)
+    frames(c.ws / "data_dst")
+    return ["video", "extract", "dst"]
+
+
+def r_fps_negative(c):
+    video(c, name="data_src.mp4")
+    return ["video", "extract", "src", "--fps", "-1"]
+
+
+def r_fps_text(c):
+    video(c, name="data_src.mp4")
+    return ["video", "extract", "src", "--fps", "ten"]
+
+
+def r_cut_outside(c):
+    return ["video", "cut", video(c), "--from", "00:00:10.000", "--to", "00:00:12.000"]
+
+
+def r_cut_backwards(c):
+    return ["video", "cut", video(c), "--from", "00:00:02.000", "--to", "00:00:01.000"]
+
+
+def r_cut_bad_time(c):
+    return ["video", "cut", video(c), "--from", "1:xx"]
+
+
+def r_cut_bad_bitrate(c):
+    return ["video", "cut", video(c), "--bitrate", "-5"]
+
+
+def r_cut_no_track(c):
+    return ["video", "cut", video(c), "--audio-track", "7"]
+
+
+def r_cut_missing(c):
+    c.ws.mkdir()
+    return ["video", "cut", c.ws / "nothere.mp4"]
+
+
+def r_cut_readonly(c):
+    path = video(c)
+    c.mounts.readonly(c.ws)
+    return ["video", "cut", path, "--from", "00:00:00.500", "--to", "00:00:01.000"]
+
+
+def r_denoise_factor(c):
+    frames(c.ws / "data_dst")
+    return ["video", "denoise", "--factor", "50"]
+
+
+def r_denoise_empty(c):
+    (c.ws / "data_dst").mkdir(parents=True)
+    return ["video", "denoise", "--factor", "5"]
+
+
+def r_denoise_readonly(c):
+    frames(c.ws / "data_dst")
+    c.mounts.readonly(c.ws / "data_dst")
+    return ["video", "denoise", "--factor", "5"]
+
+
+def r_assemble_nothing(c):
+    c.ws.mkdir()
+    return ["video", "assemble", "--fps", "25", "--format", "mp4"]
+
+
+def r_assemble_gap(c):
+    merged = c.ws / "data_dst" / "merged"
+    frames(merged, 1, 1)
+    frames(merged, 1, 3)
+    return ["video", "assemble", "--fps", "25", "--format", "mp4"]
+
+
+def r_assemble_suffix(c):
+    frames(c.ws / "data_dst" / "merged")
+    return ["video", "assemble", "--fps", "25", "--format", "avi", "--output", c.ws / "r.mp4"]
+
+
+def r_assemble_readonly(c):
+    frames(c.ws / "data_dst" / "merged")
+    c.mounts.readonly(c.ws)
+    return ["video", "assemble", "--fps", "25", "--format", "mp4"]
+
+
+def r_assemble_full_disk(c):
+    frames(c.ws / "data_dst" / "merged", 8)
+    out = c.tmp / "full"
+    c.mounts.tiny_disk(out, 64)
+    c.mounts.fill(out)
+    return ["video", "assemble", "--fps", "25", "--format", "mp4", "--output",
+            out / "result.mp4"]
+
+
+def r_video_extract_full_disk(c):
+    video(c)
+    c.mounts.tiny_disk(c.ws / "data_dst", 200)
+    frames(c.ws / "data_dst", 2)
+    c.mounts.fill(c.ws / "data_dst")
+    return ["video", "extract", "dst", "--overwrite", "--format", "png"]
+
+
+def r_video_info_text(c):
+    c.ws.mkdir()
+    (c.ws / "notes.mp4").write_text("not a video")
+    return ["video", "info", c.ws / "notes.mp4"]
+
+
+# ---------------------------------------------------------------- rows: face extraction
+
+def r_extract_no_frames_folder(c):
+    c.ws.mkdir()
+    return ["extract", "src", *FAST]
+
+
+def r_extract_empty_frames(c):
+    (c.ws / "data_src").mkdir(parents=True)
+    return ["extract", "src", *FAST]
+
+
+def r_extract_frames_flag_missing(c):
+    c.ws.mkdir()
+    return ["extract", "dst", "--frames", c.tmp / "no frames here", *FAST]
+
+
+def r_extract_size_zero(c):
+    frames(c.ws / "data_src")
+    return ["extract", "src", "--detector", "fast", "--face-type", "full", "--size", "0"]
+
+
+def r_extract_size_text(c):
+    frames(c.ws / "data_src")
+    return ["extract", "src", "--size", "big"]
+
+
+def r_extract_bad_detector(c):
+    frames(c.ws / "data_src")
+    return ["extract", "src", "--detector", "yolo"]
+
+
+def r_extract_readonly(c):
+    frames(c.ws / "data_dst", 2)
+    existing_aligned(c)
+    c.mounts.readonly(c.ws / "data_dst")
+    return ["extract", "dst", *FAST]
+
+
+def r_extract_full_disk(c):
+    c.mounts.tiny_disk(c.ws / "data_dst", 160)
+    frames(c.ws / "data_dst", 2)
+    c.mounts.fill(c.ws / "data_dst")
+    return ["extract", "dst", *FAST]
+
+
+def r_extract_corrupt_frame(c):
+    folder = frames(c.ws / "data_src", 2)
+    good = (FRAMES / "00003.jpg").read_bytes()
+    (folder / "00003.jpg").write_bytes(good[: len(good) // 3])
+    (folder / "00004.jpg").write_text("a text file named like a frame")
+    return ["extract", "src", *FAST]
+
+
+def check_two_faces_written(c):
+    names = sorted(p.name for p in (c.ws / "data_src" / "aligned").glob("*.jpg"))
+    assert names == ["00001_0.jpg", "00002_0.jpg"], names
+
+
+def r_extract_foreign_metadata_frames(c):
+    """Frames carrying EXIF-like junk, a foreign APP15 and a damaged face segment still work."""
+    folder = c.ws / "data_src"
+    folder.mkdir(parents=True)
+    junk = [jpeg_segment(0xE1, b"Exif\0\0" + bytes(range(256)) * 4),
+            jpeg_segment(0xEF, b"Ducky\0" + b"\x01" * 40),
+            app15_face_segment(b'{"format": "facestudio-face", "vers')]
+    for i, seg in enumerate(junk, 1):
+        data = insert_after_soi((FRAMES / f"{i:05d}.jpg").read_bytes(), seg)
+        (folder / f"{i:05d}.jpg").write_bytes(data)
+    return ["extract", "src", *FAST]
+
+
+def check_three_faces_written(c):
+    from app.faceset.face_file import read_meta
+    faces = sorted((c.ws / "data_src" / "aligned").glob("*.jpg"))
+    assert [p.name for p in faces] == ["00001_0.jpg", "00002_0.jpg", "00003_0.jpg"]
+    assert [read_meta(p).source_filename for p in faces] == ["00001.jpg", "00002.jpg",
+                                                             "00003.jpg"]
+
+
+# ---------------------------------------------------------------- rows: aligned-face files
+
+def info(path) -> list:
+    return ["faceset", "info", path]
+
+
+def r_info_truncated(c):
+    c.tmp.mkdir(exist_ok=True)
+    data = FACES[0].read_bytes()
+    (c.tmp / "cut.jpg").write_bytes(data[:200])
+    return info(c.tmp / "cut.jpg")
+
+
+def r_info_plain_jpg(c):
+    return info(face_with(c))
+
+
+def r_info_foreign_app15(c):
+    return info(face_with(c, jpeg_segment(0xEF, b"Adobe_CM\0" + b"\x07" * 30)))
+
+
+def r_info_damaged_json(c):
+    return info(face_with(c, app15_face_segment(b'{"format": "facestudio-face", "vers')))
+
+
+def r_info_newer_version(c):
+    return info(face_with(c, app15_face_segment(doc(version=99))))
+
+
+def r_info_other_format(c):
+    return info(face_with(c, app15_face_segment(doc(fmt="dfl-pickle"))))
+
+
+def r_info_bad_landmarks(c):
+    from app.faceset.face_file import read_meta
+    meta = read_meta(FACES[0]).to_dict()
+    meta["landmarks"] = meta["landmarks"][:5]
+    return info(face_with(c, app15_face_segment(doc(meta=meta))))
+
+
+def r_info_missing_part(c):
+    return info(face_with(c, app15_face_segment(doc()[:100], 0, 2)))
+
+
+def r_info_png_damaged_chunk(c):
+    import cv2
+    ok, buf = cv2.imencode(".png", cv2.imread(str(FACES[0])))
+    data = buf.tobytes()
+    body = b"facestudio\0\x01\x00\0\0" + b"not zlib at all"
+    chunk = (len(body).to_bytes(4, "big") + b"iTXt" + body
+             + (zlib.crc32(b"iTXt" + body) & 0xFFFFFFFF).to_bytes(4, "big"))
+    c.tmp.mkdir(exist_ok=True)
+    (c.tmp / "face.png").write_bytes(data[:33] + chunk + data[33:])
+    return info(c.tmp / "face.png")
+
+
+def r_info_text_as_jpg(c):
+    c.tmp.mkdir(exist_ok=True)
+    (c.tmp / "face.jpg").write_text("hello")
+    return info(c.tmp / "face.jpg")
+
+
+def r_info_missing(c):
+    return info(c.tmp / "nowhere" / "face.jpg")
+
+
+def r_info_one_bad_in_folder(c):
+    folder = c.tmp / "set"
+    folder.mkdir()
+    for f in FACES[:2]:
+        shutil.copy(f, folder / f.name)
+    (folder / "zz_bad.jpg").write_bytes(FACES[2].read_bytes()[:300])
+    return info(folder)
+
+
+def r_sort_missing_dir(c):
+    return ["faceset", "sort", "--dir", c.tmp / "no set", "--by", "blur"]
+
+
+def r_sort_final_zero(c):
+    existing_aligned(c, "src")
+    return ["faceset", "sort", "src", "--by", "final", "--final-count", "0"]
+
+
+def r_sort_readonly(c):
+    existing_aligned(c, "src")
+    c.mounts.readonly(c.ws / "data_src" / "aligned")
+    return ["faceset", "sort", "src", "--by", "blur"]
+
+
+def r_clear_readonly(c):
+    existing_aligned(c, "dst")
+    c.mounts.readonly(c.ws)
+    return ["workspace", "clear", "--yes"]
+
+
+# ---------------------------------------------------------------- rows: paths that must work
+
+def r_unicode_video_extract(c):
+    c.ws = c.tmp / UNICODE
+    video(c)
+    return ["video", "extract", "dst", "--format", "jpg"]
+
+
+def check_frames_written(c):
+    assert len(list((c.ws / "data_dst").glob("*.jpg"))) >= 80
+
+
+def r_unicode_extract(c):
+    c.ws = c.tmp / UNICODE
+    frames(c.ws / "data_src", 2)
+    return ["extract", "src", *FAST]
+
+
+def check_unicode_faces(c):
+    assert len(list((c.ws / "data_src" / "aligned").glob("*_0.jpg"))) == 2
+
+
+def r_unicode_info(c):
+    folder = c.tmp / UNICODE
+    folder.mkdir()
+    shutil.copy(FACES[0], folder / "visage é 1.jpg")
+    return info(folder / "visage é 1.jpg")
+
+
+def r_unicode_cut(c):
+    c.ws = c.tmp / UNICODE
+    return ["video", "cut", video(c, name="clip é.mp4"), "--from", "00:00:00.500",
+            "--to", "00:00:01.500", "--bitrate", "2"]
+
+
+def check_cut_written(c):
+    assert (c.ws / "clip é_cut.mp4").stat().st_size > 1000
+
+
+ROWS = [
+    Row("workspace-missing", r_ws_missing, ("no data_src video", "put the src video")),
+    Row("workspace-without-videos", r_ws_no_videos, ("no data_dst video",)),
+    Row("text-file-renamed-mp4", r_text_as_mp4, ("data_dst.mp4", "not a video")),
+    Row("empty-mp4", r_empty_mp4, ("data_dst.mp4",)),
+    Row("truncated-video-moov-lost", r_truncated_moov_last, ("data_dst.mp4",)),
+    Row("truncated-video-keeps-old-frames", r_truncated_keeps_frames, ("data_dst.mp4",)),
+    Row("dst-extract-with-fps", r_dst_with_fps, ("--fps",)),
+    Row("frames-there-no-overwrite", r_frames_there_no_overwrite, ("--overwrite",)),
+    Row("fps-negative", r_fps_negative, ("fps", "out of range")),
+    Row("fps-not-a-number", r_fps_text, ("--fps", "invalid")),
+    Row("cut-range-outside-video", r_cut_outside, ("data_dst.mp4", "outside the video")),
+    Row("cut-range-backwards", r_cut_backwards, ("data_dst.mp4", "empty")),
+    Row("cut-bad-time", r_cut_bad_time, ("--from", "hh:mm:ss")),
+    Row("cut-bad-bitrate", r_cut_bad_bitrate, ("--bitrate",)),
+    Row("cut-missing-audio-track", r_cut_no_track, ("data_dst.mp4", "audio track 7")),
+    Row("cut-missing-video", r_cut_missing, ("nothere.mp4",)),
+    Row("cut-read-only-folder", r_cut_readonly, ("cannot write",)),
+    Row("denoise-factor-out-of-range", r_denoise_factor, ("denoise factor", "from 1 to 20")),
+    Row("denoise-empty-frames-folder", r_denoise_empty, ("data_dst",)),
+    Row("denoise-read-only-frames", r_denoise_readonly, ("data_dst", "cannot write")),
+    Row("assemble-no-merged-frames", r_assemble_nothing, ("merged", "no merged frames")),
+    Row("assemble-gap-in-frames", r_assemble_gap, ("merged",)),
+    Row("assemble-wrong-suffix", r_assemble_suffix, ("r.mp4", ".avi")),
+    Row("assemble-read-only-workspace", r_assemble_readonly, ("cannot write",)),
+    Row("assemble-full-disk", r_assemble_full_disk, ("full: the disk is full",)),
+    Row("video-extract-full-disk", r_video_extract_full_disk, ("data_dst: the disk is full",)),
+    Row("video-info-text-file", r_video_info_text, ("notes.mp4", "not a video")),
+    Row("extract-no-frames-folder", r_extract_no_frames_folder, ("data_src", "video extract")),
+    Row("extract-empty-frames-folder", r_extract_empty_frames, ("data_src", "no frames")),
+    Row("extract-frames-flag-missing", r_extract_frames_flag_missing, ("no frames here",)),
+    Row("extract-size-zero", r_extract_size_zero, ("size", "out of range")),
+    Row("extract-size-not-a-number", r_extract_size_text, ("--size", "invalid")),
+    Row("extract-unknown-detector", r_extract_bad_detector, ("--detector", "yolo")),
+    Row("extract-read-only-output", r_extract_readonly, ("data_dst", "cannot write")),
+    Row("extract-full-disk", r_extract_full_disk, ("data_dst", "disk is full")),
+    Row("extract-corrupt-frames-skipped", r_extract_corrupt_frame, ("00003.jpg", "00004.jpg"),
+        works=True, check=check_two_faces_written),
+    Row("extract-frames-with-foreign-metadata", r_extract_foreign_metadata_frames, (),
+        works=True, check=check_three_faces_written),
+    Row("face-truncated", r_info_truncated, ("cut.jpg", "truncated")),
+    Row("face-plain-jpg-no-metadata", r_info_plain_jpg, ("face.jpg", "no face metadata")),
+    Row("face-foreign-app15", r_info_foreign_app15, ("face.jpg", "no face metadata")),
+    Row("face-damaged-json", r_info_damaged_json, ("face.jpg", "damaged", "re-extract")),
+    Row("face-newer-version", r_info_newer_version, ("face.jpg", "version 99", "update")),
+    Row("face-other-format", r_info_other_format, ("face.jpg", "unknown format")),
+    Row("face-bad-landmarks", r_info_bad_landmarks, ("face.jpg", "landmarks", "re-extract")),
+    Row("face-metadata-part-missing", r_info_missing_part, ("face.jpg", "incomplete")),
+    Row("face-png-damaged-chunk", r_info_png_damaged_chunk, ("face.png", "damaged")),
+    Row("face-text-file-as-jpg", r_info_text_as_jpg, ("face.jpg", "not a jpeg or png")),
+    Row("face-file-missing", r_info_missing, ("face.jpg", "not found")),
+    Row("face-set-with-one-bad-file", r_info_one_bad_in_folder, ("zz_bad.jpg",)),
+    Row("sort-missing-folder", r_sort_missing_dir, ("no set", "not found")),
+    Row("sort-final-count-zero", r_sort_final_zero, ("out of range",)),
+    Row("sort-read-only-face-set", r_sort_readonly, ("aligned", "cannot write")),
+    Row("clear-read-only-workspace", r_clear_readonly, ("cannot write",)),
+    Row("unicode-space-workspace-video-extract", r_unicode_video_extract, (), works=True,
+        check=check_frames_written),
+    Row("unicode-space-workspace-face-extract", r_unicode_extract, (), works=True,
+        check=check_unicode_faces),
+    Row("unicode-space-face-info", r_unicode_info, ("visage é 1.jpg", "face type"),
+        works=True),
+    Row("unicode-space-video-cut", r_unicode_cut, (), works=True, check=check_cut_written),
+]
+
+
+def test_table_is_big_enough():
+    assert len(ROWS) >= 30 and len({r.id for r in ROWS}) == len(ROWS)
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=r.id, marks=r.marks) for r in ROWS])
+def test_bad_input(row: Row, tmp_path: Path):
+    mounts = Mounts()
+    ctx = Ctx(tmp=tmp_path, ws=tmp_path / "ws", mounts=mounts)
+    try:
+        argv = row.setup(ctx)
+        before = snapshot(tmp_path)
+        proc = run_app(*argv, workspace=ctx.ws)
+        output = proc.stdout + proc.stderr
+        assert "Traceback" not in output, output
+        if row.works:
+            assert proc.returncode == 0, output
+            for words in row.says:
+                assert words.lower() in output.lower(), (words, output)
+            if row.check:
+                row.check(ctx)
+        else:
+            assert proc.returncode == 2, output
+            errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+            assert len(errors) == 1, proc.stderr
+            for words in row.says:
+                assert words.lower() in errors[0].lower(), (words, errors[0])
+        assert lost_files(before, tmp_path) == [], "work lost"
+    finally:
+        mounts.undo()
