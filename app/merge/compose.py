@@ -1,0 +1,227 @@
+"""Put predicted faces back into one frame: masks, colour, blending mode (DeepFaceLab's
+ConverterMasked, step by step).
+
+All work for a face happens in a region of interest around it, so a face costs the same on a
+360p frame and on a 4K one. Images are float32 BGR in 0..1; masks are HxW float32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from app.extract.align import face_matrix, transform_points
+from app.merge import color, masks
+from app.merge.options import MergeOptions
+
+_INV = cv2.WARP_INVERSE_MAP
+
+
+@dataclass
+class PredictedFace:
+    """One face of a frame after inference: landmarks in frame pixels, the model's output
+    (upscaled when super resolution is on) and the model's learned mask, both S x S."""
+
+    landmarks: np.ndarray
+    face: np.ndarray
+    mask: np.ndarray
+
+
+@dataclass
+class MergedFrame:
+    image: np.ndarray                      # HxWx3 or HxWx4 float32 0..1
+    stages: list = field(default_factory=list)  # (name, image) when debugging
+
+
+def _shift(mat: np.ndarray, x0: int, y0: int) -> np.ndarray:
+    """The same frame->face matrix for coordinates relative to (x0, y0)."""
+    out = np.array(mat, np.float64)
+    out[:, 2] += out[:, :2] @ np.array([x0, y0], np.float64)
+    return out
+
+
+def _roi(out_mat: np.ndarray, size: int, shape: tuple) -> tuple[int, int, int, int]:
+    """Frame box holding the pasted face square plus room for dilation and blur."""
+    corners = transform_points(np.array([[0, 0], [size, 0], [size, size], [0, size]], float),
+                               out_mat, invert=True)
+    lo, hi = corners.min(0), corners.max(0)
+    pad = 0.25 * float((hi - lo).max()) + 4
+    h, w = shape[:2]
+    x0, y0 = max(0, int(lo[0] - pad)), max(0, int(lo[1] - pad))
+    x1, y1 = min(w, int(np.ceil(hi[0] + pad))), min(h, int(np.ceil(hi[1] + pad)))
+    return x0, y0, max(x0, x1), max(y0, y1)
+
+
+def _paste(face: np.ndarray, mat: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Warp an S x S face into `base` (a copy is returned) with the frame->face matrix `mat`."""
+    out = base.copy()
+    cv2.warpAffine(face, mat, (base.shape[1], base.shape[0]), dst=out,
+                   flags=cv2.INTER_CUBIC | _INV, borderMode=cv2.BORDER_TRANSPARENT)
+    return np.clip(out, 0, 1)
+
+
+def _unwarp_mask(mask: np.ndarray, mat: np.ndarray, shape: tuple) -> np.ndarray:
+    out = cv2.warpAffine(mask, mat, (shape[1], shape[0]), flags=cv2.INTER_LINEAR | _INV,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    out = np.clip(out, 0, 1)
+    out[out <= masks.NOISE_FLOOR] = 0
+    return out
+
+
+def seamless_clone(face_img: np.ndarray, background: np.ndarray, mask_u8: np.ndarray | None,
+                   over_res: int = 1) -> np.ndarray:
+    """Poisson-blend `face_img` into `background` inside `mask_u8` (same-size images).
+
+    The clone centre is the mask's bounding-box centre as OpenCV computes it, so the face is not
+    shifted by a rounding pixel. `over_res` > 1 solves at a higher resolution, which quantises
+    the mask edge finer and so suppresses frame-to-frame jitter of the blend (slower).
+    """
+    if mask_u8 is None or not mask_u8.any():
+        return face_img
+    src, dst, m = face_img, background, mask_u8
+    if over_res > 1:
+        size = (face_img.shape[1] * over_res, face_img.shape[0] * over_res)
+        src = cv2.resize(src, size, interpolation=cv2.INTER_CUBIC)
+        dst = cv2.resize(dst, size, interpolation=cv2.INTER_CUBIC)
+        m = (cv2.resize(m, size, interpolation=cv2.INTER_LINEAR) > 127).astype(np.uint8) * 255
+    # OpenCV needs a frame of background pixels around the mask for the boundary condition
+    m = m.copy()
+    m[:1], m[-1:], m[:, :1], m[:, -1:] = 0, 0, 0, 0
+    if not m.any():
+        return face_img
+    x, y, w, h = cv2.boundingRect(m)
+    try:
+        out = cv2.seamlessClone(_u8(src), _u8(dst), m, (x + w // 2, y + h // 2), cv2.NORMAL_CLONE)
+    except cv2.error:
+        return face_img
+    out = out.astype(np.float32) / 255.0
+    if over_res > 1:
+        out = cv2.resize(out, (face_img.shape[1], face_img.shape[0]), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def _u8(img: np.ndarray) -> np.ndarray:
+    return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def face_mask(face: PredictedFace, opts: MergeOptions, face_mat: np.ndarray) -> np.ndarray:
+    """The S x S mask chosen by the mask mode (learned or dst landmark hull)."""
+    size = face.face.shape[0]
+    if opts.mask_mode == "dst":
+        return masks.hull_mask((size, size), transform_points(face.landmarks, face_mat))
+    mask = np.asarray(face.mask, np.float32).reshape(size, size)
+    return np.where(mask < 0.001, 0.0, np.clip(mask, 0, 1)).astype(np.float32)
+
+
+def merge_face(frame: np.ndarray, canvas: np.ndarray, alpha: np.ndarray, face: PredictedFace,
+               opts: MergeOptions, face_type: str, stages: list | None = None) -> None:
+    """Merge one face into `canvas` (and its mask into `alpha`) in place.
+
+    `frame` is the untouched dst frame (colour statistics come from it), `canvas` the output so
+    far (several faces are merged one after another).
+    """
+    size = face.face.shape[0]
+    face_mat = face_matrix(face.landmarks, size, face_type)
+    out_mat = face_matrix(face.landmarks, size, face_type, scale=1.0 + 0.01 * opts.output_face_scale)
+    x0, y0, x1, y1 = _roi(out_mat, size, frame.shape)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return  # the face is outside the frame
+    fm, om = _shift(face_mat, x0, y0), _shift(out_mat, x0, y0)
+    region = canvas[y0:y1, x0:x1, :3]
+    dst_face = cv2.warpAffine(frame, face_mat, (size, size), flags=cv2.INTER_CUBIC,
+                              borderMode=cv2.BORDER_REPLICATE)
+    prd = np.clip(face.face, 0, 1).astype(np.float32)
+    mask_s = face_mask(face, opts, face_mat)
+    img_mask = _unwarp_mask(mask_s, om, region.shape)
+    _stage(stages, "dst_face", dst_face)
+    _stage(stages, "predicted_face", prd)
+    _stage(stages, "mask", img_mask)
+    if opts.is_raw:
+        _raw(region, alpha[y0:y1, x0:x1], prd, img_mask, om, opts.raw_mode)
+        return
+    extent = masks.face_extent(img_mask)
+    if extent == 0:
+        return
+    blurry = masks.erode_blur(img_mask, opts.erode_mask_modifier, opts.blur_mask_modifier, extent)
+    _stage(stages, "mask_eroded_blurred", blurry)
+    seamless = opts.mode == "seamless"
+    if not seamless and opts.color_transfer != "none":
+        prd = color.color_transfer(opts.color_transfer, prd, dst_face, mask_s, mask_s)
+        _stage(stages, f"color_{opts.color_transfer}", prd)
+    if opts.mode == "hist-match-bw":
+        prd = np.repeat(cv2.cvtColor(prd, cv2.COLOR_BGR2GRAY)[..., None], 3, axis=-1)
+    if opts.mode in ("hist-match", "hist-match-bw"):
+        prd = color.hist_match(prd, dst_face, opts.hist_match_threshold,
+                               mask_s if opts.masked_hist_match else None)
+        _stage(stages, "hist_matched", prd)
+    out = _paste(prd, om, region)
+    _stage(stages, "pasted", out)
+    if seamless:
+        over = 4 if opts.suppress_seamless_jitter else 1
+        out = seamless_clone(out, region, masks.seamless_mask(blurry), over)
+        _stage(stages, "seamless", out)
+    b = blurry[..., None]
+    out = region * (1 - b) + out * b
+    if seamless and opts.color_transfer != "none":
+        out = _refit(out, region, b, fm, size, lambda f, m: color.color_transfer(
+            opts.color_transfer, f, dst_face, m, m))
+        _stage(stages, f"seamless_color_{opts.color_transfer}", out)
+    if seamless and opts.seamless_hist_match:
+        out = _refit(out, region, b, fm, size, lambda f, m: color.hist_match(
+            f, dst_face, opts.hist_match_threshold))
+        _stage(stages, "seamless_hist_matched", out)
+    canvas[y0:y1, x0:x1, :3] = np.clip(out, 0, 1)
+    np.maximum(alpha[y0:y1, x0:x1], blurry, out=alpha[y0:y1, x0:x1])
+
+
+def _refit(out: np.ndarray, region: np.ndarray, b: np.ndarray, fm: np.ndarray, size: int,
+           fn) -> np.ndarray:
+    """Re-extract the blended face, recolour it with `fn(face, mask)`, paste it back."""
+    face_now = cv2.warpAffine(out, fm, (size, size), flags=cv2.INTER_CUBIC,
+                              borderMode=cv2.BORDER_REPLICATE)
+    mask_now = cv2.warpAffine(b[..., 0], fm, (size, size), flags=cv2.INTER_LINEAR)
+    new = _paste(np.clip(fn(face_now, mask_now), 0, 1).astype(np.float32), fm, region)
+    return np.clip(region * (1 - b) + new * b, 0, 1)
+
+
+def _raw(region: np.ndarray, alpha: np.ndarray, prd: np.ndarray, img_mask: np.ndarray,
+         om: np.ndarray, raw_mode: str) -> None:
+    """Raw layers for compositing elsewhere: the face square, its mask, or both."""
+    if raw_mode in ("rgb", "rgb-mask", "predicted-only"):
+        region[:] = _paste(prd, om, region)
+    if raw_mode in ("rgb-mask", "mask-only"):
+        np.maximum(alpha, img_mask, out=alpha)
+    if raw_mode == "mask-only":
+        region[:] = alpha[..., None]
+
+
+def _stage(stages: list | None, name: str, image: np.ndarray) -> None:
+    if stages is not None:
+        stages.append((name, np.array(image, np.float32)))
+
+
+def merge_frame(frame_u8: np.ndarray, faces: list[PredictedFace], opts: MergeOptions,
+                face_type: str) -> MergedFrame:
+    """The merged frame for `opts` (HxWx4 when the output carries an alpha channel)."""
+    frame = frame_u8.astype(np.float32) / 255.0
+    black = opts.is_raw and opts.raw_mode in ("mask-only", "predicted-only")
+    canvas = np.zeros_like(frame) if black else frame.copy()
+    alpha = np.zeros(frame.shape[:2], np.float32)
+    stages: list | None = [] if opts.debug else None
+    for face in faces:
+        merge_face(frame, canvas, alpha, face, opts, face_type, stages)
+    if not opts.is_raw and opts.color_degrade_power:
+        reduced = color.reduce_colors(canvas, 256)
+        p = opts.color_degrade_power / 100.0
+        canvas = canvas * (1 - p) + reduced * p
+    if wants_alpha(opts):
+        canvas = np.concatenate([canvas, alpha[..., None]], axis=-1)
+    _stage(stages, "result", canvas)
+    return MergedFrame(np.clip(canvas, 0, 1), stages or [])
+
+
+def wants_alpha(opts: MergeOptions) -> bool:
+    """True when the written frames are BGRA PNGs."""
+    return (opts.export_alpha and not opts.is_raw) or (opts.is_raw and opts.raw_mode == "rgb-mask")

@@ -1,0 +1,264 @@
+"""The merge run: dst frames in, merged frames out, in order, resumable.
+
+The main process reads frames, crops faces, runs the model in batches (and the upscaler); worker
+processes do the image work (masks, colour, Poisson blend, encoding) in parallel; the main
+process writes the encoded frames in frame order with atomic writes. A frame whose output exists
+is skipped, so an interrupted merge resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import cv2
+import numpy as np
+
+from app.errors import UserError
+from app.extract.align import face_matrix
+from app.fileio import atomic_write_bytes, atomic_write_text
+from app.merge.compose import PredictedFace, merge_frame, wants_alpha
+from app.merge.label import add_label, encode_image, to_uint8
+from app.merge.options import MergeOptions
+from app.merge.predictors import Predictor
+
+FRAME_EXTS = (".png", ".jpg", ".jpeg")
+SETTINGS_NAME = ".merge_settings.json"
+
+
+@dataclass
+class MergeStats:
+    frames: int = 0
+    merged: int = 0
+    copied: int = 0
+    skipped: int = 0
+    faces: int = 0
+    written: list = field(default_factory=list)
+
+
+def list_frames(folder: Path) -> list[Path]:
+    """dst frames (png/jpg), sorted by name; hidden and temp files skipped."""
+    if not folder.is_dir():
+        raise UserError("dst frames folder not found; run `python -m app video extract dst` "
+                        "first", folder)
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and p.suffix.lower() in FRAME_EXTS)
+
+
+def faces_by_frame(aligned_dir: Path) -> dict[str, list[np.ndarray]]:
+    """Source landmarks of every aligned dst face, grouped by the frame they came from.
+
+    Damaged face files raise a UserError naming the file before any frame is written.
+    """
+    from app.faceset.face_file import list_faces, read_meta
+
+    grouped: dict[str, list[np.ndarray]] = {}
+    for path in list_faces(aligned_dir):
+        meta = read_meta(path)
+        grouped.setdefault(Path(meta.source_filename).name, []).append(
+            meta.source_landmarks_array())
+    return grouped
+
+
+def output_path(frame: Path, out_dir: Path, opts: MergeOptions) -> Path:
+    """Same name as the dst frame; PNG when the output has an alpha channel."""
+    return out_dir / (frame.stem + ".png" if wants_alpha(opts) else frame.name)
+
+
+def check_settings(out_dir: Path, opts: MergeOptions, overwrite: bool) -> None:
+    """Refuse to mix frames merged with other settings into one result (unless overwriting)."""
+    path = out_dir / SETTINGS_NAME
+    if overwrite or not path.exists():
+        return
+    try:
+        old = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return
+    if old != opts.output_settings() and any(
+            p.suffix.lower() in FRAME_EXTS for p in out_dir.iterdir()):
+        changed = sorted(k for k in opts.output_settings() if old.get(k) != getattr(opts, k))
+        raise UserError("merged frames made with other settings are there (changed: "
+                        f"{', '.join(changed)}). Use --overwrite to redo every frame, or "
+                        "merge into another folder", out_dir)
+
+
+# ----------------------------------------------------------------------------- workers
+
+_W_OPTS: MergeOptions | None = None
+_W_FACE_TYPE = "full"
+
+
+def _init_worker(opts: MergeOptions, face_type: str) -> None:
+    global _W_OPTS, _W_FACE_TYPE
+    cv2.setNumThreads(1)
+    _W_OPTS, _W_FACE_TYPE = opts, face_type
+
+
+def _compose_job(job: tuple) -> tuple[bytes, list]:
+    """Worker side: merge one frame's faces and encode it (with the label)."""
+    frame, faces, ext = job
+    result = merge_frame(frame, faces, _W_OPTS, _W_FACE_TYPE)
+    data = encode_image(to_uint8(result.image), ext)
+    stages = [(name, to_uint8(img)) for name, img in result.stages]
+    return data, stages
+
+
+class _Inline:
+    """The pool interface run in-process (workers=0: tests, debugging)."""
+
+    def __init__(self, opts: MergeOptions, face_type: str) -> None:
+        _init_worker(opts, face_type)
+
+    def apply_async(self, fn, args):
+        value = fn(*args)
+        return type("Done", (), {"get": lambda self, timeout=None: value})()
+
+    def close(self) -> None:
+        pass
+
+    def join(self) -> None:
+        pass
+
+
+# ----------------------------------------------------------------------------- main side
+
+def crop_faces(frame: np.ndarray, landmarks: list[np.ndarray], res: int,
+               face_type: str) -> np.ndarray:
+    """Model inputs: each face warped to the model's face type and resolution."""
+    crops = np.empty((len(landmarks), res, res, 3), np.float32)
+    for i, lm in enumerate(landmarks):
+        mat = face_matrix(lm, res, face_type)
+        crops[i] = cv2.warpAffine(frame, mat, (res, res), flags=cv2.INTER_CUBIC,
+                                  borderMode=cv2.BORDER_REPLICATE).astype(np.float32) / 255.0
+    return crops
+
+
+def predict_faces(predictor: Predictor, crops: np.ndarray, upscaler=None,
+                  batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Batched inference; with an upscaler the faces (and masks) come back at 2x."""
+    faces, maskss = [], []
+    for i in range(0, len(crops), batch_size):
+        f, m = predictor.predict(crops[i:i + batch_size])
+        f = np.clip(np.asarray(f, np.float32), 0, 1)
+        m = np.clip(np.asarray(m, np.float32), 0, 1).reshape(f.shape[:3])
+        if upscaler is not None:
+            f = upscaler.upscale(f)
+            size = f.shape[1]
+            m = np.stack([cv2.resize(x, (size, size), interpolation=cv2.INTER_CUBIC) for x in m])
+        faces.append(f)
+        maskss.append(np.clip(m, 0, 1))
+    if not faces:
+        return np.zeros((0, 1, 1, 3), np.float32), np.zeros((0, 1, 1), np.float32)
+    return np.concatenate(faces), np.concatenate(maskss)
+
+
+def _read_frame(path: Path) -> np.ndarray:
+    img = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise UserError("cannot read this dst frame (damaged or not an image); re-extract the "
+                        "dst frames or delete it", path)
+    return img
+
+
+def _chunks(items: list, n: int) -> Iterable[list]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def merge_frames(frames: list[Path], faces: dict[str, list[np.ndarray]], out_dir: Path,
+                 predictor: Predictor, opts: MergeOptions, *, upscaler=None, workers: int = 2,
+                 batch_size: int = 8, overwrite: bool = False, debug_dir: Path | None = None,
+                 progress: Callable[[int], None] | None = None) -> MergeStats:
+    """Merge every frame of `frames` into `out_dir` (see the module docstring)."""
+    opts.validate()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    check_settings(out_dir, opts, overwrite)
+    atomic_write_text(out_dir / SETTINGS_NAME, json.dumps(opts.output_settings(), indent=1))
+    stats = MergeStats(frames=len(frames))
+    todo = []
+    for frame in frames:
+        if not overwrite and output_path(frame, out_dir, opts).exists():
+            stats.skipped += 1
+            if progress:
+                progress(1)
+        else:
+            todo.append(frame)
+    pool = _make_pool(workers, opts, predictor.face_type)
+    pending: deque = deque()
+    try:
+        for group in _chunks(todo, batch_size):
+            for item in _predict_group(group, faces, predictor, upscaler, opts, batch_size):
+                frame_path, img, pf = item
+                if not pf and not wants_alpha(opts) and not opts.is_raw:
+                    pending.append((frame_path, None, None))  # copied unchanged
+                else:
+                    ext = output_path(frame_path, out_dir, opts).suffix
+                    pending.append((frame_path, pool.apply_async(_compose_job, ((img, pf, ext),)),
+                                    len(pf)))
+            while len(pending) > 2 * batch_size + 2 * max(workers, 1):
+                _write_next(pending, out_dir, opts, stats, debug_dir, progress)
+        while pending:
+            _write_next(pending, out_dir, opts, stats, debug_dir, progress)
+    finally:
+        pool.close()
+        pool.join()
+    return stats
+
+
+def _make_pool(workers: int, opts: MergeOptions, face_type: str):
+    if workers <= 0:
+        return _Inline(opts, face_type)
+    ctx = mp.get_context("spawn")  # no fork: the model's threads must not be inherited
+    return ctx.Pool(workers, initializer=_init_worker, initargs=(opts, face_type))
+
+
+def _predict_group(group: list[Path], faces: dict, predictor: Predictor, upscaler,
+                   opts: MergeOptions, batch_size: int):
+    """Read a group of frames, predict all their faces in one batch, yield per frame."""
+    imgs = [_read_frame(p) for p in group]
+    lms = [faces.get(p.name, []) for p in group]
+    crops = [crop_faces(img, lm, predictor.resolution, predictor.face_type)
+             for img, lm in zip(imgs, lms)]
+    flat = np.concatenate(crops) if any(len(c) for c in crops) else None
+    if flat is not None:
+        pf, pm = predict_faces(predictor, flat, upscaler if opts.super_resolution else None,
+                               batch_size)
+    k = 0
+    for path, img, lm in zip(group, imgs, lms):
+        items = [PredictedFace(l, pf[k + j], pm[k + j]) for j, l in enumerate(lm)]
+        k += len(lm)
+        yield path, img, items
+
+
+def _write_next(pending: deque, out_dir: Path, opts: MergeOptions, stats: MergeStats,
+                debug_dir: Path | None, progress) -> None:
+    frame_path, result, n_faces = pending.popleft()
+    target = output_path(frame_path, out_dir, opts)
+    if result is None:
+        try:
+            atomic_write_bytes(target, add_label(frame_path.read_bytes()))
+        except ValueError:
+            raise UserError("this dst frame is not a valid PNG or JPEG file; re-extract the dst "
+                            "frames", frame_path) from None
+        stats.copied += 1
+    else:
+        data, stages = result.get()
+        atomic_write_bytes(target, data)
+        stats.merged += 1
+        stats.faces += n_faces
+        if debug_dir is not None and stages:
+            _write_stages(debug_dir, frame_path.stem, stages)
+    stats.written.append(target)
+    if progress:
+        progress(1)
+
+
+def _write_stages(debug_dir: Path, stem: str, stages: list) -> None:
+    """Each stage of a debug merge as its own labelled PNG: merged_debug/<frame>/NN_stage.png."""
+    folder = debug_dir / stem
+    for i, (name, img) in enumerate(stages):
+        atomic_write_bytes(folder / f"{i:02d}_{name}.png", encode_image(img, ".png"))

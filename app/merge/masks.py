@@ -1,0 +1,82 @@
+"""Face masks for merging: the landmark hull, and DeepFaceLab's erode/blur modifiers.
+
+Erode and blur sizes scale with the face's size on screen (as DeepFaceLab's converter does), so
+the same modifier looks the same on a close-up and on a small face.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: mask values at or below this are treated as outside the face (interpolation noise)
+NOISE_FLOOR = 0.1
+
+
+def hull_mask(size: tuple[int, int], points: np.ndarray) -> np.ndarray:
+    """HxW float32 mask: 1 inside the convex hull of `points` (x, y pixels), 0 outside."""
+    h, w = size
+    mask = np.zeros((h, w), np.float32)
+    hull = cv2.convexHull(np.round(np.asarray(points, np.float64)).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 1.0, lineType=cv2.LINE_AA)
+    return mask
+
+
+def polygon_mask(size: tuple[int, int], polygons: list, base: np.ndarray | None = None) -> np.ndarray:
+    """Fill mask-editor polygons (include areas) into `base` (or an empty mask)."""
+    h, w = size
+    mask = np.zeros((h, w), np.float32) if base is None else base.copy()
+    for poly in polygons:
+        pts = np.round(np.asarray(poly, np.float64)).astype(np.int32)
+        if len(pts) >= 3:
+            cv2.fillPoly(mask, [pts], 1.0, lineType=cv2.LINE_AA)
+    return mask
+
+
+def face_extent(mask: np.ndarray) -> float:
+    """The mask's smaller side in pixels, averaged over thresholds 0.1..0.9 (0 if empty).
+
+    Averaging over levels keeps a soft-edged mask's size stable from frame to frame.
+    """
+    sizes = []
+    for level in np.arange(1, 10) / 10.0:
+        ys, xs = np.nonzero(mask > level)
+        if len(xs) and (xs.max() - xs.min()) >= 4 and (ys.max() - ys.min()) >= 4:
+            sizes.append(min(xs.max() - xs.min(), ys.max() - ys.min()))
+    return float(np.mean(sizes)) if sizes else 0.0
+
+
+def erode_size(extent: float, modifier: int) -> int:
+    """Kernel size for an erode modifier (-200..200): negative dilates."""
+    return int(extent * (0.126 - extent * 0.00004551365) * 0.01 * modifier)
+
+
+def blur_size(extent: float, modifier: int) -> int:
+    """Box-blur size for a blur modifier (0..200; negative values mean no blur)."""
+    return int(extent * 0.10 * 0.01 * modifier) if modifier > 0 else 0
+
+
+def erode_blur(mask: np.ndarray, erode_modifier: int, blur_modifier: int,
+               extent: float | None = None) -> np.ndarray:
+    """Apply DeepFaceLab's erode (or dilate) then blur modifiers to an HxW mask."""
+    if extent is None:
+        extent = face_extent(mask)
+    out = mask
+    ero = erode_size(extent, erode_modifier)
+    if ero > 0:
+        out = cv2.erode(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (ero, ero)))
+    elif ero < 0:
+        out = cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (-ero, -ero)))
+    blur = blur_size(extent, blur_modifier)
+    if blur > 0:
+        out = cv2.blur(out, (blur, blur))
+    return np.clip(out, 0, 1)
+
+
+def seamless_mask(mask: np.ndarray) -> np.ndarray | None:
+    """Binary uint8 mask for Poisson cloning: `mask` above the lowest non-empty level 0.1..0.9."""
+    for level in np.arange(1, 10) / 10.0:
+        hard = mask > level
+        if hard.any():
+            return hard.astype(np.uint8) * 255
+    return None
