@@ -127,6 +127,13 @@ def _init_worker(opts: ExtractOptions, aligned_dir: str, debug_dir: str | None) 
                   debug_dir=Path(debug_dir) if debug_dir else None)
 
 
+def _pool_init(*args) -> None:
+    """Pool workers ignore Ctrl+C: the parent stops them and reports, no traceback per worker."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(*args)
+
+
 def _find(frame: np.ndarray, hint: float | None = None) -> list:
     import cv2
 
@@ -236,6 +243,7 @@ def extract_folder(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
                         "first", frames_dir)
     aligned_dir = Path(aligned_dir)
     aligned_dir.mkdir(parents=True, exist_ok=True)
+    _remove_temp_files(aligned_dir)
     if opts.write_debug and debug_dir is not None:
         Path(debug_dir).mkdir(parents=True, exist_ok=True)
     else:
@@ -267,6 +275,13 @@ def extract_folder(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
     return report
 
 
+def _remove_temp_files(folder: Path) -> None:
+    """Half-written temporaries (`.name.XXXX.tmp.jpg`) of a run that was killed mid-write."""
+    for p in folder.iterdir():
+        if p.name.startswith(".") and ".tmp." in p.name and p.is_file():
+            p.unlink(missing_ok=True)
+
+
 def _say(text: str, progress: bool) -> None:
     if progress:
         from tqdm import tqdm
@@ -291,7 +306,7 @@ def _run_all(runs, workers: int, init_args, total: int, progress: bool):
         ctx = mp.get_context()
         if ctx.get_start_method() == "fork":
             _init_worker(*init_args)  # load once here; the forked workers share the models
-        with ctx.Pool(workers, _init_worker, init_args) as pool:
+        with ctx.Pool(workers, _pool_init, init_args) as pool:
             for results in pool.imap_unordered(_process_run, runs):
                 for res in results:
                     bar.update(1)
