@@ -85,7 +85,7 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
         raise UserError("no aligned faces in this folder; run `python -m app extract src|dst` "
                         "first", folder)
     images, masks, yaws, names, skipped = [], [], [], [], []
-    for path in _progress(files, progress, f"loading {folder.parent.name}"):
+    for path in _progress(files, progress, f"loading {folder.parent.name}/{folder.name}"):
         try:
             img, meta = read_face(path)
         except FaceFileError as e:

@@ -1,0 +1,246 @@
+"""The training loop: iterations, loss history, preview, saves every N minutes and on exit,
+exact resume, target iteration.
+
+Resume is exact because everything a step depends on is saved or derived: weights and optimizer
+state (safetensors), the iteration and the seed (JSON), and the batches, which are a pure
+function of (seed, iteration) (see samples.py). Questions are not asked here: the CLI (or the
+demo) passes plain option dicts.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from app.errors import UserError
+from app.models import model_class
+from app.models.options import GENERAL, resolve
+from app.train.model_files import ModelFiles, foreign_model_files
+
+PREVIEW_FACES = 4
+
+
+@dataclass
+class TrainResult:
+    iteration: int
+    history: list = field(default_factory=list)
+    stopped: str = ""             # target | time | user | interrupted | steps
+    ms_per_step: float = 0.0
+    files: ModelFiles | None = None
+
+
+def merge_options(spec, saved: dict, given: dict | None, where: object) -> dict:
+    """Saved options with the overridable ones replaced by `given`; a different value for a
+    fixed option is a UserError naming it (it would need another network)."""
+    out = dict(saved)
+    for o in spec:
+        if not given or given.get(o.key) is None or o.key not in saved:
+            continue
+        value = o.check(given[o.key], where)
+        if value == saved[o.key]:
+            continue
+        if not o.overridable:
+            raise UserError(f"option {o.key} is {saved[o.key]!r} in the saved model but "
+                            f"{value!r} was asked for; it cannot change after the first run. Keep "
+                            "it, or train a new model in another model folder", where)
+        out[o.key] = value
+    unknown = sorted(set(given or {}) - {o.key for o in spec})
+    if unknown:
+        raise UserError(f"unknown option(s) {', '.join(unknown)}", where)
+    return out
+
+
+class Trainer:
+    """One model's training run. Loads (or creates) the model, the face sets and the engine."""
+
+    def __init__(self, src_dir: str | Path, dst_dir: str | Path, model_dir: str | Path,
+                 model_name: str, options: dict | None = None, general: dict | None = None,
+                 engine: str = "torch", device: Any = None, prefix: str = "",
+                 seed: int | None = None, progress: bool = True, log: Callable = print):
+        cls = model_class(model_name)
+        self.log, self.progress = log, progress
+        self.files = ModelFiles(model_dir, cls.name, prefix)
+        foreign = foreign_model_files(model_dir)
+        if foreign and not self.files.exists():
+            raise UserError("this model folder holds another tool's model files ("
+                            + ", ".join(foreign[:4]) + "); use an empty model folder, e.g. "
+                            "--model-dir another_folder", model_dir)
+        self.first_run = not self.files.exists()
+        if self.first_run:
+            self.options = resolve(cls.options_spec, options or {}, self.files.data)
+            self.general = resolve(GENERAL, general or {}, self.files.data)
+            self.seed = int(seed if seed is not None else random.randrange(2 ** 31))
+            saved: dict = {}
+        else:
+            saved = self.files.read_data()
+            if saved.get("model") != cls.name:
+                raise UserError(f"this file belongs to a {saved.get('model')} model, not "
+                                f"{cls.name}; train {saved.get('model')} or use another model "
+                                "folder", self.files.data)
+            self.options = merge_options(cls.options_spec, saved["options"], options, self.files.data)
+            self.general = merge_options(GENERAL, saved["general"], general, self.files.data)
+            self.seed = int(saved["seed"])
+        if self.general.get("batch_size") is None:
+            self.general["batch_size"] = cls.default_batch
+        self.model = cls(self.options)
+        self.iteration = int(saved.get("iteration", 0))
+        self.history: list[list[float]] = list(saved.get("loss_history", []))
+        self._load_faces(src_dir, dst_dir)
+        self._make_engine(engine, device)
+        if not self.first_run:
+            data = self.files.load(self.engine)
+            self.iteration = int(data["iteration"])
+            self.history = list(data.get("loss_history", []))
+
+    # ---- set-up -----------------------------------------------------------------------------
+    def _load_faces(self, src_dir, dst_dir) -> None:
+        from app.train.samples import load_faceset, preview_faces
+
+        m = self.model
+        self.src = load_faceset(src_dir, m.resolution, m.face_type, self.progress)
+        self.dst = load_faceset(dst_dir, m.resolution, m.face_type, self.progress)
+        self.preview_batch = {"src": preview_faces(self.src, PREVIEW_FACES, self.seed),
+                              "dst": preview_faces(self.dst, PREVIEW_FACES, self.seed)}
+
+    def _make_engine(self, engine: str, device: Any) -> None:
+        from backends import get_engine
+
+        try:
+            self.engine = get_engine(engine, device)
+            self.engine.init_params(self.model.specs, seed=self.seed)
+        except MemoryError:
+            raise UserError("out of memory creating the model: lower the model dims or the "
+                            "resolution") from None
+        self.engine.set_optimizers(self.model.optimizers())
+        mode = int(self.options.get("optimizer_mode", 1))
+        self.engine.optimizer_mode = mode   # read by engines that can keep optimizer state off-device
+        if mode > 1 and getattr(self.engine, "device", None) is not None \
+                and getattr(self.engine.device, "type", "") == "cpu":
+            self.log(f"note: optimizer mode {mode} has no effect on the CPU (state is already "
+                     "in system memory); kept for GPU runs")
+        self._step = self.engine.train_step(self.model.loss_fn)
+
+    def sample_feeder(self):
+        from app.train.samples import AugmentOptions, BatchMaker, SampleConfig, SampleFeeder
+
+        g = self.general
+        cfg = SampleConfig(int(g["batch_size"]), self.model.multiscale, bool(g["sort_by_yaw"]),
+                           self.seed)
+        flip = bool(g["random_flip"])
+        maker = BatchMaker(self.src, self.dst, cfg,
+                           AugmentOptions(random_flip=flip, scale_shift=g["src_scale_mod"] / 100.0),
+                           AugmentOptions(random_flip=flip))
+        return SampleFeeder(maker, start=self.iteration)
+
+    # ---- state ------------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"model": self.model.name, "options": self.options, "general": self.general,
+                "iteration": self.iteration, "seed": self.seed, "loss_history": self.history,
+                "engine": self.engine.name, "param_count": self.model.param_count()}
+
+    def save(self) -> None:
+        self.files.save(self.engine, self.state())
+
+    # ---- preview ----------------------------------------------------------------------------
+    def preview_image(self) -> np.ndarray:
+        from app.ui.preview import render_preview
+
+        p = self.engine.predict(self.model.preview_fn, self.preview_batch)
+        last = self.history[-1] if self.history else []
+        caption = f"{self.model.name} iter {self.iteration}  " + \
+            "  ".join(f"{v:.4f}" for v in last)
+        b = self.preview_batch
+        return render_preview(b["src"], p["src_src"], b["dst"], p["dst_dst"], p["dst_src"],
+                              self.history, caption)
+
+    def _write_history(self, img: np.ndarray) -> None:
+        if not self.general.get("write_preview_history"):
+            return
+        from app.fileio import atomic_write_bytes
+        from app.ui.preview import encode_png
+        d = self.files.history_dir
+        d.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(d / f"{self.iteration:07d}.png", encode_png(img))
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def run(self, target_iter: int | None = None, time_budget_s: float | None = None,
+            max_steps: int | None = None, save_every_min: float = 25.0,
+            preview_every_s: float = 120.0, window: bool | None = None) -> TrainResult:
+        """Train until the target iteration, the time budget, `max_steps` or the user stops;
+        then save. Saves every `save_every_min` minutes; Ctrl+C saves and exits."""
+        from app.ui.preview_window import PreviewSink
+
+        target = target_iter if target_iter is not None else int(self.general["target_iter"] or 0)
+        result = TrainResult(self.iteration, files=self.files)
+        if target and self.iteration >= target:
+            self.log(f"{self.model.name} is already at iteration {self.iteration} (target "
+                     f"{target}); raise the target iteration to train more")
+            result.stopped, result.history = "target", self.history
+            return result
+        sink = PreviewSink(f"Training preview - {self.files.stem}", self.files.preview, window)
+        feeder = self.sample_feeder()
+        started = last_save = last_preview = time.monotonic()
+        steps, step_time = 0, 0.0
+        try:
+            self._show(sink)
+            while True:
+                t0 = time.monotonic()
+                losses = self._step(feeder.next())
+                step_time += time.monotonic() - t0
+                self.iteration += 1
+                steps += 1
+                self.history.append([losses["src_loss"], losses["dst_loss"]])
+                self._print_progress(losses, time.monotonic() - t0)
+                action = sink.poll()
+                now = time.monotonic()
+                if target and self.iteration >= target:
+                    result.stopped = "target"
+                elif time_budget_s is not None and now - started >= time_budget_s:
+                    result.stopped = "time"
+                elif max_steps is not None and steps >= max_steps:
+                    result.stopped = "steps"
+                elif action == "exit":
+                    result.stopped = "user"
+                if result.stopped:
+                    break
+                if action == "save" or now - last_save >= save_every_min * 60:
+                    self._save_logged()
+                    last_save = now
+                if action == "refresh" or now - last_preview >= preview_every_s:
+                    self._show(sink)
+                    last_preview = now
+        except KeyboardInterrupt:
+            result.stopped = "interrupted"
+        finally:
+            feeder.close()
+        if self.progress:
+            print()
+        self._save_logged()
+        self._show(sink)
+        sink.close()
+        result.iteration, result.history = self.iteration, self.history
+        result.ms_per_step = 1000 * step_time / max(1, steps)
+        return result
+
+    def _show(self, sink) -> None:
+        img = self.preview_image()
+        sink.show(img)
+        self._write_history(img)
+
+    def _save_logged(self) -> None:
+        self.save()
+        if self.progress:
+            self.log(f"\n[{time.strftime('%H:%M:%S')}] saved {self.files.stem} at iteration "
+                     f"{self.iteration}")
+
+    def _print_progress(self, losses: dict, seconds: float) -> None:
+        if not self.progress:
+            return
+        line = (f"[{time.strftime('%H:%M:%S')}][#{self.iteration:06d}][{seconds * 1000:.0f}ms]"
+                f" {losses['src_loss']:.4f} {losses['dst_loss']:.4f}")
+        print("\r" + line, end="", flush=True)
