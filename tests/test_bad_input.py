@@ -355,6 +355,16 @@ def r_info_bad_landmarks(c):
     return info(face_with(c, app15_face_segment(doc(meta=meta))))
 
 
+def r_info_deep_extra(c):
+    """Found by fuzzing: parsed fine, then to_dict() overflowed the recursion (traceback)."""
+    from app.faceset.face_file import read_meta
+    meta = read_meta(FACES[0]).to_dict()
+    meta["extra"] = {"x": 1}
+    deep = "[" * 600 + "]" * 600
+    text = doc(meta=meta).decode().replace('{"x": 1}', '{"x": ' + deep + "}")
+    return ["faceset", "info", "--json", face_with(c, app15_face_segment(text.encode()))]
+
+
 def r_info_missing_part(c):
     return info(face_with(c, app15_face_segment(doc()[:100], 0, 2)))
 
@@ -497,6 +507,7 @@ ROWS = [
     Row("face-newer-version", r_info_newer_version, ("face.jpg", "version 99", "update")),
     Row("face-other-format", r_info_other_format, ("face.jpg", "unknown format")),
     Row("face-bad-landmarks", r_info_bad_landmarks, ("face.jpg", "landmarks", "re-extract")),
+    Row("face-deeply-nested-extra", r_info_deep_extra, ("face.jpg", "nested", "re-extract")),
     Row("face-metadata-part-missing", r_info_missing_part, ("face.jpg", "incomplete")),
     Row("face-png-damaged-chunk", r_info_png_damaged_chunk, ("face.png", "damaged")),
     Row("face-text-file-as-jpg", r_info_text_as_jpg, ("face.jpg", "not a jpeg or png")),

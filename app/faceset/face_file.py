@@ -242,8 +242,27 @@ def _validate(data: Any, path: object) -> FaceMeta:
     extra = data.get("extra", {})
     if not isinstance(extra, dict):
         raise bad("extra must be an object")
+    if _too_deep(extra, _MAX_EXTRA_DEPTH):
+        raise bad(f"extra is nested deeper than {_MAX_EXTRA_DEPTH} levels")
     out["extra"] = extra
     return FaceMeta(**out)
+
+
+#: JSON nesting allowed in `extra`: deeper values parse but then overflow the recursion of
+#: to_dict()/asdict() (found by fuzzing: `faceset info --json` crashed on such a file).
+_MAX_EXTRA_DEPTH = 64
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """True when lists/dicts in `value` nest deeper than `limit` (iterative: no recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (list, dict)):
+            if depth >= limit:
+                return True
+            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return False
 
 
 def _number(v: Any, what: str, bad) -> float:
