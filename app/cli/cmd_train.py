@@ -1,12 +1,179 @@
-"""`python -m app train`: placeholder until its part lands (see docs/INTERFACES.md)."""
+"""`python -m app train MODEL`: step 6, DeepFaceLab 1.0's trainer (H64, H128, DF, LIAEF128, SAE).
 
-from app.errors import UserError
+First run: the general questions, then the model's (all saved with the model). Later runs:
+"Press enter in 2 seconds to override some model settings." and then only the overridable ones.
+Flags answer questions without asking (`--batch-size 4`, `--option resolution=96`), so the step
+runs headless too.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from app.cli.ask import ask_bool, ask_choice, ask_float, interactive
+
+MODELS = ("H64", "H128", "DF", "LIAEF128", "SAE")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="(train: not yet available)")
+    p = sub.add_parser("train", help="step 6: train a model (H64, H128, DF, LIAEF128, SAE)",
+                       description="Train a face-swap model on data_src/aligned and "
+                                   "data_dst/aligned; preview window (Enter: save and exit, "
+                                   "s: save, p: refresh) or model/<NAME>_preview.png headless.")
+    p.add_argument("model", nargs="?", help="model: " + ", ".join(MODELS))
+    p.add_argument("--src-dir", help="aligned src faces (default: workspace data_src/aligned)")
+    p.add_argument("--dst-dir", help="aligned dst faces (default: workspace data_dst/aligned)")
+    p.add_argument("--model-dir", help="model folder (default: workspace model/)")
+    p.add_argument("--engine", choices=("torch", "opencl"), default="torch",
+                   help="torch (CUDA/ROCm/XPU/MPS/CPU) or opencl (any OpenCL device)")
+    p.add_argument("--device", help="GPU idx, best, cpu (default: best; env FACESTUDIO_DEVICE)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--target-iter", type=int, help="save and stop at this iteration (0: never)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a model or trainer option, e.g. resolution=96 or archi=liae (repeatable)")
+    p.add_argument("--save-every", type=float, default=25.0, metavar="MIN",
+                   help="minutes between saves (default 25)")
+    p.add_argument("--no-window", action="store_true",
+                   help="write the preview to model/<NAME>_preview.png instead of a window")
+    p.add_argument("--seed", type=int, help="random seed of a new model (same seed: same run)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    raise UserError("the 'train' step is not available in this build yet")
+    from app.errors import UserError
+    from app.models import model_class
+    from app.models.options import GENERAL_KEYS
+    from app.train.model_files import ModelFiles
+    from app.train.trainer import Trainer
+    from app.workspace import Workspace
+
+    ws = Workspace.resolve(args.workspace)
+    name = args.model or ask_choice("Choose a model", "SAE", MODELS,
+                                    help_text="H64/H128: half face; DF, LIAEF128: full face; "
+                                              "SAE: every option")
+    cls = model_class(name)
+    given = _parse_options(args.option)
+    if args.batch_size is not None:
+        given["batch_size"] = args.batch_size
+    if args.target_iter is not None:
+        given["target_iter"] = args.target_iter
+    unknown = set(given) - set(GENERAL_KEYS) - {o.key for o in cls.options_spec}
+    if unknown:
+        raise UserError(f"unknown option(s) {', '.join(sorted(unknown))} for {cls.name}")
+    choice = _choose_device(args)
+    model_dir = args.model_dir or ws.model_dir
+    files = ModelFiles(model_dir, cls.name, choice.prefix)
+    if files.exists():
+        saved = files.read_data()
+        answers = _override(cls, saved, given)
+    else:
+        answers = _first_run(cls, given)
+    general = {k: v for k, v in answers.items() if k in GENERAL_KEYS}
+    options = {k: v for k, v in answers.items() if k not in GENERAL_KEYS}
+    dev = choice.devices[0]
+    device = (dev.torch_device or None) if choice.engine == "torch" else dev.index
+    print(f"device: {dev.name} ({choice.reason})")
+    trainer = Trainer(args.src_dir or ws.aligned_dir("src"), args.dst_dir or ws.aligned_dir("dst"),
+                      model_dir, cls.name, options=options, general=general, engine=choice.engine,
+                      device=device, prefix=choice.prefix, seed=args.seed)
+    m = trainer.model
+    print(f"{m.name}: {m.param_count() / 1e6:.1f} M parameters, {m.resolution} px {m.face_type} "
+          f"face, batch {trainer.general['batch_size']}, iteration {trainer.iteration}; "
+          f"{len(trainer.src)} src and {len(trainer.dst)} dst faces")
+    print("Enter in the preview window: save and exit; s: save; p: refresh preview; "
+          "Ctrl+C: save and exit")
+    result = trainer.run(save_every_min=args.save_every, window=False if args.no_window else None)
+    print(f"stopped ({result.stopped}) at iteration {result.iteration}; "
+          f"{result.ms_per_step:.0f} ms/step; saved to {files.dir}")
+    return 0
+
+
+def _parse_options(pairs: list[str]) -> dict:
+    from app.errors import UserError
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UserError(f"--option {pair!r}: write KEY=VALUE, e.g. resolution=96")
+        k, v = pair.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _choose_device(args):
+    from backends.devices import choose, list_torch_gpus
+    spec = args.device
+    if spec is None and args.engine == "torch" and interactive():
+        gpus = list_torch_gpus()
+        if len(gpus) > 1:
+            for g in gpus:
+                print(f"  {g.describe()}")
+            spec = ask_choice("Which GPU idx to choose? (best: most memory)", "best",
+                              ["best"] + [str(g.index) for g in gpus] + ["cpu"])
+    return choose(spec, args.engine)
+
+
+def _ask(o, default, chosen: dict):
+    """One option as a question (or the given flag value / default when not interactive)."""
+    q = o.question
+    if o.kind == "bool":
+        return ask_bool(q, bool(default), o.help or None)
+    if o.kind == "choice":
+        return ask_choice(q, str(default), o.choices, o.help or None)
+    if o.kind == "float":
+        return ask_float(q, default, o.lo, o.hi, o.help or None)
+    return _ask_int_step(o, default)
+
+
+def _ask_int_step(o, default):
+    from app.cli.ask import ask
+
+    def ok(v: int) -> bool:
+        return (o.lo is None or v >= o.lo) and (o.hi is None or v <= o.hi) and v % o.step == 0
+    return ask(o.question, default, int, o.help or None, valid=ok)
+
+
+def _first_run(cls, given: dict) -> dict:
+    """All general and model questions, in DFL's order; flags answer without asking."""
+    from app.models.options import GENERAL
+    out: dict = {}
+    for o in GENERAL + tuple(cls.options_spec):
+        if not o.applies(out):
+            continue
+        default = o.default_for(out)
+        if o.key == "batch_size" and default is None:
+            default = cls.default_batch
+        out[o.key] = o.check(given[o.key]) if o.key in given else _ask(o, default, out)
+    return out
+
+
+def _override(cls, saved: dict, given: dict) -> dict:
+    """Later run: flags as given; the overridable options only if Enter comes within 2 s."""
+    from app.models.options import GENERAL
+    out = dict(given)
+    if not interactive() or not _enter_within(2.0):
+        return out
+    current = {**saved.get("general", {}), **saved.get("options", {})}
+    for o in GENERAL + tuple(cls.options_spec):
+        if o.overridable and o.key not in given and o.key in current:
+            out[o.key] = _ask(o, current[o.key], out)
+    return out
+
+
+def _enter_within(seconds: float) -> bool:
+    """DeepFaceLab's 'Press enter in 2 seconds to override some model settings.'"""
+    print(f"Press enter in {seconds:g} seconds to override some model settings.", flush=True)
+    if sys.platform.startswith("win"):
+        import msvcrt
+        import time
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if msvcrt.kbhit() and msvcrt.getwch() in ("\r", "\n"):
+                return True
+            time.sleep(0.05)
+        return False
+    import select
+    ready, _, _ = select.select([sys.stdin], [], [], seconds)
+    if ready:
+        sys.stdin.readline()
+        return True
+    return False

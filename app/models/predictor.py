@@ -1,0 +1,64 @@
+"""A trained model as the merge step sees it: dst faces in, src-looking faces and masks out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.errors import UserError
+
+
+class Predictor:
+    """`.resolution`, `.face_type`, `.learned_mask`, `.predict(faces)`.
+
+    `predict` takes float32 [N, res, res, 3] BGR faces in 0..1 aligned with the model's face type
+    at its resolution, and returns (faces_bgr [N, res, res, 3], mask [N, res, res, 1]). Models
+    trained without a learned mask return an all-ones mask (`learned_mask` False): merge then
+    uses the dst landmarks' hull, as DeepFaceLab does.
+    """
+
+    def __init__(self, model: Any, engine: Any, iteration: int = 0):
+        self.model, self.engine, self.iteration = model, engine, iteration
+        self.resolution = int(model.resolution)
+        self.face_type = str(model.face_type)
+        self.learned_mask = bool(model.learn_mask)
+        self.name = model.name
+
+    @classmethod
+    def load(cls, model_dir: str | Path, model_name: str, engine: str = "torch",
+             device: Any = None) -> "Predictor":
+        from backends import get_engine
+        from app.models import model_class
+        from app.train.model_files import ModelFiles, find_model_files
+
+        head, _, rest = model_name.partition("_")
+        name, prefix = (rest, head + "_") if head.isdigit() and rest else (model_name, "")
+        mcls = model_class(name)
+        files = ModelFiles(model_dir, mcls.name, prefix) if prefix \
+            else find_model_files(model_dir, mcls.name)
+        if not files.data.is_file():
+            raise UserError(f"no trained {mcls.name} model here; train it first with "
+                            f"`python -m app train {mcls.name}`", model_dir)
+        data = files.read_data()
+        model = mcls(data["options"])
+        eng = get_engine(engine, device)
+        eng.init_params(model.specs, seed=0)
+        data = files.load(eng)
+        return cls(model, eng, int(data.get("iteration", 0)))
+
+    def predict(self, faces: np.ndarray, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
+        x = np.asarray(faces, np.float32)
+        r = self.resolution
+        if x.ndim != 4 or x.shape[1:] != (r, r, 3):
+            raise ValueError(f"expected faces of shape [N, {r}, {r}, 3], got {x.shape}")
+        out_f, out_m = [], []
+        for i in range(0, len(x), batch):
+            chunk = np.ascontiguousarray(x[i:i + batch].transpose(0, 3, 1, 2))
+            res = self.engine.predict(self.model.swap_fn, {"face": chunk})
+            out_f.append(res[0].transpose(0, 2, 3, 1))
+            out_m.append(res[1].transpose(0, 2, 3, 1) if len(res) > 1
+                         else np.ones((len(chunk), r, r, 1), np.float32))
+        return (np.clip(np.concatenate(out_f), 0, 1).astype(np.float32),
+                np.clip(np.concatenate(out_m), 0, 1).astype(np.float32))
