@@ -1,12 +1,124 @@
-"""`python -m app merge`: placeholder until its part lands (see docs/INTERFACES.md)."""
+"""`python -m app merge [MODEL]`: step 7, put the predicted face into every dst frame.
 
-from app.errors import UserError
+Asks DeepFaceLab 1.0's converter questions (each also a flag; headless runs take the defaults),
+then runs app.merge. Heavy imports happen inside run() so start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from app.cli.ask import ask_bool, ask_choice, ask_int
+
+MODES = ("overlay", "hist-match", "hist-match-bw", "seamless", "raw")
+RAW_MODES = ("rgb", "rgb-mask", "mask-only", "predicted-only")
+MASK_MODES = ("learned", "dst", "FAN-prd", "FAN-dst", "FAN-prd*FAN-dst", "learned*FAN-prd*FAN-dst")
+COLOR = ("none", "rct", "lct", "mkl", "idt", "sot")
+
+HELP_MODE = ("overlay: paste the face as is; hist match: match the face's histogram to dst's; "
+             "hist match bw: same on a grey face; seamless: Poisson blend into dst (default); "
+             "raw: raw layers (face, mask) for compositing in another program.")
+HELP_MASK = ("learned: the mask the model learned; dst: the dst face's landmark hull (shaky but "
+             "exact); FAN modes need the obstruction-aware mask network (not in this build).")
+HELP_COLOR = ("rct: Reinhard transfer in Lab (mean/std); lct: linear (covariance) transfer; "
+              "mkl: Monge-Kantorovich linear; idt: iterative distribution transfer; sot: sliced "
+              "optimal transport. Moves the face's colours towards the dst face's.")
+HELP_SR = ("Sharpens the predicted face x2 with a small network trained on your src faces "
+           "(trained once, a few minutes on CPU, stored in the model folder).")
+HELP_JITTER = ("Seamless clone makes the face jitter slightly from frame to frame; solving at "
+               "4x resolution suppresses it, but is slower.")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("merge", help="(merge: not yet available)")
+    p = sub.add_parser("merge", help="7) merge the predicted face into the dst frames",
+                       description="Merge the trained model's face into data_dst/ frames, "
+                                   "writing data_dst/merged/ (labelled as altered media).")
+    p.add_argument("model", nargs="?", help="model name (H64, H128, DF, LIAEF128, SAE)")
+    p.add_argument("--model-dir", help="model folder (default: workspace/model)")
+    p.add_argument("--engine", default="torch", help="torch or opencl (default torch)")
+    p.add_argument("--device", help="device for the engine, e.g. cuda:0, cpu (GPU idx)")
+    p.add_argument("--test-predictor", action="store_true",
+                   help="no model: a colour-shifted dst face, to check settings and speed")
+    p.add_argument("--mode", choices=MODES)
+    p.add_argument("--raw-mode", choices=RAW_MODES)
+    b = argparse.BooleanOptionalAction
+    p.add_argument("--suppress-seamless-jitter", action=b, default=None)
+    p.add_argument("--seamless-hist-match", action=b, default=None)
+    p.add_argument("--masked-hist-match", action=b, default=None)
+    p.add_argument("--hist-match-threshold", type=int, metavar="0..255")
+    p.add_argument("--mask-mode", choices=MASK_MODES)
+    p.add_argument("--erode", type=int, metavar="-200..200", help="erode mask modifier")
+    p.add_argument("--blur", type=int, metavar="-200..200", help="blur mask modifier")
+    p.add_argument("--face-scale", type=int, metavar="-50..50", help="output face scale, %%")
+    p.add_argument("--color-transfer", choices=COLOR)
+    p.add_argument("--super-resolution", action=b, default=None)
+    p.add_argument("--superres-steps", type=int, default=3000,
+                   help="training steps when the upscaler is trained (default 3000)")
+    p.add_argument("--degrade-color", type=int, metavar="0..100", help="degrade colour power")
+    p.add_argument("--export-alpha", action=b, default=None,
+                   help="PNG frames with an alpha channel (face only)")
+    p.add_argument("--debug", action=b, default=None,
+                   help="also write every stage to data_dst/merged_debug/")
+    p.add_argument("--workers", type=int, default=2, help="image worker processes (default 2)")
+    p.add_argument("--batch-size", type=int, default=8, help="faces per inference batch")
+    p.add_argument("--overwrite", action="store_true", help="redo frames already merged")
     p.set_defaults(run=run)
 
 
+def ask_options(args):
+    """DeepFaceLab's converter questions, in its order; flags answer them."""
+    from app.merge.options import MergeOptions
+
+    o = MergeOptions()
+    o.debug = ask_bool("Debug mode (write every stage)?", False, given=args.debug)
+    o.mode = ask_choice("Choose mode: (1) overlay, (2) hist match, (3) hist match bw, "
+                        "(4) seamless, (5) raw.", "seamless", MODES, HELP_MODE, given=args.mode)
+    if o.mode == "raw":
+        o.raw_mode = ask_choice("Choose raw mode: (1) rgb, (2) rgb+mask, (3) mask only, "
+                                "(4) predicted only", "rgb-mask", RAW_MODES, given=args.raw_mode)
+    if o.mode == "seamless":
+        o.suppress_seamless_jitter = ask_bool("Suppress seamless jitter?", False, HELP_JITTER,
+                                              given=args.suppress_seamless_jitter)
+        o.seamless_hist_match = ask_bool("Seamless hist match?", False,
+                                         given=args.seamless_hist_match)
+    if o.mode in ("hist-match", "hist-match-bw"):
+        o.masked_hist_match = ask_bool("Masked hist match?", True, given=args.masked_hist_match)
+    if o.mode in ("hist-match", "hist-match-bw") or o.seamless_hist_match:
+        o.hist_match_threshold = ask_int("Hist match threshold [0..255]", 255, 0, 255,
+                                         given=args.hist_match_threshold)
+    o.mask_mode = ask_choice("Mask mode: (1) learned, (2) dst, (3) FAN-prd, (4) FAN-dst, "
+                             "(5) FAN-prd*FAN-dst, (6) learned*FAN-prd*FAN-dst", "learned",
+                             MASK_MODES, HELP_MASK, given=args.mask_mode)
+    if o.mode != "raw":
+        o.erode_mask_modifier = ask_int("Choose erode mask modifier [-200..200]", 0, -200, 200,
+                                        given=args.erode)
+        o.blur_mask_modifier = ask_int("Choose blur mask modifier [-200..200]", 0, -200, 200,
+                                       given=args.blur)
+    o.output_face_scale = ask_int("Choose output face scale modifier [-50..50]", 0, -50, 50,
+                                  given=args.face_scale)
+    o.color_transfer = ask_choice("Apply color transfer to predicted face? (1) none, (2) rct, "
+                                  "(3) lct, (4) mkl, (5) idt, (6) sot", "none", COLOR,
+                                  HELP_COLOR, given=args.color_transfer)
+    o.super_resolution = ask_bool("Apply super resolution?", False, HELP_SR,
+                                  given=args.super_resolution)
+    if o.mode != "raw":
+        o.color_degrade_power = ask_int("Degrade color power of final image [0..100]", 0, 0, 100,
+                                        given=args.degrade_color)
+        o.export_alpha = ask_bool("Export png with alpha channel?", False,
+                                  given=args.export_alpha)
+    return o.validate()
+
+
 def run(args) -> int:
-    raise UserError("the 'merge' step is not available in this build yet")
+    from app.merge.runner import run_merge
+    from app.workspace import Workspace
+
+    ws = Workspace.resolve(args.workspace)
+    opts = ask_options(args)
+    stats = run_merge(ws, opts, model_name=args.model, model_dir=args.model_dir,
+                      engine=args.engine, device=args.device, workers=args.workers,
+                      batch_size=args.batch_size, overwrite=args.overwrite,
+                      test_predictor=args.test_predictor, superres_steps=args.superres_steps)
+    print(f"merged {stats.merged} frames ({stats.faces} faces), copied {stats.copied} without a "
+          f"face, skipped {stats.skipped} already merged -> {ws.merged_dir}")
+    return 0

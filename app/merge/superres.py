@@ -198,3 +198,25 @@ def evaluate(model: SuperRes, faces: list[np.ndarray]) -> dict:
         res["ssim_bicubic"].append(ssim(bc, f))
         res["ssim_sr"].append(ssim(s, f))
     return {k: (float(np.mean(v)) if isinstance(v, list) else v) for k, v in res.items()}
+
+
+def train_from_faceset(src_aligned: Path, model_dir: Path, size: int, steps: int = 3000,
+                       holdout: float = 0.1, progress: Callable[[int, float], None] | None = None
+                       ) -> tuple[SuperRes, dict]:
+    """Train on the src face set at `size` (2x the model's resolution), keep every 10th face
+    aside to measure PSNR/SSIM against bicubic, save into `model_dir`; returns (model, report)."""
+    from app.faceset.face_file import list_faces
+
+    paths = list_faces(src_aligned)
+    faces = load_src_faces(paths, size)
+    if len(faces) < 3:
+        raise UserError("super resolution needs at least 3 aligned src faces; extract src faces "
+                        "first (python -m app extract src)", src_aligned)
+    every = max(2, int(round(1 / holdout)))
+    held = faces[::every]
+    train_set = [f for i, f in enumerate(faces) if i % every]
+    model = train(train_set, steps=steps, progress=progress)
+    report = evaluate(model, held)
+    model.info.update(report, size=size)
+    model.save(model_dir)
+    return model, report

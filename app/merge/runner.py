@@ -1,0 +1,97 @@
+"""Step 7 end to end for a workspace: pick the predictor, (train and) load the upscaler, merge.
+
+The CLI asks the questions; this module only does what the options say.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.errors import UserError
+from app.merge.engine import MergeStats, faces_by_frame, list_frames, merge_frames
+from app.merge.options import MergeOptions
+
+MODEL_NAMES = ("H64", "H128", "DF", "LIAEF128", "SAE")
+
+
+def available_models(model_dir: Path) -> list[str]:
+    """Model names with saved files in `model_dir` (`[N_]NAME_data.json`)."""
+    found = []
+    for p in sorted(model_dir.glob("*_data.json")) if model_dir.is_dir() else []:
+        name = p.name[:-len("_data.json")].split("_")[-1]
+        if name.upper() in MODEL_NAMES and name.upper() not in found:
+            found.append(name.upper())
+    return found
+
+
+def load_model(model_dir: Path, model_name: str | None, engine: str, device: str | None,
+               test_predictor: bool = False):
+    """The Predictor to merge with (the colour-shift stand-in when `test_predictor`)."""
+    if test_predictor:
+        from app.merge.predictors import ColorShiftPredictor
+        return ColorShiftPredictor(128, "full")
+    if not model_name:
+        names = available_models(model_dir)
+        if not names:
+            raise UserError("no trained model found; train one first (python -m app train "
+                            "MODEL)", model_dir)
+        model_name = names[0]
+    from app.models import load_predictor
+    return load_predictor(model_dir, model_name, engine=engine, device=device)
+
+
+def load_upscaler(ws, model_dir: Path, out_size: int, steps: int):
+    """The stored x2 upscaler, trained on data_src/aligned first if there is none (or its
+    size does not fit this model)."""
+    from tqdm import tqdm
+
+    from app.merge import superres
+
+    model = superres.load(model_dir)
+    if model is not None and int(model.info.get("size", out_size)) == out_size:
+        return model
+    bar = tqdm(total=steps, desc="training super resolution", unit="step")
+
+    def tick(step: int, loss: float) -> None:
+        bar.update(1)
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{loss:.4f}")
+
+    try:
+        model, report = superres.train_from_faceset(ws.aligned_dir("src"), model_dir, out_size,
+                                                    steps, progress=tick)
+    finally:
+        bar.close()
+    print(f"super resolution on {report['faces']} held-out src faces: PSNR "
+          f"{report['psnr_sr']:.2f} dB (bicubic {report['psnr_bicubic']:.2f} dB), SSIM "
+          f"{report['ssim_sr']:.4f} (bicubic {report['ssim_bicubic']:.4f})")
+    return model
+
+
+def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
+              model_dir: str | Path | None = None, engine: str = "torch",
+              device: str | None = None, workers: int = 2, batch_size: int = 8,
+              overwrite: bool = False, test_predictor: bool = False,
+              superres_steps: int = 3000) -> MergeStats:
+    """Merge every dst frame of workspace `ws` into ws.merged_dir."""
+    from tqdm import tqdm
+
+    opts.validate()
+    mdir = Path(model_dir) if model_dir else ws.model_dir
+    frames = list_frames(ws.frames_dir("dst"))
+    if not frames:
+        raise UserError("no dst frames; run `python -m app video extract dst` first",
+                        ws.frames_dir("dst"))
+    faces = faces_by_frame(ws.aligned_dir("dst"))
+    if not faces:
+        raise UserError("no aligned dst faces; run `python -m app extract dst` first",
+                        ws.aligned_dir("dst"))
+    predictor = load_model(mdir, model_name, engine, device, test_predictor)
+    upscaler = None
+    if opts.super_resolution:
+        upscaler = load_upscaler(ws, mdir, 2 * predictor.resolution, superres_steps)
+    debug_dir = ws.root / "data_dst" / "merged_debug" if opts.debug else None
+    with tqdm(total=len(frames), desc="merging", unit="frame") as bar:
+        return merge_frames(frames, faces, ws.merged_dir, predictor, opts, upscaler=upscaler,
+                            workers=workers, batch_size=batch_size, overwrite=overwrite,
+                            debug_dir=debug_dir, progress=bar.update)
