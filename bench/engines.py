@@ -189,6 +189,9 @@ def main() -> None:
     for name, r in runs:
         if r is None:
             continue
+        if "cold" in name:
+            print(f"{name:20s} {r['device']:45s} first step {r['first_s']:.2f} s (compile caches empty)")
+            continue
         share_peak = peak["bf16"] if r["precision"] == "bf16" else peak["fp32"]
         gfs = r["gflop_step"] / r["steady_s"]
         print(f"{name:20s} {r['device']:45s} params {r['params_M']:.1f} M, {r['gflop_step']:.0f} GFLOP/step | "
