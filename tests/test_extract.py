@@ -180,3 +180,19 @@ def test_cli_extract_dst_and_faceset_info_json(tmp_path, dst_frames):
                             "extract", "src", "--detector", "fast"], cwd=REPO, env=env,
                            capture_output=True, text=True)
     assert empty.returncode == 2 and "error:" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def test_accurate_finds_faces_the_fast_detector_misses():
+    from app.extract.detectors import make_detector
+    from app.extract.frames import read_frame
+
+    fast, accurate = make_detector("fast"), make_detector("accurate")
+    for name in ("london_001_03.jpg", "lisa_lisa3.jpg"):
+        img = read_frame(PHOTOS / name)
+        occluded = img.copy()
+        occluded[:, : img.shape[1] // 2] = 0  # half the face hidden
+        assert fast.detect(occluded) == []
+        found = accurate.detect(occluded)
+        assert len(found) == 1
+        # and where both find the face, accurate keeps the fast (HOG) box
+        assert accurate.detect(img)[0] == fast.detect(img)[0]
