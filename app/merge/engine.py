@@ -203,10 +203,23 @@ def merge_frames(frames: list[Path], faces: dict[str, list[np.ndarray]], out_dir
                 _write_next(pending, out_dir, opts, stats, debug_dir, progress)
         while pending:
             _write_next(pending, out_dir, opts, stats, debug_dir, progress)
+    except BaseException:
+        _drain(pending, out_dir, opts, stats, debug_dir, progress)  # keep work already done
+        raise
     finally:
         pool.close()
         pool.join()
     return stats
+
+
+def _drain(pending: deque, out_dir: Path, opts: MergeOptions, stats: MergeStats,
+           debug_dir: Path | None, progress) -> None:
+    """Write what was already merged when a run stops early (bad frame, Ctrl+C)."""
+    while pending:
+        try:
+            _write_next(pending, out_dir, opts, stats, debug_dir, progress)
+        except Exception:
+            return
 
 
 def _make_pool(workers: int, opts: MergeOptions, face_type: str):

@@ -1,0 +1,83 @@
+"""`python -m app merge`: flags, DeepFaceLab-style questions, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+from tests.conftest import MEDIA, REPO
+
+
+@pytest.fixture
+def ws(tmp_path) -> Path:
+    shutil.copytree(MEDIA / "merge" / "dst", tmp_path / "data_dst")
+    return tmp_path
+
+
+def app(ws: Path, *args: str, stdin: str | None = None, ask: str = "0"):
+    env = dict(os.environ, FACESTUDIO_ASK=ask, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "app", "--workspace", str(ws), "merge", *args],
+                          input=stdin, capture_output=True, text=True, env=env, cwd=REPO,
+                          timeout=300)
+
+
+def test_headless_run_with_flags(ws):
+    r = app(ws, "--test-predictor", "--mode", "hist-match", "--erode", "30", "--color-transfer",
+            "lct", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    assert "merged 7 frames" in r.stdout and "copied 1" in r.stdout
+    settings = json.loads((ws / "data_dst/merged/.merge_settings.json").read_text())
+    assert settings["mode"] == "hist-match" and settings["erode_mask_modifier"] == 30
+    assert settings["color_transfer"] == "lct"
+    assert len(list((ws / "data_dst/merged").glob("*.jpg"))) == 8
+
+
+def test_questions_are_asked_in_order_and_answers_used(ws):
+    answers = "\n".join(["n", "1", "2", "50", "", "", "2", "n", "", "y"]) + "\n"
+    r = app(ws, "--test-predictor", "--workers", "0", stdin=answers, ask="1")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    order = ["Debug mode", "Choose mode", "Mask mode", "erode mask", "blur mask",
+             "output face scale", "color transfer", "super resolution", "Degrade color",
+             "alpha channel"]
+    positions = [out.find(q) for q in order]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions), out
+    settings = json.loads((ws / "data_dst/merged/.merge_settings.json").read_text())
+    assert settings["mode"] == "overlay" and settings["mask_mode"] == "dst"
+    assert settings["erode_mask_modifier"] == 50 and settings["color_transfer"] == "rct"
+    assert settings["export_alpha"] is True
+    img = cv2.imread(str(ws / "data_dst/merged/00001.png"), cv2.IMREAD_UNCHANGED)
+    assert img.shape[2] == 4
+
+
+def test_seamless_asks_its_own_questions(ws):
+    answers = "\n".join(["", "4", "y", "y", "200"]) + "\n" + "\n" * 10
+    r = app(ws, "--test-predictor", "--workers", "0", stdin=answers, ask="1")
+    assert r.returncode == 0, r.stderr
+    assert "Suppress seamless jitter" in r.stdout and "Seamless hist match" in r.stdout
+    settings = json.loads((ws / "data_dst/merged/.merge_settings.json").read_text())
+    assert settings["suppress_seamless_jitter"] and settings["seamless_hist_match"]
+    assert settings["hist_match_threshold"] == 200
+
+
+def test_fan_mask_mode_is_a_clear_error(ws):
+    r = app(ws, "--test-predictor", "--mask-mode", "FAN-dst")
+    assert r.returncode == 2
+    assert "FAN" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_no_model_is_a_clear_error(ws):
+    r = app(ws)
+    assert r.returncode == 2 and "train" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_no_dst_frames_is_a_clear_error(tmp_path):
+    r = app(tmp_path, "--test-predictor")
+    assert r.returncode == 2 and "video extract dst" in r.stderr

@@ -1,0 +1,129 @@
+"""The merge run over a folder: order, copies, labels, resume, workers, bad input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from app import ALTERED_MEDIA_LABEL
+from app.errors import UserError
+from app.merge.engine import faces_by_frame, list_frames, merge_frames
+from app.merge.options import MergeOptions
+from app.merge.predictors import ColorShiftPredictor
+from tests.conftest import MEDIA
+
+DST = MEDIA / "merge" / "dst"
+LABEL = ALTERED_MEDIA_LABEL.encode()
+
+
+@pytest.fixture
+def dst(tmp_path) -> Path:
+    d = tmp_path / "data_dst"
+    shutil.copytree(DST, d)
+    return d
+
+
+def merge(dst: Path, opts: MergeOptions, workers: int = 0, out: str = "merged", **kw):
+    return merge_frames(list_frames(dst), faces_by_frame(dst / "aligned"), dst / out,
+                        ColorShiftPredictor(128), opts, workers=workers, batch_size=3, **kw)
+
+
+def test_every_frame_written_in_order_labelled(dst):
+    stats = merge(dst, MergeOptions())
+    names = [p.name for p in list_frames(dst)]
+    assert [p.name for p in stats.written] == names
+    assert (stats.merged, stats.copied, stats.faces) == (7, 1, 7)
+    for p in stats.written:
+        assert LABEL in p.read_bytes()
+        assert cv2.imread(str(p)).shape == (288, 360, 3)
+
+
+def test_frame_without_face_is_copied_unchanged(dst):
+    merge(dst, MergeOptions())
+    src, out = dst / "00008.jpg", dst / "merged" / "00008.jpg"
+    assert np.array_equal(cv2.imread(str(src)), cv2.imread(str(out)))
+    assert LABEL in out.read_bytes() and LABEL not in src.read_bytes()
+    changed = np.abs(cv2.imread(str(dst / "merged/00003.jpg")).astype(int)
+                     - cv2.imread(str(dst / "00003.jpg")).astype(int)).mean()
+    assert changed > 0.5
+
+
+def test_png_frames_keep_png_and_get_a_text_chunk(dst):
+    for p in list_frames(dst):
+        cv2.imwrite(str(p.with_suffix(".png")), cv2.imread(str(p)))
+        p.unlink()
+    stats = merge(dst, MergeOptions(mode="overlay"))
+    for p in stats.written:
+        data = p.read_bytes()
+        assert p.suffix == ".png" and b"tEXtComment\0" + LABEL in data
+
+
+def test_alpha_export_writes_transparent_pngs(dst):
+    stats = merge(dst, MergeOptions(export_alpha=True))
+    assert all(p.suffix == ".png" for p in stats.written)
+    img = cv2.imread(str(dst / "merged/00003.png"), cv2.IMREAD_UNCHANGED)
+    assert img.shape[2] == 4 and img[0, 0, 3] == 0 and img[150, 180, 3] == 255
+    no_face = cv2.imread(str(dst / "merged/00008.png"), cv2.IMREAD_UNCHANGED)
+    assert no_face[..., 3].max() == 0
+
+
+def test_resume_skips_done_frames_and_refuses_other_settings(dst):
+    merge(dst, MergeOptions())
+    (dst / "merged/00004.jpg").unlink()
+    again = merge(dst, MergeOptions())
+    assert (again.skipped, again.merged, again.copied) == (7, 1, 0)
+    assert (dst / "merged/00004.jpg").exists()
+    with pytest.raises(UserError, match="erode_mask_modifier"):
+        merge(dst, MergeOptions(erode_mask_modifier=50))
+    redo = merge(dst, MergeOptions(erode_mask_modifier=50), overwrite=True)
+    assert redo.merged == 7 and redo.skipped == 0
+
+
+def test_no_temp_files_left(dst):
+    merge(dst, MergeOptions())
+    assert not [p for p in (dst / "merged").iterdir() if p.name.endswith(".tmp")
+                or (p.name.startswith(".") and p.name != ".merge_settings.json")]
+
+
+def test_worker_processes_give_the_same_frames(dst):
+    merge(dst, MergeOptions(color_transfer="rct"), workers=0, out="serial")
+    merge(dst, MergeOptions(color_transfer="rct"), workers=2, out="parallel")
+    for p in sorted((dst / "serial").glob("*.jpg")):
+        assert p.read_bytes() == (dst / "parallel" / p.name).read_bytes()
+
+
+def test_raw_rgb_mask_writes_pngs_with_mask_alpha(dst):
+    stats = merge(dst, MergeOptions(mode="raw", raw_mode="rgb-mask"))
+    img = cv2.imread(str(stats.written[2]), cv2.IMREAD_UNCHANGED)
+    assert stats.written[2].suffix == ".png" and img.shape[2] == 4
+    assert img[0, 0, 3] == 0 and img[150, 180, 3] == 255
+
+
+def test_debug_writes_each_stage(dst, tmp_path):
+    merge(dst, MergeOptions(debug=True), debug_dir=tmp_path / "dbg")
+    stages = sorted(p.name for p in (tmp_path / "dbg" / "00001").iterdir())
+    assert stages[0].startswith("00_dst_face") and stages[-1].endswith("_result.png")
+    assert len(stages) >= 6
+
+
+def test_damaged_face_file_is_a_user_error_naming_it(dst):
+    bad = dst / "aligned" / "00002_0.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    with pytest.raises(UserError, match="00002_0.jpg"):
+        faces_by_frame(dst / "aligned")
+
+
+def test_damaged_frame_is_a_user_error_and_earlier_work_is_kept(dst):
+    (dst / "00005.jpg").write_bytes(b"garbage")
+    with pytest.raises(UserError, match="00005.jpg"):
+        merge(dst, MergeOptions())
+    assert (dst / "merged" / "00001.jpg").exists()
+
+
+def test_missing_frames_folder(tmp_path):
+    with pytest.raises(UserError, match="video extract dst"):
+        list_frames(tmp_path / "nope")
