@@ -58,6 +58,9 @@ def draw_landmarks(img: np.ndarray, lm: np.ndarray, color=(0, 255, 0), thickness
 def draw_debug(frame: np.ndarray, faces: list[Found], face_type: str, size: int) -> np.ndarray:
     """Frame copy with each face's aligned-area outline, detector box, hull and landmarks."""
     out = frame.copy()
+    if not faces:
+        cv2.putText(out, "no face", (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 255), 2,
+                    cv2.LINE_AA)
     for f in faces:
         mat = face_matrix(f.landmarks, size, face_type)
         cv2.polylines(out, [np.round(face_outline(mat, size)).astype(np.int32)], True,

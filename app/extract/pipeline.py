@@ -140,8 +140,9 @@ def _find(frame: np.ndarray, hint: float | None = None) -> list:
     from app.extract.faces import Found
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     boxes = _STATE["detector"].detect(frame, hint)
-    if _STATE["opts"].one_face and boxes:
-        boxes = [max(boxes, key=lambda b: b.area)]
+    boxes = sorted(boxes, key=lambda b: -b.area)  # _0 is the largest face
+    if _STATE["opts"].one_face:
+        boxes = boxes[:1]
     return [Found(b, _STATE["landmarker"].fit(gray, b)) for b in boxes]
 
 
