@@ -19,8 +19,10 @@ def register(sub) -> None:
     p = sub.add_parser("extract", help="find, landmark and align faces from the frames (4, 5)",
                        description=__doc__)
     p.add_argument("side", choices=("src", "dst"), help="which frames: data_src or data_dst")
-    p.add_argument("--detector", choices=("fast", "accurate", "manual"), default=None)
-    p.add_argument("--face-type", choices=("half", "full", "head"), default=None)
+    p.add_argument("--detector", choices=("fast", "accurate", "manual"), default=None,
+                   help=DETECTOR_HELP)
+    p.add_argument("--face-type", choices=("half", "full", "head"), default=None,
+                   help=FACE_TYPE_HELP)
     p.add_argument("--size", type=int, default=None, help="aligned face size in pixels "
                    "(default 256)")
     p.add_argument("--debug", action="store_true", default=None,
@@ -80,7 +82,12 @@ def _frames_dir(args, ws, side: str):
 
 
 def _options(args, side, detector, face_type, size, debug):
+    from app.errors import UserError
     from app.extract.pipeline import ExtractOptions
+    if not 1 <= args.jpeg_quality <= 100:
+        raise UserError(f"--jpeg-quality {args.jpeg_quality} is out of range: use 1 to 100")
+    if args.workers < 0:
+        raise UserError("--workers must be 0 (all cores) or more")
     return ExtractOptions(side=side, detector=detector if detector != "manual" else "fast",
                           face_type=face_type, size=size, debug=debug, workers=args.workers,
                           jpeg_quality=args.jpeg_quality, smooth=not args.no_smooth)
