@@ -1,0 +1,173 @@
+"""Models: every option changes the network or the loss; each model trains a few steps."""
+
+import numpy as np
+import pytest
+
+from backends import get_engine
+from app.models import MODELS, model_class
+from app.models.options import resolve
+from app.errors import UserError
+
+TINY = {"resolution": 64, "ae_dims": 128, "e_ch_dims": 21, "d_ch_dims": 11}
+
+
+def make(name, **opts):
+    cls = model_class(name)
+    return cls(resolve(cls.options_spec, opts))
+
+
+def params(name, **opts) -> int:
+    return make(name, **opts).param_count()
+
+
+def test_default_sizes_match_deepfacelab():
+    # DFL's H128 with its mask branches; faceswap's H128 (no mask branch) is 107.7 M
+    h128 = make("H128")
+    assert h128.param_count() == pytest.approx(138.4e6, rel=0.01)
+    no_mask = sum(int(np.prod(s.shape)) for k, s in h128.specs.items() if "decoder_srcm" not in k
+                  and "decoder_dstm" not in k)
+    assert no_mask == pytest.approx(107.7e6, rel=0.01)
+    assert make("SAE").param_count() == pytest.approx(113.5e6, rel=0.01)
+    assert {make(n).face_type for n in ("H64", "H128")} == {"half"}
+    assert {make(n).face_type for n in ("DF", "LIAEF128", "SAE")} == {"full"}
+    assert [make(n).resolution for n in MODELS] == [64, 128, 128, 128, 128]
+
+
+@pytest.mark.parametrize("name", ["H64", "H128"])
+def test_lighter_autoencoder_is_smaller(name):
+    assert params(name, lighter_ae=True) < params(name) / 2
+
+
+def test_sae_size_options_change_the_network():
+    base = params("SAE", **TINY)
+    for key, value in [("ae_dims", 256), ("e_ch_dims", 42), ("d_ch_dims", 22)]:
+        assert params("SAE", **{**TINY, key: value}) > base, key
+    assert params("SAE", **{**TINY, "d_residual_blocks": True}) > base
+    assert params("SAE", **{**TINY, "lighter_encoder": True}) < base
+    assert params("SAE", **{**TINY, "learn_mask": False}) < base
+    assert params("SAE", **{**TINY, "resolution": 96}) > base          # bigger dense layers
+    assert params("SAE", **{**TINY, "multiscale_decoder": True}) > base  # extra to_bgr convs
+
+
+def test_sae_architectures_differ():
+    df, liae, vg = (make("SAE", **TINY, archi=a) for a in ("df", "liae", "vg"))
+    assert any(k.startswith("inter_AB.") for k in liae.specs)
+    assert any(k.startswith("decoder_src.") for k in df.specs)
+    assert vg.param_count() > df.param_count()
+    assert any(".res." in k for k in vg.specs if k.startswith("encoder.")) and \
+        not any(".res." in k for k in df.specs if k.startswith("encoder."))
+    assert make("SAE", archi="liae").options["ae_dims"] == 256   # DFL's liae default
+
+
+def test_option_validation():
+    with pytest.raises(UserError, match="multiple of 16"):
+        make("SAE", resolution=72)
+    with pytest.raises(UserError, match="out of range"):
+        make("SAE", e_ch_dims=100)
+    with pytest.raises(UserError, match="unknown option"):
+        make("H64", archi="df")
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    """A tiny SAE on the engine with one real batch: option variants that share the network
+    are evaluated on the same weights."""
+    from pathlib import Path
+    from app.train.samples import AugmentOptions, BatchMaker, SampleConfig, load_faceset
+    media = Path(__file__).parent / "media" / "train"
+    m = make("SAE", **TINY)
+    src, dst = load_faceset(media / "src", 64, "full"), load_faceset(media / "dst", 64, "full")
+    batch = BatchMaker(src, dst, SampleConfig(2, multiscale=3, seed=0), AugmentOptions(),
+                       AugmentOptions()).make(0)
+    eng = get_engine("torch", "cpu", precision="fp32")
+    eng.init_params(m.specs, seed=0)
+    return eng, batch
+
+
+def losses(tiny_run, **opts):
+    eng, batch = tiny_run
+    m = make("SAE", **TINY, **opts)
+    return eng.predict(lambda F, P, b: m.loss_fn(F, P, b), batch)
+
+
+@pytest.mark.parametrize("opts", [{"pixel_loss": True}, {"face_style_power": 50.0},
+                                  {"bg_style_power": 50.0}, {"remove_gray_border": True}])
+def test_loss_options_change_the_loss(tiny_run, opts):
+    base, changed = losses(tiny_run), losses(tiny_run, **opts)
+    assert abs(float(changed["loss"]) - float(base["loss"])) > 1e-3
+    assert float(changed["dst_loss"]) == pytest.approx(float(base["dst_loss"])) or \
+        "pixel_loss" in opts or "remove_gray_border" in opts
+
+
+def test_style_power_scales_the_loss(tiny_run):
+    l10 = float(losses(tiny_run, bg_style_power=10.0)["loss"])
+    l90 = float(losses(tiny_run, bg_style_power=90.0)["loss"])
+    base = float(losses(tiny_run)["loss"])
+    assert (l90 - base) == pytest.approx(9 * (l10 - base), rel=1e-3)
+
+
+def test_multiscale_and_mask_outputs(tiny_run):
+    eng, batch = tiny_run
+    ms = make("SAE", **{**TINY, "multiscale_decoder": True})
+    e2 = get_engine("torch", "cpu", precision="fp32")
+    e2.init_params(ms.specs, seed=0)
+    out = e2.predict(lambda F, P, b: ms.forward_train(F, P, b["warped_src"], b["warped_dst"]), batch)
+    assert [o.shape[-1] for o in out["src"]] == [16, 32, 64]
+    assert out["src_mask"][-1].shape == (2, 1, 64, 64)
+    nomask = make("SAE", **{**TINY, "learn_mask": False})
+    e3 = get_engine("torch", "cpu", precision="fp32")
+    e3.init_params(nomask.specs, seed=0)
+    pv = e3.predict(nomask.preview_fn, {"src": batch["target_src"], "dst": batch["target_dst"]})
+    assert "dst_src_mask" not in pv and pv["dst_src"].shape == (2, 3, 64, 64)
+    assert [o.name for o in nomask.optimizers()] == ["opt"]
+    assert [o.name for o in make("SAE", **TINY).optimizers()] == ["opt", "mask_opt"]
+
+
+def test_sae_mask_optimizer_leaves_image_decoders_alone():
+    m = make("SAE", **TINY)
+    opt, mask_opt = m.optimizers()
+    assert not any("decoder_src." in p for p in mask_opt.params)
+    assert not any("decoder_srcm." in p for p in opt.params)
+    assert any(p.startswith("encoder.") for p in mask_opt.params)
+
+
+def test_optimizer_mode_reaches_the_engine(tmp_path):
+    from app.train.trainer import Trainer
+    from pathlib import Path
+    media = Path(__file__).parent / "media" / "train"
+    t = Trainer(media / "src", media / "dst", tmp_path, "SAE", options={**TINY, "optimizer_mode": 3},
+                general={"batch_size": 2}, progress=False, log=lambda *a: None)
+    assert t.engine.optimizer_mode == 3 and t.options["optimizer_mode"] == 3
+
+
+def small(name, **opts):
+    """The model's real architecture at 64 px (fixed-size models get a 64 px subclass)."""
+    cls = model_class(name)
+    if name != "SAE":
+        cls = type(f"{name}64", (cls,), {"res": 64})
+    return cls(resolve(cls.options_spec, opts))
+
+
+@pytest.mark.parametrize("name,opts", [("H64", {"lighter_ae": True}), ("H128", {}), ("DF", {}),
+                                       ("LIAEF128", {}), ("SAE", {**TINY, "archi": "liae"})])
+def test_each_model_trains_steps(name, opts):
+    """A few real steps on real faces (64 px): finite losses, weights move, the swap works."""
+    from pathlib import Path
+    from app.train.samples import AugmentOptions, BatchMaker, SampleConfig, load_faceset
+    media = Path(__file__).parent / "media" / "train"
+    m = small(name, **opts)
+    src, dst = (load_faceset(media / s, 64, m.face_type) for s in ("src", "dst"))
+    maker = BatchMaker(src, dst, SampleConfig(2, m.multiscale, seed=0), AugmentOptions(),
+                       AugmentOptions())
+    eng = get_engine("torch", "cpu")
+    eng.init_params(m.specs, seed=1)
+    eng.set_optimizers(m.optimizers())
+    step = eng.train_step(m.loss_fn)
+    first = next(iter(m.specs))
+    before = eng.to_numpy(eng.params[first]).copy()
+    hist = [step(maker.make(i)) for i in range(3)]
+    assert all(np.isfinite(v) for h in hist for v in h.values())
+    assert {"src_loss", "dst_loss", "loss"} <= set(hist[0])
+    assert not np.array_equal(before, eng.to_numpy(eng.params[first]))
+    face, mask = eng.predict(m.swap_fn, {"face": maker.make(0)["target_dst"]})
+    assert face.shape == (2, 3, 64, 64) and mask.shape == (2, 1, 64, 64)
