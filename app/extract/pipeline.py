@@ -113,8 +113,12 @@ def make_runs(frames: list[Path], todo: list[int], run_len: int,
 _STATE: dict = {}
 
 
-def _init_worker(opts: ExtractOptions, aligned_dir: str, debug_dir: str | None) -> None:
-    """Load the models once per process (kept if the parent already loaded them before fork)."""
+def _init_worker(opts: ExtractOptions, aligned_dir: str, debug_dir: str | None,
+                 counter=None) -> None:
+    """Load the models once per process (kept if the parent already loaded them before fork).
+
+    `counter`: a shared multiprocessing Value counting finished frames (for the progress bar).
+    """
     import cv2
 
     from app.extract.detectors import Landmarker, make_detector
@@ -125,6 +129,13 @@ def _init_worker(opts: ExtractOptions, aligned_dir: str, debug_dir: str | None) 
         _STATE["landmarker"] = Landmarker()
     _STATE.update(opts=opts, aligned_dir=Path(aligned_dir),
                   debug_dir=Path(debug_dir) if debug_dir else None)
+    if counter is not None:
+        _STATE["tick"] = lambda: _increment(counter)
+
+
+def _increment(counter) -> None:
+    with counter.get_lock():
+        counter.value += 1
 
 
 def _pool_init(*args) -> None:
@@ -179,6 +190,7 @@ def _process_run(run: tuple[list[Path], int, int]) -> list[FrameResult]:
     for k in range(n_before, len(paths) - n_after):
         if frames[k] is not None:
             results.append(_write_frame(paths[k], frames[k], found[k]))
+        _STATE.get("tick", lambda: None)()
     return results
 
 
@@ -292,25 +304,34 @@ def _say(text: str, progress: bool) -> None:
 
 
 def _run_all(runs, workers: int, init_args, total: int, progress: bool):
+    """Yield every FrameResult; the bar follows frames as workers finish them."""
     from tqdm import tqdm
 
     bar = tqdm(total=total, unit="frame", desc="extract", disable=not progress, smoothing=0.1)
     try:
         if workers == 1:
             _init_worker(*init_args)
+            _STATE["tick"] = lambda: bar.update(1)
             for run in runs:
-                for res in _process_run(run):
-                    bar.update(1)
-                    yield res
+                yield from _process_run(run)
             return
         import multiprocessing as mp
         ctx = mp.get_context()
+        counter = ctx.Value("i", 0)
         if ctx.get_start_method() == "fork":
             _init_worker(*init_args)  # load once here; the forked workers share the models
-        with ctx.Pool(workers, _pool_init, init_args) as pool:
-            for results in pool.imap_unordered(_process_run, runs):
-                for res in results:
-                    bar.update(1)
-                    yield res
+        with ctx.Pool(workers, _pool_init, (*init_args, counter)) as pool:
+            results = pool.imap_unordered(_process_run, runs)
+            while True:
+                try:
+                    batch = results.next(timeout=0.25)
+                except mp.TimeoutError:
+                    batch = []
+                except StopIteration:
+                    break
+                bar.update(counter.value - bar.n)
+                yield from batch
+        bar.update(counter.value - bar.n)
     finally:
+        _STATE.pop("tick", None)
         bar.close()
