@@ -1,0 +1,148 @@
+"""SIGKILL face extraction and merge mid-run; the rerun must finish with exactly the files an
+uninterrupted run writes: no duplicate, none missing, none half-written, same bytes.
+
+Each step runs as `python -m app ...` in its own session and the whole process group is killed
+(as closing the terminal or a power cut would), at a random moment once some output exists.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from test_fault_helpers import MEDIA, REPO
+
+FAST = ["--detector", "fast", "--face-type", "full", "--size", "128", "--workers", "2"]
+
+
+def start_app(*argv, workspace: Path) -> subprocess.Popen:
+    env = dict(os.environ, FACESTUDIO_ASK="0")
+    return subprocess.Popen([sys.executable, "-m", "app", "--workspace", str(workspace),
+                             *map(str, argv)], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def finish(proc: subprocess.Popen) -> None:
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def kill_when(proc: subprocess.Popen, folder: Path, pattern: str, at_least: int,
+              rng: random.Random) -> int:
+    """SIGKILL the process group once `folder` holds `at_least` files, after a random delay."""
+    deadline = time.monotonic() + 300
+    while len(list(folder.glob(pattern))) < at_least:
+        assert proc.poll() is None, "finished before it could be killed: " + proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(rng.uniform(0.0, 0.6))
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return len(list(folder.glob(pattern)))
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """The files of `folder` by name; fails on a temporary file left behind by a killed run."""
+    names = [p.name for p in folder.iterdir() if p.is_file()]
+    assert not [n for n in names if ".tmp" in n], f"temporary files left in {folder}"
+    return {n: (folder / n).read_bytes() for n in sorted(names) if not n.startswith(".")}
+
+
+def same_face(a: bytes, b: bytes, where: Path) -> bool:
+    """Same source frame and nearly the same box. Not byte-equal: the detector searches a frame
+    at the scale suggested by the previous frame of its run, and a resumed run starts its runs
+    elsewhere, so boxes may move by a few pixels."""
+    from app.faceset.face_file import read_meta
+    (where / "a.jpg").write_bytes(a)
+    (where / "b.jpg").write_bytes(b)
+    ma, mb = read_meta(where / "a.jpg"), read_meta(where / "b.jpg")
+    width = ma.source_rect[2] - ma.source_rect[0]
+    return ma.source_filename == mb.source_filename and all(
+        abs(x - y) < 0.25 * width for x, y in zip(ma.source_rect, mb.source_rect))
+
+
+@pytest.fixture(scope="module")
+def src_frames(tmp_path_factory) -> Path:
+    from app.video import extract_frames
+    out = tmp_path_factory.mktemp("frames") / "data_src"
+    n = extract_frames(MEDIA / "grid_m1.mpg", out, ext="png", progress=False)
+    assert n >= 60
+    return out
+
+
+def workspace_with(tmp: Path, frames: Path, name: str) -> Path:
+    ws = tmp / name
+    shutil.copytree(frames, ws / "data_src")
+    return ws
+
+
+def test_killed_face_extraction_resumes_without_duplicates_or_gaps(tmp_path, src_frames):
+    rng = random.Random(7)
+    whole = workspace_with(tmp_path, src_frames, "whole")
+    finish(start_app("extract", "src", *FAST, "--debug", workspace=whole))
+    expected = files(whole / "data_src" / "aligned")
+    assert len(expected) >= 60 and not any(n.startswith(".") for n in expected)
+
+    ws = workspace_with(tmp_path, src_frames, "killed")
+    aligned = ws / "data_src" / "aligned"
+    for round_ in range(2):  # killed twice, at different points
+        proc = start_app("extract", "src", *FAST, "--debug", workspace=ws)
+        done = kill_when(proc, aligned, "*.jpg", 10 + 20 * round_, rng)
+        assert proc.returncode == -signal.SIGKILL and done < len(expected)
+    finish(start_app("extract", "src", *FAST, "--debug", workspace=ws))
+    got = files(aligned)
+    assert sorted(got) == sorted(expected)          # no duplicate, none missing, no temp file
+    assert all(same_face(got[n], expected[n], tmp_path) for n in got)   # complete faces
+    assert sorted(files(ws / "data_src" / "aligned_debug")) == \
+        sorted(files(whole / "data_src" / "aligned_debug"))
+
+
+def merge_workspace(tmp: Path, name: str, copies: int) -> Path:
+    """The 8 test dst frames (with their aligned faces) repeated `copies` times: 8*copies frames,
+    each face's metadata pointing at its own frame."""
+    from app.faceset.face_file import read_meta, update_meta
+    src = MEDIA / "merge" / "dst"
+    ws = tmp / name
+    aligned = ws / "data_dst" / "aligned"
+    aligned.mkdir(parents=True)
+    for c in range(copies):
+        for frame in sorted(src.glob("*.jpg")):
+            new = f"{int(frame.stem) + 8 * c:05d}"
+            shutil.copy(frame, ws / "data_dst" / f"{new}.jpg")
+            for face in sorted((src / "aligned").glob(f"{frame.stem}_*.jpg")):
+                target = aligned / face.name.replace(frame.stem, new, 1)
+                shutil.copy(face, target)
+                meta = read_meta(target)
+                meta.source_filename = f"{new}.jpg"
+                update_meta(target, meta)
+    return ws
+
+
+def test_killed_merge_resumes_without_duplicates_or_gaps(tmp_path):
+    rng = random.Random(11)
+    args = ["merge", "--test-predictor", "--mode", "seamless", "--workers", "2"]
+    whole = merge_workspace(tmp_path, "whole", 8)
+    finish(start_app(*args, workspace=whole))
+    expected = files(whole / "data_dst" / "merged")
+    assert len(expected) == 64
+
+    ws = merge_workspace(tmp_path, "killed", 8)
+    merged = ws / "data_dst" / "merged"
+    for round_ in range(2):
+        proc = start_app(*args, workspace=ws)
+        done = kill_when(proc, merged, "*.jpg", 5 + 20 * round_, rng)
+        assert proc.returncode == -signal.SIGKILL and done < 64
+    finish(start_app(*args, workspace=ws))
+    got = files(merged)
+    assert sorted(got) == sorted(expected)
+    assert got == expected
