@@ -127,3 +127,21 @@ def test_damaged_frame_is_a_user_error_and_earlier_work_is_kept(dst):
 def test_missing_frames_folder(tmp_path):
     with pytest.raises(UserError, match="video extract dst"):
         list_frames(tmp_path / "nope")
+
+
+def test_model_without_learned_mask_uses_the_dst_hull(dst):
+    class NoMask(ColorShiftPredictor):
+        learned_mask = False
+
+        def predict(self, faces):
+            f, m = super().predict(faces)
+            return f, np.ones_like(m)  # what a model trained without a mask returns
+
+    frames, faces = list_frames(dst), faces_by_frame(dst / "aligned")
+    a = merge_frames(frames, faces, dst / "a", NoMask(128), MergeOptions(export_alpha=True),
+                     workers=0)
+    b = merge_frames(frames, faces, dst / "b", ColorShiftPredictor(128),
+                     MergeOptions(export_alpha=True, mask_mode="dst"), workers=0)
+    ia = cv2.imread(str(a.written[2]), cv2.IMREAD_UNCHANGED)
+    ib = cv2.imread(str(b.written[2]), cv2.IMREAD_UNCHANGED)
+    assert np.abs(ia[..., 3].astype(int) - ib[..., 3]).max() <= 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -62,6 +62,14 @@ def faces_by_frame(aligned_dir: Path) -> dict[str, list[np.ndarray]]:
         grouped.setdefault(Path(meta.source_filename).name, []).append(
             meta.source_landmarks_array())
     return grouped
+
+
+def effective_options(opts: MergeOptions, predictor: Predictor) -> MergeOptions:
+    """A model trained without a mask has no learned mask: "learned" then means the dst
+    landmark hull, as in DeepFaceLab."""
+    if opts.mask_mode == "learned" and getattr(predictor, "learned_mask", True) is False:
+        return replace(opts, mask_mode="dst")
+    return opts
 
 
 def output_path(frame: Path, out_dir: Path, opts: MergeOptions) -> Path:
@@ -178,6 +186,7 @@ def merge_frames(frames: list[Path], faces: dict[str, list[np.ndarray]], out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     check_settings(out_dir, opts, overwrite)
     atomic_write_text(out_dir / SETTINGS_NAME, json.dumps(opts.output_settings(), indent=1))
+    opts = effective_options(opts, predictor)
     stats = MergeStats(frames=len(frames))
     todo = []
     for frame in frames:

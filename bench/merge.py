@@ -1,0 +1,103 @@
+"""Frames per second of the full merge (inference + masks + seamless + rct + write).
+
+Model: DeepFaceLab's H128 (128 px half face, default dims; weights initialised, not trained:
+inference costs the same) on the torch engine, or `--model colorshift` (no network) to time the
+image work alone. Frames: the 360x288 sample dst (tests/media/merge/dst, 8 frames with 7 faces),
+repeated to `--frames`. Prints frames/s per stage setting; asserts nothing.
+
+    python bench/merge.py [--frames 80] [--workers 2] [--model H128|colorshift] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def build_predictor(name: str, device: str | None, threads: int | None):
+    if name == "colorshift":
+        from app.merge.predictors import ColorShiftPredictor
+        return ColorShiftPredictor(128, "full")
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    from backends import get_engine
+    from app.models import model_class
+    from app.models.predictor import Predictor
+
+    model = model_class(name)({})
+    eng = get_engine("torch", device)
+    eng.init_params(model.specs, seed=0)
+    return Predictor(model, eng)
+
+
+def make_frames(n: int, folder: Path) -> tuple[list[Path], dict]:
+    """`n` frames cycling through the sample's 8 (7 with a face), with their landmarks."""
+    from app.merge.engine import faces_by_frame, list_frames
+
+    src = REPO / "tests" / "media" / "merge" / "dst"
+    base = list_frames(src)
+    lms = faces_by_frame(src / "aligned")
+    folder.mkdir(parents=True)
+    frames, faces = [], {}
+    for i in range(n):
+        b = base[i % len(base)]
+        p = folder / f"{i:05d}{b.suffix}"
+        shutil.copyfile(b, p)
+        frames.append(p)
+        if b.name in lms:
+            faces[p.name] = lms[b.name]
+    return frames, faces
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=80)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--model", default="H128")
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--torch-threads", type=int, default=None)
+    args = ap.parse_args()
+
+    from app.merge.engine import merge_frames
+    from app.merge.options import MergeOptions
+
+    predictor = build_predictor(args.model, args.device, args.torch_threads)
+    print(f"model {args.model} ({predictor.resolution} px {predictor.face_type}), "
+          f"{args.frames} frames 360x288, workers {args.workers}, batch {args.batch_size}")
+    with tempfile.TemporaryDirectory() as tmp:
+        frames, faces = make_frames(args.frames, Path(tmp) / "dst")
+        import numpy as np
+        crops = np.random.default_rng(0).random(
+            (args.batch_size, predictor.resolution, predictor.resolution, 3)).astype(np.float32)
+        t = time.perf_counter()
+        predictor.predict(crops)  # warm-up (first call allocates)
+        t = time.perf_counter() - t
+        t = time.perf_counter()
+        predictor.predict(crops)
+        per_face = (time.perf_counter() - t) / len(crops)
+        print(f"inference alone: {1 / per_face:.1f} faces/s ({per_face * 1000:.1f} ms/face)")
+        cases = [("full merge: seamless + rct + write", MergeOptions(mode="seamless", color_transfer="rct")),
+                 ("overlay, no colour transfer", MergeOptions(mode="overlay")),
+                 ("seamless + rct + suppress jitter", MergeOptions(mode="seamless", color_transfer="rct", suppress_seamless_jitter=True))]
+        for i, (label, opts) in enumerate(cases):
+            out = Path(tmp) / f"merged{i}"
+            t = time.perf_counter()
+            stats = merge_frames(frames, faces, out, predictor, opts, workers=args.workers,
+                                 batch_size=args.batch_size)
+            dt = time.perf_counter() - t
+            print(f"{label}: {stats.merged + stats.copied / 1:.0f} frames in {dt:.2f} s = "
+                  f"{(stats.merged + stats.copied) / dt:.1f} frames/s (incl. worker start-up)")
+
+
+if __name__ == "__main__":
+    main()
