@@ -156,3 +156,36 @@ def test_cli_manual_without_display_is_a_clear_error(tmp_path, frames):
                           "--manual-fix-deleted-debug"], cwd=REPO, env=env, capture_output=True,
                          text=True)
     assert run.returncode == 2 and "aligned_debug" in run.stderr
+
+
+def test_random_event_sequences_keep_the_state_consistent(frames):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    paths = sorted(frames.glob("*.png"))[:3]
+    source = FrameSource(paths)
+    fit = make_fit(source)
+    events = st.lists(st.one_of(
+        st.tuples(st.just("move"), st.floats(-50, 500), st.floats(-50, 400)),
+        st.tuples(st.just("wheel"), st.sampled_from([-120, 120]), st.just(0)),
+        st.tuples(st.just("click"), st.just(0), st.just(0)),
+        st.tuples(st.just("key"), st.sampled_from([13, 32, 44, 46, 97, 104, 27, 120, -1]),
+                  st.just(0))), max_size=25)
+
+    @settings(max_examples=40, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(events)
+    def run(seq):
+        state = ManualState(source, fit)
+        for kind, a, b in seq:
+            before = (state.index, state.landmarks, state.locked)
+            {"move": lambda: state.on_mouse_move(a, b), "wheel": lambda: state.on_wheel(a),
+             "click": state.on_click, "key": lambda: state.on_key(int(a))}[kind]()
+            assert 0 <= state.index < len(paths)
+            assert state.half >= 8
+            if before[2] and state.locked and state.index == before[0]:
+                assert state.landmarks is before[1]  # locked landmarks never move
+            assert state.landmarks is not None and state.landmarks.shape == (68, 2)
+        for i, d in state.decisions.items():
+            assert 0 <= i < len(paths) and (d.skipped or d.landmarks.shape == (68, 2))
+    run()

@@ -108,7 +108,8 @@ class ManualState:
             self._go(self.index + 1)
         elif ch == "a":
             self.precise = not self.precise
-            self._refit()
+            if not self.locked:  # locked landmarks stay as they are
+                self._refit()
         elif ch == "h":
             self.show_help = not self.show_help
         elif key == KEY_ESC or ch == "q":
