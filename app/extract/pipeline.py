@@ -272,8 +272,10 @@ def extract_folder(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
         return report
     workers = opts.workers or os.cpu_count() or 1
     workers = max(1, min(workers, len(todo)))
-    run_len = max(4, min(50, len(todo) // (workers * 4) or 1))
     context = SMOOTH_RADIUS if opts.one_face and opts.smooth else 0
+    # long runs when smoothing: each run re-reads 2 x context neighbour frames
+    run_len = (max(25, min(100, len(todo) // (workers * 2))) if context
+               else max(4, min(50, len(todo) // (workers * 4))))
     runs = make_runs(frames, todo, run_len, context)
     init_args = (opts, str(aligned_dir), str(debug_dir) if debug_dir else None)
     for res in _run_all(runs, workers, init_args, len(todo), progress):
