@@ -13,6 +13,7 @@ root, for whom chmod does not stop writes); rows needing them skip where mountin
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zlib
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class Ctx:
     tmp: Path
     ws: Path
     mounts: Mounts
+    model: Path | None = None       # a saved SAE model folder (made once per module)
 
 
 @dataclass
@@ -421,6 +423,240 @@ def r_clear_readonly(c):
     return ["workspace", "clear", "--yes"]
 
 
+# ---------------------------------------------------------------- rows: training
+
+TRAIN_SETS = MEDIA / "train"
+SMALL_SAE = {"resolution": 64, "ae_dims": 128, "e_ch_dims": 21, "d_ch_dims": 11}
+TRAIN = ["--no-window", "--batch-size", "2", "--seed", "1"]
+
+
+def face_sets(c: Ctx) -> None:
+    shutil.copytree(TRAIN_SETS / "src", c.ws / "data_src" / "aligned")
+    shutil.copytree(TRAIN_SETS / "dst", c.ws / "data_dst" / "aligned")
+
+
+def with_model(c: Ctx) -> Path:
+    """The saved model, hard-linked into the workspace (atomic saves never write in place)."""
+    shutil.copytree(c.model, c.ws / "model", copy_function=os.link)
+    return c.ws / "model"
+
+
+def small_sae() -> list:
+    return [x for k, v in SMALL_SAE.items() for x in ("--option", f"{k}={v}")]
+
+
+def r_train_unknown_model(c):
+    face_sets(c)
+    return ["train", "XYZ", *TRAIN]
+
+
+def r_train_no_face_sets(c):
+    c.ws.mkdir()
+    return ["train", "SAE", *small_sae(), *TRAIN]
+
+
+def r_train_empty_face_set(c):
+    face_sets(c)
+    shutil.rmtree(c.ws / "data_dst" / "aligned")
+    (c.ws / "data_dst" / "aligned").mkdir()
+    return ["train", "SAE", *small_sae(), *TRAIN]
+
+
+def r_train_set_of_bad_faces(c):
+    """Frames (no face metadata) and a damaged file where the aligned src faces should be."""
+    face_sets(c)
+    shutil.rmtree(c.ws / "data_src" / "aligned")
+    frames(c.ws / "data_src" / "aligned", 2)
+    (c.ws / "data_src" / "aligned" / "00009.jpg").write_bytes(FACES[0].read_bytes()[:400])
+    return ["train", "SAE", *small_sae(), *TRAIN]
+
+
+def r_train_option_range(c):
+    face_sets(c)
+    return ["train", "SAE", "--option", "resolution=50", *TRAIN]
+
+
+def r_train_option_text(c):
+    face_sets(c)
+    return ["train", "SAE", "--option", "ae_dims=lots", *TRAIN]
+
+
+def r_train_option_unknown(c):
+    face_sets(c)
+    return ["train", "SAE", "--option", "warp_speed=9", *TRAIN]
+
+
+def r_train_option_choice(c):
+    face_sets(c)
+    return ["train", "SAE", "--option", "archi=unet", *TRAIN]
+
+
+def r_train_option_no_value(c):
+    face_sets(c)
+    return ["train", "SAE", "--option", "resolution", *TRAIN]
+
+
+def r_train_batch_zero(c):
+    face_sets(c)
+    return ["train", "SAE", *small_sae(), "--no-window", "--batch-size", "0"]
+
+
+def r_train_no_gpu_idx(c):
+    face_sets(c)
+    return ["train", "SAE", "--device", "7", *small_sae(), *TRAIN]
+
+
+def r_train_model_of_another_model(c):
+    """SAE's files renamed to H64's: a model file from another model."""
+    face_sets(c)
+    model = with_model(c)
+    for f in list(model.iterdir()):
+        if f.is_file():
+            f.rename(model / f.name.replace("SAE_", "H64_"))
+    return ["train", "H64", *TRAIN]
+
+
+def r_train_locked_option_changed(c):
+    face_sets(c)
+    with_model(c)
+    return ["train", "SAE", "--option", "resolution=128", *TRAIN]
+
+
+def r_train_weights_of_other_options(c):
+    """The data file says resolution 128, the weights are a 64 px model's."""
+    face_sets(c)
+    model = with_model(c)
+    data = json.loads((model / "SAE_data.json").read_text())
+    data["options"]["resolution"] = 128
+    (model / "SAE_data.json").unlink()
+    (model / "SAE_data.json").write_text(json.dumps(data))
+    return ["train", "SAE", *TRAIN]
+
+
+def r_train_truncated_weights(c):
+    face_sets(c)
+    model = with_model(c)
+    data = (model / "SAE_weights.safetensors").read_bytes()
+    (model / "SAE_weights.safetensors").unlink()
+    (model / "SAE_weights.safetensors").write_bytes(data[:len(data) // 2])
+    return ["train", "SAE", *TRAIN]
+
+
+def r_train_damaged_data_json(c):
+    face_sets(c)
+    model = with_model(c)
+    (model / "SAE_data.json").unlink()
+    (model / "SAE_data.json").write_text('{"format": "faceswap-studio/model/1", "iter')
+    return ["train", "SAE", *TRAIN]
+
+
+def r_train_foreign_model_files(c):
+    """A DeepFaceLab 1.0 model folder (Keras .h5, pickled .dat): never loaded."""
+    face_sets(c)
+    (c.ws / "model").mkdir()
+    (c.ws / "model" / "SAE_encoder.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
+    (c.ws / "model" / "SAE_data.dat").write_bytes(b"\x80\x04\x95pickled")
+    return ["train", "SAE", *small_sae(), *TRAIN]
+
+
+def r_train_read_only_model(c):
+    face_sets(c)
+    model = with_model(c)
+    c.mounts.readonly(model)
+    return ["train", "SAE", "--target-iter", "1", *TRAIN]
+
+
+# ---------------------------------------------------------------- rows: merge
+
+def merge_ws(c: Ctx) -> None:
+    shutil.copytree(MEDIA / "merge" / "dst", c.ws / "data_dst")
+
+
+def r_merge_without_model(c):
+    merge_ws(c)
+    return ["merge", "--mode", "overlay"]
+
+
+def r_merge_unknown_model(c):
+    merge_ws(c)
+    return ["merge", "XYZ", "--mode", "overlay"]
+
+
+def r_merge_other_model_name(c):
+    merge_ws(c)
+    with_model(c)
+    return ["merge", "H64", "--mode", "overlay"]
+
+
+def r_merge_truncated_weights(c):
+    merge_ws(c)
+    model = with_model(c)
+    data = (model / "SAE_weights.safetensors").read_bytes()
+    (model / "SAE_weights.safetensors").unlink()
+    (model / "SAE_weights.safetensors").write_bytes(data[:4096])
+    return ["merge", "SAE", "--mode", "overlay"]
+
+
+def r_merge_model_of_other_options(c):
+    merge_ws(c)
+    model = with_model(c)
+    data = json.loads((model / "SAE_data.json").read_text())
+    data["options"]["ae_dims"] = 256
+    (model / "SAE_data.json").unlink()
+    (model / "SAE_data.json").write_text(json.dumps(data))
+    return ["merge", "SAE", "--mode", "overlay"]
+
+
+def r_merge_no_dst_frames(c):
+    c.ws.mkdir()
+    return ["merge", "--test-predictor", "--mode", "overlay"]
+
+
+def r_merge_no_aligned(c):
+    frames(c.ws / "data_dst", 3)
+    return ["merge", "--test-predictor", "--mode", "overlay"]
+
+
+def r_merge_damaged_face(c):
+    merge_ws(c)
+    face = c.ws / "data_dst" / "aligned" / "00003_0.jpg"
+    face.write_bytes(insert_after_soi(plain_jpeg(face), app15_face_segment(doc(version=7))))
+    return ["merge", "--test-predictor", "--mode", "overlay"]
+
+
+def r_merge_damaged_frame_keeps_merged(c):
+    merge_ws(c)
+    merged = c.ws / "data_dst" / "merged"
+    merged.mkdir()
+    shutil.copy(FRAMES / "00001.jpg", merged / "00001.jpg")   # an earlier run's output
+    frame = c.ws / "data_dst" / "00004.jpg"
+    frame.write_bytes(frame.read_bytes()[:3000])
+    return ["merge", "--test-predictor", "--mode", "overlay"]
+
+
+def r_merge_erode_range(c):
+    merge_ws(c)
+    return ["merge", "--test-predictor", "--mode", "overlay", "--erode", "500"]
+
+
+def r_merge_fan_mask(c):
+    merge_ws(c)
+    return ["merge", "--test-predictor", "--mask-mode", "FAN-prd"]
+
+
+def r_merge_read_only(c):
+    merge_ws(c)
+    c.mounts.readonly(c.ws / "data_dst")
+    return ["merge", "--test-predictor", "--mode", "overlay"]
+
+
+def r_merge_full_disk(c):
+    merge_ws(c)
+    c.mounts.tiny_disk(c.ws / "data_dst" / "merged", 64)
+    c.mounts.fill(c.ws / "data_dst" / "merged")
+    return ["merge", "--test-predictor", "--mode", "overlay"]
+
+
 # ---------------------------------------------------------------- rows: paths that must work
 
 def r_unicode_video_extract(c):
@@ -517,6 +753,41 @@ ROWS = [
     Row("sort-final-count-zero", r_sort_final_zero, ("out of range",)),
     Row("sort-read-only-face-set", r_sort_readonly, ("aligned", "cannot write")),
     Row("clear-read-only-workspace", r_clear_readonly, ("cannot write",)),
+    Row("train-unknown-model", r_train_unknown_model, ("unknown model", "sae")),
+    Row("train-no-face-sets", r_train_no_face_sets, ("data_src", "extract")),
+    Row("train-empty-face-set", r_train_empty_face_set, ("data_dst", "no aligned faces")),
+    Row("train-set-of-frames-and-damaged-faces", r_train_set_of_bad_faces, ("data_src",)),
+    Row("train-option-out-of-range", r_train_option_range, ("resolution", "64..256")),
+    Row("train-option-not-a-number", r_train_option_text, ("ae_dims", "lots")),
+    Row("train-option-unknown", r_train_option_unknown, ("warp_speed",)),
+    Row("train-option-bad-choice", r_train_option_choice, ("archi", "liae")),
+    Row("train-option-without-value", r_train_option_no_value, ("key=value",)),
+    Row("train-batch-size-zero", r_train_batch_zero, ("batch_size", "1..1024")),
+    Row("train-gpu-idx-missing", r_train_no_gpu_idx, ("idx 7",)),
+    Row("train-model-file-of-another-model", r_train_model_of_another_model,
+        ("h64_data.json", "sae model")),
+    Row("train-locked-option-changed", r_train_locked_option_changed, ("resolution",)),
+    Row("train-weights-of-other-options", r_train_weights_of_other_options,
+        ("sae_weights.safetensors", "does not match")),
+    Row("train-truncated-weights", r_train_truncated_weights, ("sae_weights.safetensors",)),
+    Row("train-damaged-data-json", r_train_damaged_data_json, ("sae_data.json", "backups")),
+    Row("train-foreign-model-files", r_train_foreign_model_files, ("model", ".h5")),
+    Row("train-read-only-model-folder", r_train_read_only_model, ("model", "cannot")),
+    Row("merge-without-model", r_merge_without_model, ("model", "train one first")),
+    Row("merge-unknown-model", r_merge_unknown_model, ("unknown model",)),
+    Row("merge-model-not-trained", r_merge_other_model_name, ("no trained h64",)),
+    Row("merge-truncated-weights", r_merge_truncated_weights, ("sae_weights.safetensors",)),
+    Row("merge-model-of-other-options", r_merge_model_of_other_options,
+        ("sae_weights.safetensors", "does not match")),
+    Row("merge-no-dst-frames", r_merge_no_dst_frames, ("data_dst", "video extract dst")),
+    Row("merge-no-aligned-faces", r_merge_no_aligned, ("aligned", "extract")),
+    Row("merge-damaged-aligned-face", r_merge_damaged_face, ("00003_0.jpg",)),
+    Row("merge-damaged-frame-keeps-merged", r_merge_damaged_frame_keeps_merged,
+        ("00004.jpg", "re-extract")),
+    Row("merge-erode-out-of-range", r_merge_erode_range, ("erode", "-200 to 200")),
+    Row("merge-fan-mask-not-in-build", r_merge_fan_mask, ("fan", "learned")),
+    Row("merge-read-only-frames-folder", r_merge_read_only, ("data_dst", "cannot write")),
+    Row("merge-full-disk", r_merge_full_disk, ("merged", "disk is full")),
     Row("unicode-space-workspace-video-extract", r_unicode_video_extract, (), works=True,
         check=check_frames_written),
     Row("unicode-space-workspace-face-extract", r_unicode_extract, (), works=True,
@@ -527,14 +798,33 @@ ROWS = [
 ]
 
 
+def _source(fn) -> str:
+    import inspect
+    return inspect.getsource(fn)
+
+
 def test_table_is_big_enough():
     assert len(ROWS) >= 30 and len({r.id for r in ROWS}) == len(ROWS)
 
 
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory) -> Path:
+    """A small SAE saved by the real trainer (no steps: a 51 MB file, a few seconds)."""
+    from app.train.trainer import Trainer
+    model_dir = tmp_path_factory.mktemp("model") / "model"
+    trainer = Trainer(TRAIN_SETS / "src", TRAIN_SETS / "dst", model_dir, "SAE",
+                      options=dict(SMALL_SAE), general={"batch_size": 2}, seed=1,
+                      progress=False, log=lambda *a, **k: None)
+    trainer.save()
+    return model_dir
+
+
 @pytest.mark.parametrize("row", [pytest.param(r, id=r.id, marks=r.marks) for r in ROWS])
-def test_bad_input(row: Row, tmp_path: Path):
+def test_bad_input(row: Row, tmp_path: Path, request):
     mounts = Mounts()
     ctx = Ctx(tmp=tmp_path, ws=tmp_path / "ws", mounts=mounts)
+    if "with_model(c)" in _source(row.setup):
+        ctx.model = request.getfixturevalue("saved_model")
     try:
         argv = row.setup(ctx)
         before = snapshot(tmp_path)
