@@ -33,6 +33,16 @@ def test_default_sizes_match_deepfacelab():
     assert [make(n).resolution for n in MODELS] == [64, 128, 128, 128, 128]
 
 
+@pytest.mark.parametrize("name", ["H64", "H128", "DF", "LIAEF128"])
+def test_learn_mask_option_adds_the_mask_branch(name):
+    with_mask, without = make(name), make(name, learn_mask=False)
+    assert without.param_count() < with_mask.param_count()
+    assert not any("decoder_srcm" in k or "decoderm" in k for k in without.specs)
+    assert [o.loss for o in without.optimizers()] == ["loss"]
+    if name == "H128":   # faceswap's DFL-H128 has no mask branch: the same 107.7 M network
+        assert without.param_count() == pytest.approx(107.7e6, rel=0.01)
+
+
 @pytest.mark.parametrize("name", ["H64", "H128"])
 def test_lighter_autoencoder_is_smaller(name):
     assert params(name, lighter_ae=True) < params(name) / 2

@@ -72,8 +72,12 @@ class FaceModel:
         return out["src"][-1], out["dst"][-1]
 
     # ---- shared -----------------------------------------------------------------------------
-    learn_mask = True
     multiscale = 1
+
+    @property
+    def learn_mask(self) -> bool:
+        """DFL's H64/H128/DF/LIAEF128 always learn the mask; here it may be turned off."""
+        return bool(self.options.get("learn_mask", True))
 
     def optimizers(self) -> list:
         """One Adam over everything minimising image + mask loss (DFL's H64/H128/DF/LIAEF128)."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from app.models.h64 import H64
 from app.models.nets import Decoder
-from app.models.options import PIXEL_LOSS
+from app.models.options import LEARN_MASK, PIXEL_LOSS
 
 
 class DF(H64):
     name = "DF"
     face_type = "full"
     default_batch = 8
-    options_spec = (PIXEL_LOSS,)
+    options_spec = (LEARN_MASK, PIXEL_LOSS)
     res = 128
     sizes = {False: (512, [512, 256, 128])}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.models.df_family import TwoDecoderModel
 from app.models.nets import Decoder, Encoder
-from app.models.options import PIXEL_LOSS, Option
+from app.models.options import LEARN_MASK, PIXEL_LOSS, Option
 
 LIGHTER_AE = Option("lighter_ae", "Use lightweight autoencoder", False, "bool",
                     help="Smaller bottleneck and decoders: less memory and faster, less detail.")
@@ -14,7 +14,7 @@ class H64(TwoDecoderModel):
     name = "H64"
     face_type = "half"
     default_batch = 16
-    options_spec = (LIGHTER_AE, PIXEL_LOSS)
+    options_spec = (LIGHTER_AE, LEARN_MASK, PIXEL_LOSS)
     res = 64
     #: (ae_dims, decoder dims) full / lighter, as DFL's H64 and H128
     sizes = {False: (1024, [512, 256, 128]), True: (256, [256, 128, 64])}

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from app.models.liae_family import LIAEModel
 from app.models.nets import Bottleneck, ConvEncoder, Decoder
-from app.models.options import PIXEL_LOSS
+from app.models.options import LEARN_MASK, PIXEL_LOSS
 
 
 class LIAEF128(LIAEModel):
     name = "LIAEF128"
     face_type = "full"
     default_batch = 8
-    options_spec = (PIXEL_LOSS,)
+    options_spec = (LEARN_MASK, PIXEL_LOSS)
     res = 128
     dec = [512, 256, 128]
 

@@ -63,6 +63,12 @@ PIXEL_LOSS = Option(
     help="Default DSSIM loss learns the structure of faces; switch to pixel loss (MSE) after "
          "about 15-25k iterations to enhance fine details (may cause colour jitter).")
 
+LEARN_MASK = Option(
+    "learn_mask", "Learn mask", True, "bool",
+    help="A mask branch per decoder learns the face mask used by merge (DeepFaceLab's H64, "
+         "H128, DF and LIAEF128 always have it). Off: about 40 % less work per step; merge then "
+         "uses the dst landmarks' hull.")
+
 #: The trainer's own questions (DeepFaceLab's ModelBase), asked before the model's.
 GENERAL = (
     Option("write_preview_history", "Write preview history", False, "bool", overridable=True,

@@ -1,0 +1,110 @@
+"""Training speed per model: ms/step and peak memory at default settings, data pipeline included.
+
+Each model runs in its own process (so peak memory is its own): the real sample generator feeds
+batches from a background thread while the engine trains; the time the step waited for a batch
+is printed separately (it should be ~0: sample generation must not stall the step).
+
+    python bench/train.py                      # every model, batch 8, torch CPU
+    python bench/train.py --models H128 SAE --steps 5 --batch 8
+    python bench/train.py --models SAE --option archi=liae --engine opencl --steps 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+MEDIA = REPO / "tests" / "media" / "train"
+
+
+def child(name: str, batch: int, steps: int, warmup: int, engine: str, options: dict,
+          precision: str | None) -> dict:
+    from backends import get_engine
+    from app.models import model_class
+    from app.models.options import resolve
+    from app.train.samples import (AugmentOptions, BatchMaker, SampleConfig, SampleFeeder,
+                                   load_faceset)
+
+    cls = model_class(name)
+    model = cls(resolve(cls.options_spec, options))
+    src = load_faceset(MEDIA / "src", model.resolution, model.face_type)
+    dst = load_faceset(MEDIA / "dst", model.resolution, model.face_type)
+    feeder = SampleFeeder(BatchMaker(src, dst, SampleConfig(batch, model.multiscale, seed=0),
+                                     AugmentOptions(), AugmentOptions()))
+    kw = {"precision": precision} if precision and engine == "torch" else {}
+    eng = get_engine(engine, "cpu" if engine == "torch" else None, **kw)
+    eng.init_params(model.specs, seed=0)
+    eng.set_optimizers(model.optimizers())
+    step = eng.train_step(model.loss_fn)
+    t_first = time.perf_counter()
+    for _ in range(warmup):
+        step(feeder.next())
+    first = time.perf_counter() - t_first
+    waited = work = 0.0
+    losses = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        b = feeder.next()
+        t1 = time.perf_counter()
+        losses.append(step(b)["loss"])
+        t2 = time.perf_counter()
+        waited += t1 - t0
+        work += t2 - t1
+    feeder.close()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"model": name, "options": options, "params_m": model.param_count() / 1e6,
+            "batch": batch, "engine": repr(eng), "warmup_s": first,
+            "ms_per_step": 1000 * (waited + work) / steps, "wait_ms": 1000 * waited / steps,
+            "peak_mb": peak_kb / 1024, "loss_first": losses[0], "loss_last": losses[-1]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="+", default=["H64", "H128", "DF", "LIAEF128", "SAE"])
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--engine", default="torch", choices=("torch", "opencl"))
+    ap.add_argument("--precision", choices=("auto", "fp32", "bf16"))
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    options = {}
+    for kv in a.option:
+        k, v = kv.split("=", 1)
+        options[k] = v
+    if a.child:
+        r = child(a.child, a.batch, a.steps, a.warmup, a.engine, options, a.precision)
+        print("RESULT " + json.dumps(r))
+        return
+    print(f"# {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; batch "
+          f"{a.batch} per side; {a.steps} timed steps after {a.warmup} warm-up")
+    print(f"{'model':10} {'params':>8} {'ms/step':>9} {'waited':>7} {'peak MB':>8} "
+          f"{'warm-up s':>9}  engine, loss first -> last")
+    for name in a.models:
+        cmd = [sys.executable, __file__, "--child", name, "--batch", str(a.batch), "--steps",
+               str(a.steps), "--warmup", str(a.warmup), "--engine", a.engine]
+        cmd += sum((["--option", kv] for kv in a.option), [])
+        if a.precision:
+            cmd += ["--precision", a.precision]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+        if line is None:
+            print(f"{name:10} failed: {(out.stderr or out.stdout).strip().splitlines()[-1:]}")
+            continue
+        r = json.loads(line[7:])
+        print(f"{name:10} {r['params_m']:7.1f}M {r['ms_per_step']:9.0f} {r['wait_ms']:7.1f} "
+              f"{r['peak_mb']:8.0f} {r['warmup_s']:9.1f}  {r['engine']}, "
+              f"{r['loss_first']:.3f} -> {r['loss_last']:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
