@@ -112,6 +112,9 @@ def test_resume_skips_done_frames_and_never_duplicates(tmp_path, dst_frames):
     assert len(list_faces(frames / "aligned")) == 24
     assert not (frames / "aligned" / "00003_1.jpg").exists()
     assert extract_folder(frames, frames / "aligned", None, opts, progress=False).processed == 0
+    with pytest.raises(UserError, match="already holds full faces of 256 px"):
+        extract_folder(frames, frames / "aligned", None,
+                       ExtractOptions(side="dst", workers=1, face_type="half"), progress=False)
 
 
 def test_bad_frames_reported_and_batch_continues(tmp_path, dst_frames):

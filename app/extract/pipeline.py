@@ -257,6 +257,7 @@ def extract_folder(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
     aligned_dir = Path(aligned_dir)
     aligned_dir.mkdir(parents=True, exist_ok=True)
     _remove_temp_files(aligned_dir)
+    check_existing_faces(aligned_dir, opts)
     if opts.write_debug and debug_dir is not None:
         Path(debug_dir).mkdir(parents=True, exist_ok=True)
     else:
@@ -288,6 +289,24 @@ def extract_folder(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
         report.faces += res.faces
     report.no_face.sort()
     return report
+
+
+def check_existing_faces(aligned_dir: Path, opts: ExtractOptions) -> None:
+    """Refuse to mix face types or sizes in one folder (a resumed run must match the first)."""
+    from app.faceset.face_file import FaceFileError, list_faces, read_face
+
+    for path in list_faces(aligned_dir)[:3]:
+        try:
+            img, meta = read_face(path)
+        except FaceFileError:
+            continue
+        if meta.face_type != opts.face_type or img.shape[0] != opts.size:
+            raise UserError(
+                f"this folder already holds {meta.face_type} faces of {img.shape[0]} px "
+                f"(e.g. {path.name}) but {opts.face_type} faces of {opts.size} px were asked "
+                f"for; use --face-type {meta.face_type} --size {img.shape[0]} to resume, or "
+                f"empty the folder to start again", aligned_dir)
+        return
 
 
 def _remove_temp_files(folder: Path) -> None:

@@ -146,6 +146,8 @@ def run_manual_extraction(frames_dir: Path, aligned_dir: Path, debug_dir: Path |
     Path(aligned_dir).mkdir(parents=True, exist_ok=True)
     if debug_dir is not None:
         Path(debug_dir).mkdir(parents=True, exist_ok=True)
+    from app.extract.pipeline import check_existing_faces
+    check_existing_faces(Path(aligned_dir), opts)
     source = FrameSource(paths)
     state = ManualState(source, make_fit(source))
     try:
