@@ -97,3 +97,15 @@ def test_cli_sort_and_errors(tmp_path, faceset):
                           str(tmp_path / "nothing"), "--by", "blur"], cwd=REPO, env=env,
                          capture_output=True, text=True)
     assert run.returncode == 2 and "error:" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_extract_after_sort_does_not_duplicate_faces(tmp_path):
+    frames = tmp_path / "photos"
+    shutil.copytree(PHOTOS, frames)
+    opts = ExtractOptions(side="src", workers=1)
+    first = extract_folder(frames, frames / "aligned", None, opts, progress=False)
+    sort_faceset(frames / "aligned", "blur", progress=False)
+    assert not any("_" in p.name for p in list_faces(frames / "aligned"))
+    again = extract_folder(frames, frames / "aligned", None, opts, progress=False)
+    assert again.processed == 0 and again.already_done == first.frames
+    assert len(list_faces(frames / "aligned")) == first.faces

@@ -83,9 +83,34 @@ def debug_name(frame: Path | str) -> str:
 
 
 def pending_frames(frames: list[Path], aligned_dir: Path) -> list[int]:
-    """Indices of frames whose `_0` face is not there yet (the resume rule)."""
-    present = {p.name for p in aligned_dir.iterdir()} if aligned_dir.is_dir() else set()
-    return [i for i, f in enumerate(frames) if face_name(f, 0) not in present]
+    """Indices of frames not done yet (the resume rule).
+
+    A frame is done when its `<stem>_0.jpg` exists, or, once the set was sorted (renamed), when
+    a face's metadata names it as its source frame.
+    """
+    done = done_frame_stems(aligned_dir)
+    return [i for i, f in enumerate(frames) if f.stem not in done]
+
+
+def done_frame_stems(aligned_dir: Path) -> set[str]:
+    import re
+
+    from app.faceset.face_file import FACE_EXTS, FaceFileError, read_meta
+
+    done: set[str] = set()
+    if not aligned_dir.is_dir():
+        return done
+    for p in aligned_dir.iterdir():
+        m = re.fullmatch(r"(.+)_(\d+)\.jpg", p.name)
+        if m:
+            if m.group(2) == "0":
+                done.add(m.group(1))
+        elif p.suffix.lower() in FACE_EXTS and not p.name.startswith(".") and p.is_file():
+            try:  # a renamed (sorted) face: its metadata knows its frame
+                done.add(Path(read_meta(p).source_filename).stem)
+            except FaceFileError:
+                pass
+    return done
 
 
 def make_runs(frames: list[Path], todo: list[int], run_len: int,
