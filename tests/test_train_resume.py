@@ -22,12 +22,12 @@ def trainer(model_dir, src=MEDIA / "src", name="SAE", options=TINY, general=GEN,
 
 
 def test_stop_and_resume_gives_the_same_loss_curve(tmp_path):
-    whole = trainer(tmp_path / "a").run(max_steps=6, window=False).history
-    trainer(tmp_path / "b").run(max_steps=3, window=False)
+    whole = trainer(tmp_path / "a").run(max_steps=4, window=False).history
+    trainer(tmp_path / "b").run(max_steps=2, window=False)
     resumed = trainer(tmp_path / "b", options=None, general=None, seed=None)
-    assert resumed.iteration == 3 and resumed.seed == 7
-    halves = resumed.run(max_steps=3, window=False).history
-    assert len(halves) == 6
+    assert resumed.iteration == 2 and resumed.seed == 7
+    halves = resumed.run(max_steps=2, window=False).history
+    assert len(halves) == 4
     np.testing.assert_allclose(np.array(halves), np.array(whole), rtol=1e-5, atol=1e-6)
 
 
