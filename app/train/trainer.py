@@ -190,7 +190,7 @@ class Trainer:
             self._show(sink)
             while True:
                 t0 = time.monotonic()
-                losses = self._step(feeder.next())
+                losses = self._train_step(feeder.next())
                 step_time += time.monotonic() - t0
                 self.iteration += 1
                 steps += 1
@@ -226,6 +226,17 @@ class Trainer:
         result.iteration, result.history = self.iteration, self.history
         result.ms_per_step = 1000 * step_time / max(1, steps)
         return result
+
+    def _train_step(self, batch: dict) -> dict:
+        try:
+            return self._step(batch)
+        except (MemoryError, RuntimeError) as e:
+            text = str(e).lower()
+            if isinstance(e, MemoryError) or "allocate" in text or "out of memory" in text:
+                raise UserError(f"out of memory at batch size {self.general['batch_size']}: lower "
+                                "the batch size, the model dims or the resolution (the last save "
+                                "is kept)") from None
+            raise
 
     def _show(self, sink) -> None:
         img = self.preview_image()
