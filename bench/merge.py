@@ -5,7 +5,7 @@ inference costs the same) on the torch engine, or `--model colorshift` (no netwo
 image work alone. Frames: the 360x288 sample dst (tests/media/merge/dst, 8 frames with 7 faces),
 repeated to `--frames`. Prints frames/s per stage setting; asserts nothing.
 
-    python bench/merge.py [--frames 80] [--workers 2] [--model H128|colorshift] [--device cpu]
+    python bench/merge.py [--frames 80] [--workers 2] [--model H128|colorshift] [--lighter]
 """
 
 from __future__ import annotations
@@ -21,19 +21,18 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def build_predictor(name: str, device: str | None, threads: int | None):
+def build_predictor(name: str, device: str | None, threads: int | None, lighter: bool = False):
     if name == "colorshift":
         from app.merge.predictors import ColorShiftPredictor
         return ColorShiftPredictor(128, "full")
     import torch
 
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)
     from backends import get_engine
     from app.models import model_class
     from app.models.predictor import Predictor
 
-    model = model_class(name)({})
+    model = model_class(name)({"lighter_ae": True} if lighter else {})
     eng = get_engine("torch", device)
     eng.init_params(model.specs, seed=0)
     return Predictor(model, eng)
@@ -65,15 +64,20 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--model", default="H128")
     ap.add_argument("--device", default=None)
+    ap.add_argument("--lighter", action="store_true", help="the model's lightweight option")
     ap.add_argument("--torch-threads", type=int, default=None)
     args = ap.parse_args()
+    if args.torch_threads is None:  # as the app does (app.merge.runner.share_cores)
+        import os
+        args.torch_threads = max(1, (os.cpu_count() or 1) - args.workers)
 
     from app.merge.engine import merge_frames
     from app.merge.options import MergeOptions
 
-    predictor = build_predictor(args.model, args.device, args.torch_threads)
-    print(f"model {args.model} ({predictor.resolution} px {predictor.face_type}), "
-          f"{args.frames} frames 360x288, workers {args.workers}, batch {args.batch_size}")
+    predictor = build_predictor(args.model, args.device, args.torch_threads, args.lighter)
+    print(f"model {args.model}{' (lighter_ae)' if args.lighter else ''} ({predictor.resolution} "
+          f"px {predictor.face_type}), {args.frames} frames 360x288, workers {args.workers}, "
+          f"batch {args.batch_size}, torch threads {args.torch_threads}")
     with tempfile.TemporaryDirectory() as tmp:
         frames, faces = make_frames(args.frames, Path(tmp) / "dst")
         import numpy as np
@@ -95,7 +99,7 @@ def main() -> None:
             stats = merge_frames(frames, faces, out, predictor, opts, workers=args.workers,
                                  batch_size=args.batch_size)
             dt = time.perf_counter() - t
-            print(f"{label}: {stats.merged + stats.copied / 1:.0f} frames in {dt:.2f} s = "
+            print(f"{label}: {stats.merged + stats.copied} frames in {dt:.2f} s = "
                   f"{(stats.merged + stats.copied) / dt:.1f} frames/s (incl. worker start-up)")
 
 

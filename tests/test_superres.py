@@ -19,10 +19,17 @@ HELD = ("lisa_lisa2.jpg", "london_003_03.jpg", "london_005_08.jpg")
 
 @pytest.fixture(scope="module")
 def trained():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a shared 2-core machine: oversubscribed threads are 20x slower
     paths = sorted(SRC.glob("*.jpg"))
     train_faces = superres.load_src_faces([p for p in paths if p.name not in HELD], 256)
     held = superres.load_src_faces([SRC / n for n in HELD], 256)
-    model = superres.train(train_faces, steps=600, batch=8, patch=48)
+    try:
+        model = superres.train(train_faces, steps=600, batch=8, patch=48)
+    finally:
+        torch.set_num_threads(threads)
     return model, held
 
 
