@@ -2,7 +2,7 @@
 
 df: shared encoder + src/dst decoders; liae: encoder + inter_B/inter_AB + one decoder; vg: df
 with a deeper encoder (a residual block after each downscale). Image and mask are learned by two
-optimizers as DFL does (the mask decoders train with the encoder but not the image decoders).
+optimizer (see SAE.optimizers).
 """
 
 from __future__ import annotations
@@ -107,10 +107,12 @@ class SAE(FaceModel):
 
     # ---- losses (DFL's SAE) -----------------------------------------------------------------
     def optimizers(self) -> list:
-        opts = [Adam(name="opt", loss="loss", params=self.image_params(), **ADAM)]
-        if self.learn_mask:
-            opts.append(Adam(name="mask_opt", loss="mask_loss", params=self.mask_params(), **ADAM))
-        return opts
+        """One Adam over image + mask loss. DFL 1.0 ran a second Adam for the mask (encoder +
+        mask decoders); that costs a second backward pass through the encoder every step
+        (~15 % of the step), so the mask loss is added to the image loss instead, as DFL 2.0
+        does. Image decoders still get gradients only from the image loss, mask decoders only
+        from the mask loss."""
+        return [Adam(name="opt", loss="total", **ADAM)]
 
     def loss_fn(self, F, P, b) -> dict:
         o = self.options
@@ -123,9 +125,11 @@ class SAE(FaceModel):
         if fsp or bsp:
             src = src + self.style_losses(F, b, out["swap"], fsp, bsp, pixel)
         losses["loss"] = src + dst
+        losses["total"] = losses["loss"]
         if self.learn_mask:
             losses["mask_loss"] = (F.mse(b["mask_src"], out["src_mask"][-1])
                                    + F.mse(b["mask_dst"], out["dst_mask"][-1]))
+            losses["total"] = losses["loss"] + losses["mask_loss"]
         return losses
 
     def style_losses(self, F, b, swap, fsp: float, bsp: float, pixel: bool):
@@ -160,6 +164,7 @@ class SAEDF(_SAEParts, TwoDecoderModel, SAE):
         return self._mask_decoder(int(self.options["ae_dims"]))
 
     def image_params(self) -> list[str]:
+        """The weights the image loss trains (the rest: mask decoders)."""
         return names(self.net.encoder, self.net.decoder_src, self.net.decoder_dst)
 
     def mask_params(self) -> list[str]:
@@ -183,6 +188,7 @@ class SAELIAE(_SAEParts, LIAEModel, SAE):
         return self._mask_decoder(int(self.options["ae_dims"]) * 4)
 
     def image_params(self) -> list[str]:
+        """The weights the image loss trains (the rest: mask decoders)."""
         n = self.net
         return names(n.encoder, n.inter_B, n.inter_AB, n.decoder)
 
