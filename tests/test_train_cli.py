@@ -56,3 +56,13 @@ def test_later_run_asks_only_overridable_options(monkeypatch):
     assert out["batch_size"] == 4 and "batch_size" not in asked
     assert {"face_style_power", "pixel_loss", "random_flip", "optimizer_mode"} <= set(asked)
     assert "resolution" not in asked and "archi" not in asked
+
+
+def test_train_api_with_a_time_budget(ws):
+    from app.train.api import train
+    tiny = {"resolution": 64, "ae_dims": 128, "e_ch_dims": 21, "d_ch_dims": 11}
+    r = train(ws, "SAE", options=tiny, general={"batch_size": 2}, time_budget_s=0)
+    assert r.stopped == "time" and r.iteration == 1
+    r = train(ws, "SAE", max_steps=2)
+    assert r.stopped == "steps" and r.iteration == 3 and len(r.history) == 3
+    assert (ws / "model" / "SAE_data.json").is_file()
