@@ -14,6 +14,10 @@ from typing import Any, Callable
 from app.errors import UserError
 
 
+#: Long forms accepted for DFL's one-letter answers (SAE face type h/f).
+_ALIASES = {"half": "h", "full": "f"}
+
+
 @dataclass(frozen=True)
 class Option:
     key: str
@@ -43,6 +47,8 @@ class Option:
                     return parse_bool(value)
                 return bool(value)
             if self.kind == "choice":
+                value = _ALIASES.get(str(value).lower(), value) if str(value) not in self.choices \
+                    else value
                 if str(value) not in self.choices:
                     raise ValueError(f"choose one of {', '.join(self.choices)}")
                 return str(value)
