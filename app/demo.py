@@ -67,18 +67,22 @@ def run_demo(ws: Workspace, opts: DemoOptions) -> dict:
 
 
 def _train(ws: Workspace, opts: DemoOptions) -> None:
-    from app.train.programmatic import train_for
+    from app.train.api import train
 
-    train_for(ws, opts.model, minutes=opts.minutes, engine=opts.engine,
-              options=demo_model_options(opts.model))
+    options, general = demo_model_options(opts.model)
+    result = train(ws, opts.model, options=options, general=general,
+                   time_budget_s=opts.minutes * 60, engine=opts.engine, progress=True)
+    print(f"trained to iteration {result.iteration} ({result.ms_per_step:.0f} ms/step, "
+          f"stopped: {result.stopped})")
 
 
-def demo_model_options(model: str) -> dict:
+def demo_model_options(model: str) -> tuple[dict, dict]:
     """Small, quick-to-learn settings: the demo must show a real swap within its budget."""
+    general = {"batch_size": 16, "random_flip": True}
     if model == "SAE":
-        return {"resolution": 64, "face_type": "full", "archi": "df", "ae_dims": 256,
-                "e_ch_dims": 32, "d_ch_dims": 21, "batch_size": 16, "learn_mask": True}
-    return {"batch_size": 16}
+        return ({"resolution": 64, "face_type": "f", "archi": "df", "ae_dims": 256,
+                 "e_ch_dims": 32, "d_ch_dims": 21, "learn_mask": True}, general)
+    return {}, general
 
 
 def _merge(ws: Workspace, opts: DemoOptions) -> None:
