@@ -108,3 +108,14 @@ def test_gpu_prefixed_model_files(tmp_path):
     assert (tmp_path / "0_SAE_weights.safetensors").is_file()
     assert load_predictor(tmp_path, "SAE").iteration == 1
     assert load_predictor(tmp_path, "0_SAE").iteration == 1
+
+
+def test_learning_rate_option_changes_the_updates_and_is_saved(tmp_path):
+    slow = trainer(tmp_path / "slow", general={**GEN, "learning_rate": 5e-5}).run(
+        max_steps=3, window=False).history
+    fast = trainer(tmp_path / "fast", general={**GEN, "learning_rate": 1e-3}).run(
+        max_steps=3, window=False).history
+    np.testing.assert_allclose(slow[0], fast[0], rtol=1e-6)  # same start: same seed and batch
+    assert not np.allclose(slow[-1], fast[-1], rtol=1e-4)      # different steps after it
+    resumed = trainer(tmp_path / "fast", options=None, general=None, seed=None)
+    assert resumed.general["learning_rate"] == 1e-3

@@ -9,6 +9,8 @@ demo) passes plain option dicts.
 
 from __future__ import annotations
 
+import dataclasses
+
 import random
 import time
 from dataclasses import dataclass, field
@@ -116,7 +118,8 @@ class Trainer:
         except MemoryError:
             raise UserError("out of memory creating the model: lower the model dims or the "
                             "resolution") from None
-        self.engine.set_optimizers(self.model.optimizers())
+        lr = float(self.general.get("learning_rate", 5e-5))
+        self.engine.set_optimizers([dataclasses.replace(o, lr=lr) for o in self.model.optimizers()])
         mode = int(self.options.get("optimizer_mode", 1))
         self.engine.optimizer_mode = mode   # read by engines that can keep optimizer state off-device
         if mode > 1 and getattr(self.engine, "device", None) is not None \
