@@ -40,7 +40,7 @@ BENCHES = [
     ("merge", ["bench/merge.py", "--frames", "60"], [
         ("merge full (H128)", r"full merge.*?([\d.]+) frames/s", "frames/s"),
     ]),
-    ("engines", ["bench/engines.py", "--steps", "3"], [
+    ("engines", ["bench/engines.py", "--steps", "3", "--only", "torch"], [
         ("GEMM peak fp32", r"fp32 ([\d.]+) GFLOP/s", "GFLOP/s"),
         ("GEMM peak bf16", r"bf16 ([\d.]+) GFLOP/s", "GFLOP/s"),
     ]),
