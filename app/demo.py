@@ -79,8 +79,8 @@ def _train(ws: Workspace, opts: DemoOptions) -> None:
 def demo_model_options(model: str) -> tuple[dict, dict]:
     """Small, quick-to-learn settings: the demo must show a real swap within its budget.
 
-    SAE-df at 64 px with the smallest dims trains at ~0.27 s/step (batch 8) on a 2-core CPU,
-    so a 12-minute budget gives ~2,500 iterations; at lr 3e-4 (DFL: 5e-5) the loss after 400
+    SAE-df at 64 px with the smallest dims trains at 0.17-0.27 s/step (batch 8) on a 2-core
+    CPU, so a 12-minute budget gives 2,700-4,000 iterations; at lr 3e-4 (DFL: 5e-5) the loss after 400
     steps is 0.64 instead of 0.89, so the swap is clear within the budget.
     """
     general = {"batch_size": 8, "random_flip": True, "learning_rate": 3e-4}

@@ -140,17 +140,18 @@ def pick_precision(device: torch.device, precision: str = "auto") -> str:
 
 
 def cpu_threads() -> int:
-    """Intra-op threads for CPU work: one core is left to the sample workers and the OS.
+    """Intra-op threads for CPU work: all cores, or `FACESTUDIO_THREADS`.
 
-    torch's OpenMP regions wait at a barrier for every thread; when a core is also busy with
-    the sample generator, each small op waits for a scheduler slice. Measured on 2 cores: a
-    64 px SAE step took 3.1 s with 2 threads beside the data pipeline and 0.27 s with 1.
-    `FACESTUDIO_THREADS` overrides.
+    Measured on 2 idle cores (training with its sample thread): 2 threads beat 1 (64 px SAE
+    0.17 vs 0.29 s/step, H128 4.4 vs 7.2 s/step). But torch's OpenMP regions wait at a barrier
+    for every thread, so when other programs keep the cores busy each small op waits for a
+    scheduler slice: the same 64 px step took 3.1 s with 2 threads and 0.27 s with 1 beside
+    another job. On a busy machine, set FACESTUDIO_THREADS to the cores left free.
     """
     env = os.environ.get("FACESTUDIO_THREADS")
     if env and env.isdigit() and int(env) > 0:
         return int(env)
-    return max(1, (os.cpu_count() or 1) - 1)
+    return max(1, os.cpu_count() or 1)
 
 
 def _is_oom(e: BaseException) -> bool:

@@ -152,9 +152,7 @@ def run_one(engine: str, precision: str, res: int, batch: int, steps: int) -> di
 
 def spawn(args: list[str], env: dict | None = None, timeout: float = 3600) -> dict | None:
     cmd = [sys.executable, __file__, "--child", *args]
-    # The engine alone, no sample workers beside it: all cores (the trainer leaves one free).
-    threads = {"FACESTUDIO_THREADS": os.environ.get("FACESTUDIO_THREADS", str(os.cpu_count()))}
-    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **threads, **(env or {})},
+    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})},
                        timeout=timeout)
     for line in r.stdout.splitlines()[::-1]:
         if line.startswith("{"):
