@@ -34,7 +34,7 @@ BENCHES = [
         ("eye-centre error (median)", r"median ([\d.]+)%", "% IOD"),
     ]),
     ("train", ["bench/train.py", "--steps", "3"], [
-        (f"train {m} (torch)", rf"^{m}\b.*?([\d.]+) ms/step", "ms/step")
+        (f"train {m} (torch, batch 8)", rf"^{m}\s+[\d.]+M\s+(\d+)", "ms/step")
         for m in ("H64", "H128", "DF", "LIAEF128", "SAE")
     ]),
     ("merge", ["bench/merge.py", "--frames", "60"], [
