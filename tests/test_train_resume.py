@@ -119,3 +119,14 @@ def test_learning_rate_option_changes_the_updates_and_is_saved(tmp_path):
     assert not np.allclose(slow[-1], fast[-1], rtol=1e-4)      # different steps after it
     resumed = trainer(tmp_path / "fast", options=None, general=None, seed=None)
     assert resumed.general["learning_rate"] == 1e-3
+
+
+def test_a_save_removes_what_a_killed_save_left(tmp_path):
+    t = trainer(tmp_path)
+    t.run(max_steps=1, window=False)
+    stale = tmp_path / f".{t.files.weights.name}.abc123.tmp.safetensors"
+    stale.write_bytes(b"half a model")
+    other = tmp_path / ".unrelated.tmp"
+    other.write_bytes(b"not ours")
+    t.save()
+    assert not stale.exists() and other.exists()

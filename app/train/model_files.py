@@ -61,6 +61,7 @@ class ModelFiles:
     def save(self, engine: Any, data: dict) -> None:
         """Back up the current save, then write weights and data (atomic, same save id)."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temps()
         self._rotate_backups()
         save_id = uuid.uuid4().hex
         record = {"format": FORMAT, **data, "save_id": save_id, "saved_at": time.time()}
@@ -71,6 +72,12 @@ class ModelFiles:
         except OSError as e:
             raise UserError(f"cannot save the model ({e}); free some disk space, the previous "
                             f"save is kept in {self.backups_dir}", self.dir) from None
+
+    def _remove_stale_temps(self) -> None:
+        """Delete what a killed save left (app.fileio's `.<name>.*.tmp*` files, model-sized)."""
+        for target in (self.weights, self.data):
+            for stale in self.dir.glob(f".{target.name}.*.tmp*"):
+                stale.unlink(missing_ok=True)
 
     def _rotate_backups(self) -> None:
         if not (self.data.is_file() and self.weights.is_file()):
