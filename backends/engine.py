@@ -126,3 +126,12 @@ def opt_key(o: Optimizer, param: str, slot: str) -> str:
 
 def step_key(o: Optimizer) -> str:
     return f"opt/{o.name}/step"
+
+
+def map_tree(out: Any, conv: Callable) -> Any:
+    """Apply `conv` to every leaf of nested dicts/lists/tuples (engine tensors -> numpy)."""
+    if isinstance(out, dict):
+        return {k: map_tree(v, conv) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return type(out)(map_tree(v, conv) for v in out)
+    return conv(out)

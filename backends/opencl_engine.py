@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from app.errors import UserError
-from backends.engine import Engine, LossFn, opt_key, step_key
+from backends.engine import Engine, LossFn, opt_key, step_key, map_tree
 from backends.opencl_loader import setup_opencl
 from backends.ops import Ops
 from backends.optim import Optimizer
@@ -222,12 +222,4 @@ class OpenCLEngine(Engine):
 
     def predict(self, fn: Callable, batch: dict[str, np.ndarray]) -> Any:
         out = fn(self.F, self.params, self._batch(batch))
-        return _tree(out, self.to_numpy)
-
-
-def _tree(out: Any, conv: Callable) -> Any:
-    if isinstance(out, dict):
-        return {k: _tree(v, conv) for k, v in out.items()}
-    if isinstance(out, (list, tuple)):
-        return type(out)(_tree(v, conv) for v in out)
-    return conv(out)
+        return map_tree(out, self.to_numpy)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as TF
 
 from app.errors import UserError
-from backends.engine import Engine, LossFn, opt_key, step_key
+from backends.engine import Engine, LossFn, opt_key, step_key, map_tree
 from backends.ops import Ops
 from backends.optim import Optimizer
 
@@ -292,7 +292,7 @@ class TorchEngine(Engine):
     def predict(self, fn: Callable, batch: dict[str, np.ndarray]) -> Any:
         with torch.inference_mode(), self._autocast():
             out = fn(self.F, self.params, self.batch_to_device(batch))
-        return _tree_numpy(out, self.to_numpy)
+        return map_tree(out, self.to_numpy)
 
 
 def _allreduce_mean(gs: list[torch.Tensor]) -> None:
@@ -307,11 +307,3 @@ def _allreduce_mean(gs: list[torch.Tensor]) -> None:
         n = g.numel()
         g.copy_(flat[i:i + n].view(g.shape))
         i += n
-
-
-def _tree_numpy(out: Any, conv: Callable) -> Any:
-    if isinstance(out, dict):
-        return {k: _tree_numpy(v, conv) for k, v in out.items()}
-    if isinstance(out, (list, tuple)):
-        return type(out)(_tree_numpy(v, conv) for v in out)
-    return conv(out)
