@@ -46,3 +46,13 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> None:
+    """Delete half-written temporaries (`.name.XXXX.tmp.ext`) that a killed run left in `folder`.
+
+    Only one run writes a folder at a time, so any such file there is garbage.
+    """
+    for p in Path(folder).iterdir():
+        if p.name.startswith(".") and ".tmp" in p.name and p.is_file():
+            p.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import UserError
+from app.fileio import remove_stale_temps
 
 SMOOTH_RADIUS = 2
 #: in a run of video frames, every Nth frame is searched at full scale (see detectors)
@@ -281,7 +282,7 @@ def extract_folder(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
                         "first", frames_dir)
     aligned_dir = Path(aligned_dir)
     aligned_dir.mkdir(parents=True, exist_ok=True)
-    _remove_temp_files(aligned_dir)
+    remove_stale_temps(aligned_dir)
     check_existing_faces(aligned_dir, opts)
     if opts.write_debug and debug_dir is not None:
         Path(debug_dir).mkdir(parents=True, exist_ok=True)
@@ -332,13 +333,6 @@ def check_existing_faces(aligned_dir: Path, opts: ExtractOptions) -> None:
                 f"for; use --face-type {meta.face_type} --size {img.shape[0]} to resume, or "
                 f"empty the folder to start again", aligned_dir)
         return
-
-
-def _remove_temp_files(folder: Path) -> None:
-    """Half-written temporaries (`.name.XXXX.tmp.jpg`) of a run that was killed mid-write."""
-    for p in folder.iterdir():
-        if p.name.startswith(".") and ".tmp." in p.name and p.is_file():
-            p.unlink(missing_ok=True)
 
 
 def _say(text: str, progress: bool) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from app.errors import UserError
 from app.extract.align import face_matrix
-from app.fileio import atomic_write_bytes, atomic_write_text
+from app.fileio import atomic_write_bytes, atomic_write_text, remove_stale_temps
 from app.merge.compose import PredictedFace, merge_frame, wants_alpha
 from app.merge.label import add_label, encode_image, to_uint8
 from app.merge.options import MergeOptions
@@ -184,6 +184,7 @@ def merge_frames(frames: list[Path], faces: dict[str, list[np.ndarray]], out_dir
     """Merge every frame of `frames` into `out_dir` (see the module docstring)."""
     opts.validate()
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out_dir)  # a killed run's half-written frame or settings file
     check_settings(out_dir, opts, overwrite)
     atomic_write_text(out_dir / SETTINGS_NAME, json.dumps(opts.output_settings(), indent=1))
     opts = effective_options(opts, predictor)
