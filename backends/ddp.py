@@ -28,6 +28,7 @@ def init(rank: int, world_size: int, init_file: str | None = None, backend: str 
 def shutdown() -> None:
     import torch.distributed as dist
     if dist.is_initialized():
+        dist.barrier()  # leave together: a rank tearing gloo down mid-exchange aborts its peer
         dist.destroy_process_group()
 
 
