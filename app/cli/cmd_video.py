@@ -221,24 +221,24 @@ def run_info(args) -> int:
 
 
 def _time_flag(text: str | None, flag: str) -> float | None:
-    from app.errors import UserError
     from app.video.timecode import parse_time
 
-    if text is None:
-        return None
-    try:
-        return parse_time(text)
-    except ValueError as exc:
-        raise UserError(f"{flag} {text!r}: {exc}") from None
+    return _parsed_flag(text, flag, parse_time)
 
 
 def _bitrate_flag(text: str | None) -> str | None:
-    from app.errors import UserError
     from app.video import parse_bitrate
+
+    return _parsed_flag(text, "--bitrate", parse_bitrate)
+
+
+def _parsed_flag(text: str | None, flag: str, parse):
+    """A flag's value through the same parser the question uses; a bad value is a UserError."""
+    from app.errors import UserError
 
     if text is None:
         return None
     try:
-        return parse_bitrate(text)
+        return parse(text)
     except ValueError as exc:
-        raise UserError(f"--bitrate: {exc}") from None
+        raise UserError(f"{flag} {text!r}: {exc}") from None
