@@ -1,7 +1,8 @@
 """Device detection and choice: torch devices (CUDA/ROCm, XPU, MPS), OpenCL devices (pyopencl)
 and the CPU. `python -m app devices` prints what this finds and which it would pick, and why.
 
-Choice: a device index, "best" (most memory), "all" (multi-GPU), or "cpu"; the environment
+Choice: a device index, "best" (most memory, not the desktop's GPU where the system tells, see
+backends.desktop_gpu), "all" (multi-GPU), or "cpu"; the environment
 variable FACESTUDIO_DEVICE overrides the flag/question. Model files of a run on GPU idx N carry
 the `N_` prefix (DeepFaceLab's convention), see `model_prefix`.
 """
@@ -13,6 +14,7 @@ import platform
 from dataclasses import dataclass, field
 
 from app.errors import UserError
+from backends.desktop_gpu import desktop_gpus, normalize_pci
 
 ENV_DEVICE = "FACESTUDIO_DEVICE"
 
@@ -98,7 +100,7 @@ def list_torch_gpus() -> list[Device]:
             p = torch.cuda.get_device_properties(i)
             out.append(Device("torch", len(out), kind, p.name, memory=p.total_memory,
                               compute_units=p.multi_processor_count, torch_device=f"cuda:{i}",
-                              version=f"cc {p.major}.{p.minor}"))
+                              version=f"cc {p.major}.{p.minor}", extra={"pci": _torch_pci(p)}))
     if hasattr(torch, "xpu") and torch.xpu.is_available():
         for i in range(torch.xpu.device_count()):
             p = torch.xpu.get_device_properties(i)
@@ -139,7 +141,8 @@ def list_opencl(probe: bool = True) -> list[Device]:
             dev = Device("opencl", len(out), kind, d.name.strip(), vendor=d.vendor.strip(),
                          memory=int(d.global_mem_size), compute_units=int(d.max_compute_units),
                          version=d.version.strip(), platform=plat.name.strip(),
-                         extra={"platform_index": pi, "device_index": di})
+                         extra={"platform_index": pi, "device_index": di,
+                                "pci": _opencl_pci(d)})
             if probe:
                 try:
                     cl.Program(cl.Context([d]), _PROBE).build()
@@ -149,6 +152,45 @@ def list_opencl(probe: bool = True) -> list[Device]:
             out.append(dev)
     _opencl_cache = out
     return out
+
+
+def _torch_pci(props) -> str:
+    """PCI address of a CUDA/ROCm device ('' where torch does not report it)."""
+    try:
+        return normalize_pci(f"{props.pci_domain_id:x}:{props.pci_bus_id:x}:{props.pci_device_id:x}.0")
+    except (AttributeError, TypeError, ValueError):
+        return ""
+
+
+def _opencl_pci(d) -> str:
+    """PCI address from NVIDIA's or AMD's OpenCL extension ('' for other devices); formatted as
+    clinfo does (NVIDIA's slot id packs device << 3 | function)."""
+    try:
+        if "cl_nv_device_attribute_query" in d.extensions:
+            slot = int(d.pci_slot_id_nv)
+            return normalize_pci(f"{int(d.pci_bus_id_nv):x}:{slot >> 3:x}.{slot & 7:x}")
+        if "cl_amd_device_attribute_query" in d.extensions:
+            t = d.topology_amd
+            return normalize_pci(f"{int(t.bus):x}:{int(t.device):x}.{int(t.function):x}")
+    except Exception:  # noqa: BLE001  (drivers differ in what they answer; no address is fine)
+        pass
+    return ""
+
+
+def pick_best(devs: list[Device], desktop: set[str]) -> tuple[Device, str]:
+    """The device with most memory, preferring GPUs first and, among those, one that does not
+    drive the desktop (`desktop`: PCI addresses from backends.desktop_gpu)."""
+    def drives_desktop(d: Device) -> bool:
+        return bool(d.extra.get("pci")) and d.extra["pci"] in desktop
+
+    best = max(devs, key=lambda d: (d.kind != "opencl-cpu", not drives_desktop(d), d.memory))
+    gpus = [d for d in devs if d.kind != "opencl-cpu"]
+    if any(drives_desktop(d) for d in gpus) and len(gpus) > 1:
+        shown = [str(d.index) for d in gpus if drives_desktop(d)]
+        why = f"most memory of the GPUs not driving the desktop (idx {', '.join(shown)} does)"
+    else:
+        why = "most memory"
+    return best, why
 
 
 def _short(lines: list[str]) -> str:
@@ -168,7 +210,7 @@ def opencl_tinygrad_device(index: int | None) -> tuple[str, Device]:
                         "with OpenCL, or PoCL (pip: pocl-binary-distribution; Debian/Ubuntu: "
                         "apt install pocl-opencl-icd), or use the torch engine")
     if index is None:
-        chosen = max(devs, key=lambda d: (d.kind == "opencl-gpu", d.memory))
+        chosen, _ = pick_best(devs, desktop_gpus())
     else:
         match = [d for d in list_opencl() if d.index == int(index)]
         if not match:
@@ -230,7 +272,8 @@ def parse_spec(spec: str | int | None) -> str | int | None:
 
 
 def choose(spec: str | int | None = None, engine: str = "torch") -> Choice:
-    """Pick the device(s) for a run: an idx, "best" (most memory), "all" or "cpu"."""
+    """Pick the device(s) for a run: an idx, "best" (most memory, not the desktop's GPU where
+    known), "all" or "cpu"."""
     sel = parse_spec(spec)
     from_env = f" (${ENV_DEVICE})" if os.environ.get(ENV_DEVICE, "").strip() else ""
     if engine == "opencl":
@@ -249,8 +292,8 @@ def choose(spec: str | int | None = None, engine: str = "torch") -> Choice:
             raise UserError(f"no GPU with idx {sel}{from_env}. Found:\n" + _listing(gpus, cpu))
         return Choice("torch", match, f"GPU idx {sel} requested{from_env}", gpu_idx=sel)
     if gpus:
-        best = max(gpus, key=lambda g: g.memory)
-        return Choice("torch", [best], f"best GPU: most memory of {len(gpus)}")
+        best, why = pick_best(gpus, desktop_gpus())
+        return Choice("torch", [best], f"best GPU: {why} of {len(gpus)}")
     return Choice("torch", [cpu], "no CUDA/ROCm/XPU/MPS GPU found by torch: CPU "
                   "(the OpenCL engine can use an OpenCL device instead)")
 
@@ -275,8 +318,8 @@ def _choose_opencl(sel: str | int | None, from_env: str) -> Choice:
         return Choice("opencl", match, f"OpenCL idx {sel} requested{from_env}", gpu_idx=sel)
     if not usable:
         raise UserError("no usable OpenCL device. Found:\n" + _listing(devs))
-    best = max(usable, key=lambda d: (d.kind == "opencl-gpu", d.memory))
-    return Choice("opencl", [best], "best OpenCL device: GPUs first, then most memory")
+    best, why = pick_best(usable, desktop_gpus())
+    return Choice("opencl", [best], f"best OpenCL device: GPUs first, then {why}")
 
 
 def _listing(devs: list[Device], cpu: Device | None = None) -> str:
