@@ -19,6 +19,12 @@ from app.ui.manual_state import Decision, ManualState
 
 WINDOW = "Manual extraction"
 MAX_VIEW = (1280, 800)
+MIN_VIEW_WIDTH = 720  # small frames (GRID is 360x288) are shown larger so help text fits
+
+
+def view_scale(w: int, h: int) -> float:
+    """Display scale of a w x h frame: up to fill MIN_VIEW_WIDTH, down to fit MAX_VIEW."""
+    return min(max(1.0, MIN_VIEW_WIDTH / w), MAX_VIEW[0] / w, MAX_VIEW[1] / h)
 
 
 class FrameSource:
@@ -97,7 +103,8 @@ def draw(frame: np.ndarray | None, view: dict, name: str, scale: float) -> np.nd
     from app.extract.faces import draw_landmarks
     if frame is None:
         frame = np.zeros((480, 640, 3), np.uint8)
-    img = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) \
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    img = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=interp) \
         if scale != 1 else frame.copy()
     b = view["box"]
     color = (0, 0, 255) if view["locked"] else (0, 255, 0)
@@ -169,7 +176,7 @@ def run_manual_extraction(frames_dir: Path, aligned_dir: Path, debug_dir: Path |
     try:
         while not state.finished:
             w, h = source[state.index]
-            scale_of["s"] = min(1.0, MAX_VIEW[0] / w, MAX_VIEW[1] / h)
+            scale_of["s"] = view_scale(w, h)
             cv2.imshow(WINDOW, draw(source.image(state.index), state.view(),
                                     source.paths[state.index].name, scale_of["s"]))
             key = cv2.waitKey(20)
