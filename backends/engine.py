@@ -25,6 +25,7 @@ class Engine:
 
     name = "base"
     F: Any = None          # the ops object model code receives
+    offload_mode: int = 1  # see set_optimizer_offload
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}
@@ -53,6 +54,30 @@ class Engine:
                 raise ValueError(f"optimizer {o.name}: unknown parameters {missing[:5]}")
         self.optimizers = optimizers
         self._build_optimizers()
+
+    def set_optimizer_offload(self, mode: int) -> None:
+        """Where the optimizer state lives and where its update runs (DeepFaceLab's SAE
+        "optimizer mode"): 1 = on the device (fastest); 2 = state kept in host RAM between steps
+        and moved to the device for the update, so a net about twice as big fits in device
+        memory; 3 = state kept and the update computed on the host (slowest, least device memory).
+
+        Call it before or after `set_optimizers` and before or after `train_step`: the state
+        built so far is carried over, and step functions already made follow on their next call.
+        Engines whose device is the host itself (torch on the CPU) place everything in host RAM
+        anyway; there modes 2 and 3 behave like 1.
+        """
+        if isinstance(mode, bool) or mode not in (1, 2, 3):
+            raise ValueError(f"optimizer offload mode must be 1, 2 or 3, not {mode!r}")
+        if mode == self.offload_mode:
+            return
+        kept: dict[str, np.ndarray] = {}
+        for o in self.optimizers:
+            kept.update(self._opt_state(o))
+        self.offload_mode = mode
+        if self.optimizers:
+            self._build_optimizers()
+            for o in self.optimizers:
+                self._load_opt_state(o, kept)
 
     def opt_params(self, o: Optimizer) -> list[str]:
         return list(o.params) if o.params is not None else list(self.params)

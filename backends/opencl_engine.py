@@ -104,6 +104,7 @@ class OpenCLEngine(Engine):
         self.F = TinyOps(self.device)
         self._state: dict[str, dict[str, Tensor]] = {}
         self._steps: dict[str, Tensor] = {}
+        self._generation = 0
 
     def __repr__(self) -> str:
         return f"OpenCLEngine({self.device}: {self.device_info.name})"
@@ -119,28 +120,37 @@ class OpenCLEngine(Engine):
         self.params[name].assign(self._t(array)).realize()
 
     def to_numpy(self, t: Any) -> np.ndarray:
+        if isinstance(t, np.ndarray):
+            return t.astype(np.float32, copy=True)
         return t.float().numpy().astype(np.float32, copy=False)
 
     # ---- optimizers -------------------------------------------------------------------------
+    # Mode 1: state in device buffers, the update fused into the compiled step. Modes 2 and 3
+    # keep the state in host RAM as numpy arrays: tinygrad's own CPU device needs clang, which a
+    # user's machine may lack (this one does), so the host side is numpy. The compiled step then
+    # computes losses and gradients only; `_host_update` applies the optimizers after it.
     def _slots(self, o: Optimizer) -> tuple[str, ...]:
         return ("m", "v") if o.kind == "adam" else ("v",)
 
     def _build_optimizers(self) -> None:
         self._state, self._steps = {}, {}
+        on_host = self.offload_mode > 1
         for o in self.optimizers:
             for n in self.opt_params(o):
                 shape = self.params[n].shape
-                self._state[f"{o.name}/{n}"] = {s: Tensor.zeros(*shape, device=self.device).contiguous().realize()
-                                                for s in self._slots(o)}
-            self._steps[o.name] = Tensor.zeros(1, device=self.device).contiguous().realize()
-        self._jits = {}
+                self._state[f"{o.name}/{n}"] = {
+                    s: np.zeros(shape, np.float32) if on_host else
+                    Tensor.zeros(*shape, device=self.device).contiguous().realize() for s in self._slots(o)}
+            self._steps[o.name] = (np.zeros(1, np.float32) if on_host else
+                                   Tensor.zeros(1, device=self.device).contiguous().realize())
+        self._generation += 1          # compiled steps captured the old buffers: retrace
 
     def _opt_state(self, o: Optimizer) -> dict[str, np.ndarray]:
         out = {}
         for n in self.opt_params(o):
             for s, t in self._state[f"{o.name}/{n}"].items():
                 out[opt_key(o, n, s)] = self.to_numpy(t)
-        out[step_key(o)] = np.array([int(round(float(self._steps[o.name].numpy()[0])))], np.int64)
+        out[step_key(o)] = np.array([int(round(float(self.to_numpy(self._steps[o.name])[0])))], np.int64)
         return out
 
     def _load_opt_state(self, o: Optimizer, sd: dict[str, np.ndarray]) -> None:
@@ -149,12 +159,19 @@ class OpenCLEngine(Engine):
         for n in names:
             for s, t in self._state[f"{o.name}/{n}"].items():
                 src = np.asarray(sd[opt_key(o, n, s)], np.float32) if have else np.zeros(t.shape, np.float32)
-                t.assign(self._t(src)).realize()
+                self._put(t, src)
         step = float(np.asarray(sd[step_key(o)]).reshape(-1)[0]) if have else 0.0
-        self._steps[o.name].assign(self._t(np.array([step], np.float32))).realize()
+        self._put(self._steps[o.name], np.array([step], np.float32))
+
+    def _put(self, t: Tensor | np.ndarray, src: np.ndarray) -> None:
+        """Overwrite state in place (a compiled step keeps pointing at device buffers)."""
+        if isinstance(t, np.ndarray):
+            t[...] = src.reshape(t.shape)
+        else:
+            t.assign(self._t(src.reshape(t.shape))).realize()
 
     def _update(self, o: Optimizer, names: list[str], grads: list[Tensor]) -> list[Tensor]:
-        """The optimizer's update as lazy assigns (same formulas as torch.optim)."""
+        """Mode 1: the optimizer's update as lazy assigns (same formulas as torch.optim)."""
         t = self._steps[o.name]
         t_new = t + 1
         out = [t.assign(t_new)]
@@ -178,16 +195,61 @@ class OpenCLEngine(Engine):
             out.append(p.assign(p - upd.reshape(p.shape)))
         return out
 
+    def _host_update(self, o: Optimizer, names: list[str], grads: list[Tensor]) -> None:
+        """Modes 2 and 3: state from host RAM. Mode 2 uploads each parameter's state, updates on
+        the device and downloads it again (only one parameter's state is on the device at a
+        time); mode 3 downloads the gradients and parameters and updates with numpy."""
+        self._steps[o.name] += 1
+        t = float(self._steps[o.name][0])
+        scale = 1.0
+        if o.clipnorm > 0:
+            sq = sum((g * g).sum() for g in grads)
+            norm = math.sqrt(float(sq.numpy()))
+            scale = min(1.0, o.clipnorm / (norm + 1e-6))
+        for n, g in zip(names, grads):
+            st = self._state[f"{o.name}/{n}"]
+            if self.offload_mode == 3:
+                self._numpy_update(o, n, g.numpy() * np.float32(scale), st, t)
+            else:
+                self._device_update(o, n, g * scale if scale != 1.0 else g, st, t)
+
+    def _numpy_update(self, o: Optimizer, n: str, g: np.ndarray, st: dict, t: float) -> None:
+        f32 = np.float32
+        p = self.params[n].numpy()
+        g = g.reshape(p.shape)
+        if o.kind == "adam":
+            st["m"][...] = st["m"] * f32(o.beta1) + g * f32(1 - o.beta1)
+            st["v"][...] = st["v"] * f32(o.beta2) + g * g * f32(1 - o.beta2)
+            bc1, bc2 = f32(1 - o.beta1 ** t), f32(1 - o.beta2 ** t)
+            upd = st["m"] * (f32(o.lr) / bc1) / (np.sqrt(st["v"]) / np.sqrt(bc2) + f32(o.eps))
+        else:
+            st["v"][...] = st["v"] * f32(o.rho) + g * g * f32(1 - o.rho)
+            upd = g * f32(o.lr) / (np.sqrt(st["v"]) + f32(o.eps))
+        self.params[n].assign(self._t(p - upd)).realize()
+
+    def _device_update(self, o: Optimizer, n: str, g: Tensor, st: dict, t: float) -> None:
+        p = self.params[n]
+        g = g.reshape(p.shape)
+        if o.kind == "adam":
+            m = self._t(st["m"]) * o.beta1 + g * (1 - o.beta1)
+            v = self._t(st["v"]) * o.beta2 + g * g * (1 - o.beta2)
+            upd = m * (o.lr / (1 - o.beta1 ** t)) / (v.sqrt() / math.sqrt(1 - o.beta2 ** t) + o.eps)
+            new = {"m": m, "v": v}
+        else:
+            v = self._t(st["v"]) * o.rho + g * g * (1 - o.rho)
+            upd = g * o.lr / (v.sqrt() + o.eps)
+            new = {"v": v}
+        Tensor.realize(p.assign(p - upd), *new.values())
+        for k, x in new.items():
+            st[k][...] = x.numpy()
+
     # ---- steps ------------------------------------------------------------------------------
     def _batch(self, batch: dict[str, np.ndarray]) -> dict[str, Tensor]:
         return {k: self._t(v) if isinstance(v, np.ndarray) else v for k, v in batch.items()}
 
-    def train_step(self, loss_fn: LossFn) -> Callable[[dict[str, np.ndarray]], dict[str, float]]:
-        if not self.optimizers:
-            self.set_optimizers()
-        keys: list[str] = []
-
-        def traced(**batch: Tensor) -> Tensor:
+    def _traced(self, loss_fn: LossFn, keys: list[str]) -> Callable:
+        """The function TinyJit compiles: losses, gradients and (mode 1) the updates."""
+        def traced(**batch: Tensor):
             losses = loss_fn(self.F, self.params, batch)
             grads_all = []
             for o in self.optimizers:
@@ -195,19 +257,41 @@ class OpenCLEngine(Engine):
                 if o.loss not in losses:
                     raise KeyError(f"optimizer {o.name}: loss_fn returned no loss named {o.loss!r}")
                 grads_all.append((o, names, losses[o.loss].gradient(*[self.params[n] for n in names])))
+            keys[:] = list(losses)
+            vec = Tensor.stack(*[losses[k].float().reshape(()) for k in keys])
+            if self.offload_mode > 1:        # gradients out; the host applies the optimizers
+                flat = [g.contiguous() for _, _, gs in grads_all for g in gs]
+                Tensor.realize(vec, *flat)
+                return vec, *flat
             updates = []
             for o, names, grads in grads_all:   # all gradients first, then the updates
                 updates += self._update(o, names, list(grads))
-            keys[:] = list(losses)
-            vec = Tensor.stack(*[losses[k].float().reshape(()) for k in keys])
             Tensor.realize(vec, *updates)
             return vec
+        return traced
 
-        jit = TinyJit(traced)
+    def _run(self, jit: TinyJit, batch: dict[str, np.ndarray]) -> np.ndarray:
+        out = jit(**self._batch(batch))
+        if self.offload_mode == 1:
+            return out.numpy()
+        vec, grads = out[0].numpy(), list(out[1:])
+        for o in self.optimizers:
+            names = self.opt_params(o)
+            self._host_update(o, names, grads[:len(names)])
+            grads = grads[len(names):]
+        return vec
+
+    def train_step(self, loss_fn: LossFn) -> Callable[[dict[str, np.ndarray]], dict[str, float]]:
+        if not self.optimizers:
+            self.set_optimizers()
+        keys: list[str] = []
+        made = {"gen": -1, "jit": None}
 
         def step(batch: dict[str, np.ndarray]) -> dict[str, float]:
+            if made["gen"] != self._generation:     # optimizers or offload mode changed
+                made.update(gen=self._generation, jit=TinyJit(self._traced(loss_fn, keys)))
             try:
-                vec = jit(**self._batch(batch)).numpy()
+                vec = self._run(made["jit"], batch)
             except CompileError as e:
                 raise UserError(f"OpenCL could not compile the model on {self.device_info.name}: "
                                 f"{str(e).strip().splitlines()[-1] if str(e).strip() else e}; try "

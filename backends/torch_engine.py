@@ -170,6 +170,7 @@ class TorchEngine(Engine):
         self.channels_last = self.device.type in ("cpu", "cuda", "xpu")
         self.F = TorchOps(self.device)
         self._opts: dict[str, torch.optim.Optimizer] = {}
+        self._shadow: dict[str, torch.Tensor] = {}
         if self.device.type == "cpu":
             torch.set_num_threads(cpu_threads())
 
@@ -189,28 +190,58 @@ class TorchEngine(Engine):
     def _assign(self, name: str, array: np.ndarray) -> None:
         with torch.no_grad():
             self.params[name].copy_(torch.from_numpy(array))
+            if getattr(self, "_shadow", None) and name in self._shadow:
+                self._shadow[name].copy_(torch.from_numpy(array))
 
     def to_numpy(self, t: Any) -> np.ndarray:
         return t.detach().float().contiguous().cpu().numpy()
 
     # ---- optimizers -------------------------------------------------------------------------
+    def _offloads(self) -> bool:
+        """Modes 2 and 3 move state off the device; on the CPU it is already in host RAM."""
+        return self.offload_mode > 1 and self.device.type != "cpu"
+
     def _build_optimizers(self) -> None:
         self._opts = {}
-        fused = self._fused = self.device.type in ("cpu", "cuda", "xpu", "mps")
+        # mode 3 off the CPU: the optimizer owns fp32 host copies of the parameters ("shadows")
+        self._shadow = ({n: self.params[n].detach().to("cpu", copy=True).requires_grad_(True)
+                         for n in self.params} if self._offloads() and self.offload_mode == 3 else {})
+        on = "cpu" if self._shadow else self.device.type
+        fused = self._fused = on in ("cpu", "cuda", "xpu", "mps")
         for o in self.optimizers:
-            ps = [self.params[n] for n in self.opt_params(o)]
+            ps = [self._opt_param(n) for n in self.opt_params(o)]
             if o.kind == "adam":
                 opt = torch.optim.Adam(ps, lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, fused=fused)
             else:
                 opt = torch.optim.RMSprop(ps, lr=o.lr, alpha=o.rho, eps=o.eps,
-                                          foreach=self.device.type != "cpu" or None)
+                                          foreach=on != "cpu" or None)
             self._opts[o.name] = opt
+
+    def _opt_param(self, name: str) -> torch.Tensor:
+        """The tensor the optimizer updates: the parameter, or its host shadow in mode 3."""
+        return self._shadow.get(name, self.params[name]) if self._shadow else self.params[name]
+
+    def _state_home(self, p: torch.Tensor) -> torch.device:
+        """Where a parameter's optimizer state lives between steps."""
+        return torch.device("cpu") if self._offloads() else p.device
+
+    def _move_state(self, opt: torch.optim.Optimizer, to_device: bool) -> None:
+        """Mode 2: state to the device for the update, back to (pinned) host RAM after it."""
+        for p, st in opt.state.items():
+            for k, t in st.items():
+                if not isinstance(t, torch.Tensor):
+                    continue
+                if to_device:
+                    st[k] = t.to(p.device, non_blocking=True)
+                else:
+                    host = t.to("cpu")
+                    st[k] = host.pin_memory() if p.device.type == "cuda" else host
 
     def _opt_state(self, o: Optimizer) -> dict[str, np.ndarray]:
         opt, out, step = self._opts[o.name], {}, 0
         slots = {"m": "exp_avg", "v": "exp_avg_sq"} if o.kind == "adam" else {"v": "square_avg"}
         for n in self.opt_params(o):
-            st = opt.state.get(self.params[n])
+            st = opt.state.get(self._opt_param(n))
             if not st:
                 continue
             step = int(float(st["step"]))
@@ -228,11 +259,13 @@ class TorchEngine(Engine):
             return
         step = float(np.asarray(sd[step_key(o)]).reshape(-1)[0])
         for n in names:
-            p = self.params[n]
-            on = p.device if (o.kind == "adam" and self._fused) else "cpu"
+            p = self._opt_param(n)
+            home = self._state_home(p)
+            on = home if (o.kind == "adam" and self._fused) else "cpu"
             st = {"step": torch.tensor(step, dtype=torch.float32, device=on)}
             for slot, key in slots.items():
-                st[key] = torch.empty_like(p).copy_(torch.from_numpy(np.asarray(sd[opt_key(o, n, slot)], np.float32)))
+                st[key] = torch.empty_like(p, device=home).copy_(
+                    torch.from_numpy(np.asarray(sd[opt_key(o, n, slot)], np.float32)))
             opt.state[p] = st
 
     # ---- steps ------------------------------------------------------------------------------
@@ -274,13 +307,7 @@ class TorchEngine(Engine):
         for o, ps, gs in grads:
             if ddp:
                 _allreduce_mean(gs)
-            for p, g in zip(ps, gs):
-                p.grad = g
-            if o.clipnorm > 0:
-                torch.nn.utils.clip_grad_norm_(ps, o.clipnorm)
-            self._opts[o.name].step()
-            for p in ps:
-                p.grad = None
+            self._apply(o, ps, gs)
         out = {k: v.detach().float() for k, v in losses.items()}
         if ddp:
             vals = torch.stack(list(out.values()))
@@ -288,6 +315,28 @@ class TorchEngine(Engine):
             vals /= dist.get_world_size()
             out = dict(zip(out, vals))
         return {k: float(v) for k, v in out.items()}
+
+    def _apply(self, o: Optimizer, ps: list[torch.Tensor], gs: list[torch.Tensor]) -> None:
+        """One optimizer's update where `offload_mode` puts it (see set_optimizer_offload)."""
+        opt = self._opts[o.name]
+        names = self.opt_params(o)
+        targets = [self._opt_param(n) for n in names] if self._shadow else ps
+        for t, g in zip(targets, gs):
+            t.grad = g.to(t.device, non_blocking=True) if t.device != g.device else g
+        if o.clipnorm > 0:
+            torch.nn.utils.clip_grad_norm_(targets, o.clipnorm)
+        moved = self._offloads() and not self._shadow      # mode 2
+        if moved:
+            self._move_state(opt, to_device=True)
+        opt.step()
+        if moved:
+            self._move_state(opt, to_device=False)
+        for t in targets:
+            t.grad = None
+        if self._shadow:                                   # mode 3: new values back to the device
+            with torch.no_grad():
+                for p, t in zip(ps, targets):
+                    p.copy_(t, non_blocking=True)
 
     def predict(self, fn: Callable, batch: dict[str, np.ndarray]) -> Any:
         with torch.inference_mode(), self._autocast():
