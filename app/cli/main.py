@@ -22,6 +22,7 @@ COMMANDS = [
     "video",      # 2, 3, 8) extract / cut / denoise / assemble
     "extract",    # 4, 5) faces from frames
     "faceset",    # 4) face set tools: info, sort, view
+    "mask",       # 5) mask editor
     "train",      # 6) train a model
     "merge",      # 7) merge predicted faces into dst frames
     "devices",    # backends: what the machine has and what would be picked

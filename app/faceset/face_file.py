@@ -43,6 +43,9 @@ _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _MAX_META_BYTES = 64 * 1024 * 1024
 
 
+POLYGON_MODES = ("include", "exclude")
+
+
 class FaceFileError(UserError):
     """A face file that cannot be read: missing, not an image, foreign, damaged metadata."""
 
@@ -62,6 +65,8 @@ class FaceMeta:
     source_landmarks: list
     image_to_face_mat: list
     mask_polygons: list = field(default_factory=list)
+    #: per polygon "include" or "exclude" (DeepFaceLab's ie_polys); missing means include
+    mask_polygon_modes: list = field(default_factory=list)
     source_size: list = field(default_factory=lambda: [0, 0])
     pitch: float = 0.0
     yaw: float = 0.0
@@ -232,6 +237,11 @@ def _validate(data: Any, path: object) -> FaceMeta:
     if not isinstance(polys, list):
         raise bad("mask_polygons must be a list")
     out["mask_polygons"] = [_points(p, None, "mask_polygons", bad) for p in polys]
+    modes = data.get("mask_polygon_modes") or ["include"] * len(polys)  # none given: include
+    if (not isinstance(modes, list) or len(modes) != len(polys)
+            or not all(m in POLYGON_MODES for m in modes)):
+        raise bad("mask_polygon_modes must list include or exclude for each mask polygon")
+    out["mask_polygon_modes"] = list(modes)
     size = data.get("source_size", [0, 0])
     if (not isinstance(size, list) or len(size) != 2
             or not all(type(v) is int and 0 <= v < 2 ** 31 for v in size)):

@@ -1,0 +1,142 @@
+"""The OpenCV window of the mask editor: draws `MaskEditorState` and feeds it events.
+
+Each face is shown with its mask (landmark hull with the polygons applied) as a tint, include
+polygons in green and exclude polygons in red. Saving rewrites only the metadata of the face file
+(`update_meta`, atomic), never its pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import UserError
+from app.faceset.face_file import FaceFileError, list_faces, read_face, read_meta, update_meta
+from app.faceset.mask_polygons import face_mask
+from app.ui.mask_editor_state import MaskEditorState
+from app.ui.manual_window import display_available
+
+WINDOW = "Mask editor"
+VIEW_SIZE = 512  # a face is shown this many pixels wide at zoom 1
+COLORS = {"include": (0, 255, 0), "exclude": (0, 0, 255)}
+
+
+def draw(face: np.ndarray, meta, view: dict, name: str) -> tuple[np.ndarray, float]:
+    """The window image and the scale from face pixels to window pixels."""
+    import cv2
+
+    polys = [p for p in view["polys"]]
+    closed = [p for p in polys if p.closed and len(p.points) >= 3]
+    mask = face_mask(meta.landmarks_array(), [p.points for p in closed],
+                     [p.mode for p in closed], face.shape[:2])
+    tinted = face.astype(np.float32)
+    tinted[mask < 0.5] *= 0.35  # what the mask leaves out is dark
+    scale = VIEW_SIZE / face.shape[1] * view["zoom"]
+    img = cv2.resize(tinted.astype(np.uint8), None, fx=scale, fy=scale,
+                     interpolation=cv2.INTER_LINEAR)
+    for p in polys:
+        pts = np.round(np.asarray(p.points, np.float64) * scale).astype(np.int32)
+        cv2.polylines(img, [pts], p.closed, COLORS[p.mode], 1, cv2.LINE_AA)
+        for pt in pts:
+            cv2.circle(img, tuple(int(v) for v in pt), 2, COLORS[p.mode], -1)
+        if not p.closed and len(pts):
+            mouse = tuple(int(round(v * scale)) for v in view["mouse"])
+            cv2.line(img, tuple(int(v) for v in pts[-1]), mouse, COLORS[p.mode], 1, cv2.LINE_AA)
+    state = " [saved]" if view["saved"] and not view["dirty"] else (" *" if view["dirty"] else "")
+    lines = [f"{view['index'] + 1}/{view['count']} {name}{state}  {len(closed)} polygons"]
+    for k, line in enumerate(lines + list(view["help"])):
+        y = 18 + 18 * k
+        cv2.putText(img, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(img, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1,
+                    cv2.LINE_AA)
+    return img, scale
+
+
+def _loader(paths: list[Path]):
+    def load(i: int) -> tuple[list, list]:
+        try:
+            meta = read_meta(paths[i])
+        except FaceFileError:
+            return [], []
+        return meta.mask_polygons, meta.mask_polygon_modes
+    return load
+
+
+def save_polygons(path: Path, polygons: list, modes: list) -> None:
+    """Write the polygons into the face file's metadata (pixels untouched, atomic)."""
+    meta = read_meta(path)
+    update_meta(path, replace(meta, mask_polygons=polygons, mask_polygon_modes=modes))
+
+
+def run_mask_editor(folder: Path) -> str:
+    """Open the editor over the aligned faces of `folder`; returns a summary line."""
+    import cv2
+
+    paths = list_faces(folder) if Path(folder).is_dir() else []
+    if not paths:
+        raise UserError("no aligned faces to edit; run `python -m app extract dst` first", folder)
+    no_display = UserError("the mask editor needs a display (run it on a desktop, not over "
+                           "ssh/headless)")
+    if not display_available():
+        raise no_display
+    state = MaskEditorState(len(paths), _loader(paths))
+    try:
+        # GUI_NORMAL: OpenCV's Qt toolbar window would take the right button for its menu
+        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+    except cv2.error:
+        raise no_display from None
+    scale_of = {"s": 1.0}
+    buttons = {cv2.EVENT_LBUTTONDOWN: "include", cv2.EVENT_RBUTTONDOWN: "exclude"}
+
+    def on_mouse(event, x, y, flags, _param):
+        s = scale_of["s"]
+        if event == cv2.EVENT_MOUSEMOVE:
+            state.on_mouse_move(x / s, y / s)
+        elif event in buttons:
+            shift = flags & (cv2.EVENT_FLAG_SHIFTKEY | cv2.EVENT_FLAG_CTRLKEY)
+            state.on_click(x / s, y / s, "exclude" if shift else buttons[event])
+        elif event == cv2.EVENT_MBUTTONDOWN:
+            state.on_close_polygon()
+        elif event == cv2.EVENT_MOUSEWHEEL:
+            state.on_wheel(cv2.getMouseWheelDelta(flags))
+    cv2.setMouseCallback(WINDOW, on_mouse)
+    saved, cache = 0, {}
+    try:
+        while not state.finished:
+            i = state.index
+            if i not in cache:
+                cache.clear()
+                cache[i] = _read(paths[i])
+            if cache[i] is None:  # unreadable face: step over it
+                state.on_key(ord("x"))
+                continue
+            img, scale_of["s"] = draw(*cache[i], state.view(), paths[i].name)
+            cv2.imshow(WINDOW, img)
+            key = cv2.waitKey(20)
+            if key != -1:
+                state.on_key(key & 0xFF)
+            if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+                state.on_key(27)
+            saved += _write(paths, state)
+    finally:
+        saved += _write(paths, state)
+        cv2.destroyWindow(WINDOW)
+    return f"mask editor: {saved} faces saved of {len(paths)}"
+
+
+def _read(path: Path):
+    try:
+        return read_face(path)
+    except FaceFileError as exc:
+        print(f"skipped {path.name}: {exc}")
+        return None
+
+
+def _write(paths: list[Path], state: MaskEditorState) -> int:
+    n = 0
+    for index, polygons, modes in state.take_saves():
+        save_polygons(paths[index], polygons, modes)
+        n += 1
+    return n
