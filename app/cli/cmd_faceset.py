@@ -1,7 +1,8 @@
-"""`python -m app faceset info|sort`: inspect and organise aligned-face sets (step 4).
+"""`python -m app faceset info|sort|view`: inspect and organise aligned-face sets (step 4).
 
 info prints a face file's embedded metadata (`--json`: one JSON object per line per file).
 sort orders a face set DeepFaceLab's way by renaming files (metadata travels inside them).
+view opens a window to page through a set and move bad faces to aligned_trash.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ SORT_HELP = ("blur: sharpest first. face-yaw / face-pitch: head turn left to rig
 
 
 def register(sub) -> None:
-    p = sub.add_parser("faceset", help="face set tools: info, sort", description=__doc__)
+    p = sub.add_parser("faceset", help="face set tools: info, sort, view", description=__doc__)
     fs = p.add_subparsers(dest="faceset_command", metavar="ACTION")
     fs.required = True
     info = fs.add_parser("info", help="print the metadata of aligned face files")
@@ -33,6 +34,12 @@ def register(sub) -> None:
     srt.add_argument("--final-count", type=int, default=None,
                      help="final: how many faces to keep (default 1500)")
     srt.set_defaults(run=run_sort)
+    view = fs.add_parser("view", help="browse a face set; mark bad faces and move them to "
+                                      "aligned_trash")
+    view.add_argument("side", nargs="?", choices=("src", "dst"), default="src",
+                      help="the workspace's data_src/aligned (default) or data_dst/aligned")
+    view.add_argument("--dir", default=None, help="view this folder instead")
+    view.set_defaults(run=run_view)
     p.set_defaults(run=run_info)
 
 
@@ -71,6 +78,17 @@ def _describe(path, meta) -> str:
             f"  eyes at ({eyes[0][0]:.1f}, {eyes[0][1]:.1f}) and ({eyes[1][0]:.1f}, "
             f"{eyes[1][1]:.1f}) in the source; pitch {meta.pitch:+.2f}, yaw {meta.yaw:+.2f}; "
             f"{len(meta.mask_polygons)} mask polygons")
+
+
+def run_view(args) -> int:
+    from pathlib import Path
+
+    from app.ui.faceset_view_window import run_faceset_view
+    from app.workspace import Workspace
+
+    folder = Path(args.dir) if args.dir else Workspace.resolve(args.workspace).aligned_dir(args.side)
+    print(run_faceset_view(folder))
+    return 0
 
 
 def run_sort(args) -> int:

@@ -9,7 +9,6 @@ faces are reported and left as they are.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from app.errors import UserError
 from app.faceset.face_file import FaceFileError, FaceMeta, list_faces, read_face
+from app.faceset.trash import move_to_trash, trash_dir
 
 METHODS = ("blur", "face-yaw", "face-pitch", "hist", "hist-dissim", "brightness", "hue", "black",
            "source", "final")
@@ -168,19 +168,11 @@ def sort_faceset(folder: Path, method: str, final_count: int | None = None,
     else:
         faces = order(faces, method)
     if trashed:
-        trash = folder.parent / "aligned_trash"
-        trash.mkdir(exist_ok=True)
-        for f in trashed:
-            target = trash / f.path.name
-            k = 1
-            while target.exists():
-                target = trash / f"{f.path.stem}_{k}{f.path.suffix}"
-                k += 1
-            shutil.move(str(f.path), str(target))
+        move_to_trash([f.path for f in trashed], folder)
     rename_in_order(folder, faces, set(bad))
     text = f"sorted {len(faces)} faces by {method} in {folder}"
     if trashed:
-        text += f"; {len(trashed)} moved to {folder.parent / 'aligned_trash'}"
+        text += f"; {len(trashed)} moved to {trash_dir(folder)}"
     if bad:
         text += f"; {len(bad)} unreadable files left as they were"
     return text
