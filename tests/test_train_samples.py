@@ -45,17 +45,19 @@ def test_half_face_files_cannot_train_a_full_face_model(tmp_path):
         load_faceset(tmp_path, 64, "full")
 
 
-def test_mask_polygons_replace_the_hull(tmp_path):
+def test_mask_polygons_cut_and_add_over_the_hull(tmp_path):
     img, meta = read_face(sorted((MEDIA / "src").glob("*.jpg"))[0])
-    write_face(tmp_path / "hull.jpg", img, meta)
-    meta.mask_polygons = [[[40, 40], [80, 40], [80, 80], [40, 80]]]
-    write_face(tmp_path / "poly.jpg", img, meta)
-    hull = load_faceset(tmp_path, 128, "full")
-    assert hull.names == ["hull.jpg", "poly.jpg"]
-    poly_mask, hull_mask = hull.masks[1], hull.masks[0]
-    assert poly_mask.mean() < hull_mask.mean() / 2      # a small square, not the face hull
-    ys, xs = np.nonzero(poly_mask > 127)
-    assert abs(xs.mean() - 60) < 3 and abs(ys.mean() - 60) < 3
+    write_face(tmp_path / "a_hull.jpg", img, meta)
+    meta.mask_polygons = [[[40, 40], [80, 40], [80, 80], [40, 80]], [[0, 0], [20, 0], [20, 20]]]
+    meta.mask_polygon_modes = ["exclude", "include"]
+    write_face(tmp_path / "b_poly.jpg", img, meta)
+    faces = load_faceset(tmp_path, img.shape[0], "full")
+    assert faces.names == ["a_hull.jpg", "b_poly.jpg"]
+    hull_mask, poly_mask = (m > 127 for m in faces.masks)
+    assert hull_mask[60, 60] and not poly_mask[60, 60]   # the exclude square is cut out
+    assert not hull_mask[5, 12] and poly_mask[5, 12]     # the include triangle is added
+    assert (hull_mask & ~poly_mask).sum() > 0.8 * 40 * 40 * hull_mask[40:80, 40:80].mean()
+    assert (hull_mask[90:] == poly_mask[90:]).all()      # the rest of the hull is unchanged
 
 
 def test_target_is_the_unwarped_face_and_warp_changes_it(sets):

@@ -55,16 +55,12 @@ class AugmentOptions:
     scale_shift: float = 0.0
 
 
-def face_mask(landmarks: np.ndarray, polygons: list, size: int) -> np.ndarray:
-    """uint8 mask (0/255): the mask editor's polygons when present, else the landmarks' hull."""
-    mask = np.zeros((size, size), np.uint8)
-    polys = [np.round(np.asarray(p, np.float64)).astype(np.int32) for p in polygons if len(p) >= 3]
-    if polys:
-        cv2.fillPoly(mask, polys, 255)
-    else:
-        hull = cv2.convexHull(np.round(landmarks).astype(np.int32))
-        cv2.fillConvexPoly(mask, hull, 255)
-    return mask
+def face_mask(landmarks: np.ndarray, polygons: list, size: int,
+              modes: list | None = None) -> np.ndarray:
+    """uint8 mask (0/255): the landmarks' hull with the mask editor's polygons applied over it
+    (include fills, exclude cuts, in drawing order; DeepFaceLab's ie_polys)."""
+    from app.faceset.mask_polygons import face_mask as hull_with_polygons
+    return hull_with_polygons(landmarks, polygons, modes, (size, size), on=255, dtype=np.uint8)
 
 
 def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: bool = False,
@@ -96,7 +92,7 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
                             f"{face_type} faces; extract with face type {face_type} (or wider) "
                             "or choose a model with a narrower face type", folder)
         lm = meta.landmarks_array()
-        src_mask = face_mask(lm, meta.mask_polygons, img.shape[0])
+        src_mask = face_mask(lm, meta.mask_polygons, img.shape[0], meta.mask_polygon_modes)
         mat = face_matrix(lm, resolution, face_type)
         images.append(cv2.warpAffine(img, mat, (resolution, resolution), flags=cv2.INTER_AREA
                                      if img.shape[0] > resolution else cv2.INTER_CUBIC,
