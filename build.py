@@ -7,7 +7,10 @@ anywhere and double-click a launcher: no Python, no network. PyInstaller does no
 so each OS builds its own.
 
 By default the build uses this interpreter's packages (the spec keeps out the engines a variant
-does not ship); `--venv` installs the variant's own pins into builds/.venv-<variant> first.
+does not ship) and refuses when its torch is not the variant's pin; `--venv` installs the variant's
+own pins into builds/.venv-<variant> first. The SSE variants (and cpu) bundle a dlib compiled here
+without AVX (dlib-bin's wheel executes AVX at import: SIGILL on an SSE4.2-only CPU, checked under
+qemu -cpu Nehalem); it is built once from dlib's source into builds/wheels/ (about 20 CPU-minutes).
 """
 
 from __future__ import annotations
@@ -17,12 +20,36 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import urllib.error
+import urllib.request
+import zipfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent
 BUILDS = REPO / "builds"
-PYINSTALLER = "pyinstaller==6.22.3"
+PYINSTALLER = ("pyinstaller==6.22.3", "pyinstaller-hooks-contrib==2026.9")
+# dlib from source, without AVX, for the SSE baselines; the version of requirements' dlib-bin.
+DLIB_SOURCE = "dlib==20.0.1"
+DLIB_BUILD_TOOLS = ("cmake==4.4.5", "setuptools==65.5.0", "wheel==0.48.0")
+
+
+# Runs dlib's setup.py (in its source tree) with the CMake switch added where setup.py reads them.
+DLIB_NO_AVX = """
+import sys
+src = open("setup.py").read()
+old = "cmake_extra_options, clean_build_folder = get_extra_cmake_options()"
+assert old in src, "dlib's setup.py changed: see build.py _build_dlib_wheel"
+src = src.replace(old, old + "; cmake_extra_options += ['-DUSE_AVX_INSTRUCTIONS=OFF']")
+sys.argv = ["setup.py", "bdist_wheel", "-d", sys.argv[1]]
+exec(compile(src, "setup.py", "exec"), {"__name__": "__main__", "__file__": "setup.py"})
+"""
+
+
+class BuildError(Exception):
+    """A build that cannot go on; main prints the message alone (no traceback)."""
 
 
 @dataclass(frozen=True)
@@ -32,18 +59,20 @@ class Variant:
     opencl: bool          # ships tinygrad + pyopencl + PoCL
     cpu_baseline: str     # the oldest CPU it runs on
     index_url: str = ""   # extra wheel index for the torch pin, if any
+    avx: bool = False     # may require AVX (else: dlib is compiled here without it)
 
 
 VARIANTS = {
     "cpu": Variant("any 64-bit PC without a usable GPU", "torch==2.13.0", False,
-                   "x86-64 with SSE4.2 (torch and numpy pick AVX kernels at run time when present)"),
+                   "x86-64-v2: SSE4.2, POPCNT (torch, numpy, OpenCV pick AVX kernels at run time)"),
     "opencl-sse": Variant("AMD and Intel HD/UHD/Arc GPUs, old NVIDIA cards: any OpenCL 1.2 device; "
-                          "torch CPU as fallback", "torch==2.13.0", True, "x86-64 with SSE4.2"),
+                          "torch CPU as fallback", "torch==2.13.0", True,
+                          "x86-64-v2: SSE4.2, POPCNT"),
     "cuda-sse": Variant("NVIDIA GTX 900/1000 (Maxwell, Pascal) on older CPUs without AVX",
-                        "torch==2.13.0+cu126", False, "x86-64 with SSE4.2",
+                        "torch==2.13.0+cu126", False, "x86-64-v2: SSE4.2, POPCNT",
                         "https://download.pytorch.org/whl/cu126"),
     "cuda-avx": Variant("NVIDIA RTX 20/30/40/50 (Turing and newer) on AVX2 CPUs",
-                        "torch==2.14.1", False, "x86-64-v3 (AVX2)"),
+                        "torch==2.14.1", False, "x86-64-v3 (AVX2)", avx=True),
 }
 
 OPENCL_PINS = ("tinygrad", "pyopencl", "pocl-binary-distribution")
@@ -61,26 +90,145 @@ def variant_requirements(name: str) -> list[str]:
         if pkg in OPENCL_PINS and not v.opencl:
             continue
         out.append(v.torch if pkg == "torch" else line.strip())
-    return out + [PYINSTALLER]
+    return out + list(PYINSTALLER)
 
 
-def make_venv(name: str) -> Path:
+def _venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def make_venv(name: str, find_links: Path | None = None) -> Path:
+    """builds/.venv-<variant> with exactly the variant's pins (pip reuses what is there)."""
+    check_torch_source(name, find_links)
     venv = BUILDS / f".venv-{name}"
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    python = _venv_python(venv)
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     reqs = variant_requirements(name)
-    extra = ["--extra-index-url", VARIANTS[name].index_url] if VARIANTS[name].index_url else []
+    if find_links:
+        extra = ["--find-links", str(find_links)]
+    else:
+        extra = ["--extra-index-url", VARIANTS[name].index_url] if VARIANTS[name].index_url else []
     subprocess.run([str(python), "-m", "pip", "install", *extra, *reqs], check=True)
     return python
+
+
+def _torch_wheel_prefix(name: str) -> str:
+    """"torch-2.13.0+cu126-" for the pin "torch==2.13.0+cu126" (a wheel file name's start)."""
+    return "torch-" + VARIANTS[name].torch.split("==", 1)[1] + "-"
+
+
+def check_torch_source(name: str, find_links: Path | None) -> None:
+    """Fail in seconds, not after pip's retries, when the variant's torch wheel cannot be had:
+    the CUDA 12.6 build of cuda-sse lives only on PyTorch's own index."""
+    url = VARIANTS[name].index_url
+    want = _torch_wheel_prefix(name)
+    tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    if find_links:
+        wheels = find_links.glob("torch-*.whl")
+        if not any(f.name.startswith(want) and tag in f.name for f in wheels):
+            raise BuildError(f"{find_links} holds no {want}{tag}-*.whl for {name} "
+                             f"({VARIANTS[name].torch}).")
+        return
+    if not url:
+        return
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/torch/", timeout=20) as r:
+            page = r.read().decode("utf-8", "replace").replace("%2B", "+")
+    except (urllib.error.URLError, OSError) as e:
+        raise BuildError(
+            f"{name} needs {VARIANTS[name].torch}, which only {url} has (PyPI's torch is a CUDA "
+            f"build of another version), and that index cannot be reached from here ({e}). "
+            f"Download {want}{tag}-*.whl where it can be reached, then: python build.py "
+            f"--variant {name} --venv --find-links DIR_WITH_THE_WHEEL") from None
+    if want + tag not in page:
+        raise BuildError(f"{url} lists no {want}{tag} wheel for this Python: {name} cannot be "
+                         f"built with Python {sys.version_info.major}.{sys.version_info.minor}.")
+
+
+def check_interpreter(name: str, python: Path) -> None:
+    """A build from this interpreter ships its packages: refuse one whose torch is not the
+    variant's pin (a `cuda-avx` folder with a CPU torch would be a lie), or lacks PyInstaller."""
+    if python != Path(sys.executable):
+        return
+    have = {}
+    for dist in ("torch", "pyinstaller"):
+        try:
+            have[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            have[dist] = None
+    if have["pyinstaller"] is None:
+        raise BuildError(f"PyInstaller is not installed in {sys.executable}: "
+                         f"pip install {' '.join(PYINSTALLER)}  (or build with --venv)")
+    from packaging.requirements import Requirement   # PyInstaller depends on packaging
+    pin = Requirement(VARIANTS[name].torch)
+    if have["torch"] is None or not pin.specifier.contains(have["torch"], prereleases=True):
+        raise BuildError(f"{name} ships {pin}, this Python has torch {have['torch']}: build it "
+                         f"with --venv (its own pins in builds/.venv-{name})")
+
+
+def sse_dlib(python: Path) -> Path:
+    """A folder holding a dlib package compiled without AVX (SSE4 only), for PyInstaller to take
+    before the installed dlib-bin. Built once from dlib's source with `python`'s version."""
+    tag = subprocess.run([str(python), "-c", "import sys; print(f'cp{sys.version_info.major}"
+                          "{sys.version_info.minor}')"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    version = DLIB_SOURCE.split("==")[1]
+    unpacked = BUILDS / "wheels" / f"dlib-{version}-noavx-{tag}"
+    if (unpacked / "dlib").is_dir():
+        return unpacked
+    wheels = BUILDS / "wheels"
+    wheel = next(iter(wheels.glob(f"dlib-{version}-{tag}-*.whl")), None)
+    if wheel is None:
+        wheel = _build_dlib_wheel(python, wheels, tag)
+    with zipfile.ZipFile(wheel) as z:
+        z.extractall(unpacked)
+    return unpacked
+
+
+def _build_dlib_wheel(python: Path, wheels: Path, tag: str) -> Path:
+    """dlib's setup.py turns AVX on whenever the building CPU has it, and (20.0.1) drops its own
+    `--no USE_AVX_INSTRUCTIONS` before reading it; so the CMake switch is put where it reads."""
+    print(f"building {DLIB_SOURCE} without AVX (once; about 20 CPU-minutes)", flush=True)
+    tools = BUILDS / ".venv-dlib-build"
+    tpy = _venv_python(tools)
+    if not tpy.exists():
+        subprocess.run([str(python), "-m", "venv", str(tools)], check=True)
+    subprocess.run([str(tpy), "-m", "pip", "install", *DLIB_BUILD_TOOLS], check=True)
+    src_dir = BUILDS / "wheels" / "src"
+    src_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(tpy), "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                    "--no-build-isolation", "-d", str(src_dir), DLIB_SOURCE], check=True)
+    sdist = next(src_dir.glob(f"dlib-{DLIB_SOURCE.split('==')[1]}.tar.gz"))
+    with tarfile.open(sdist) as t:
+        t.extractall(src_dir, filter="data")
+    tree = src_dir / sdist.name[: -len(".tar.gz")]
+    env = dict(os.environ, PATH=str(tpy.parent) + os.pathsep + os.environ.get("PATH", ""))
+    subprocess.run([str(tpy), "-c", DLIB_NO_AVX, str(wheels)], cwd=tree, env=env, check=True)
+    return next(wheels.glob(f"dlib-*-{tag}-*.whl"))
+
+
+def _check_same_dlib(dlib_dir: Path, frozen: Path) -> None:
+    """The folder must hold the dlib built without AVX, not the installed dlib-bin."""
+    want = {f.name: f.read_bytes() for f in dlib_dir.glob("_dlib_pybind11*")}
+    got = {f.name: f.read_bytes() for f in frozen.rglob("_dlib_pybind11*")}
+    if not want or got != want:
+        raise BuildError(f"the frozen app did not take dlib from {dlib_dir} (found "
+                         f"{sorted(got) or 'none'}): its CPU baseline would need AVX")
 
 
 def freeze(name: str, python: Path, out: Path) -> Path:
     work = BUILDS / name / "work"
     dist = BUILDS / name / "dist"
+    env = dict(os.environ)
+    dlib_dir = None if VARIANTS[name].avx else sse_dlib(python)
+    if dlib_dir:   # read by bundle_specs/common.py: searched before site-packages
+        env["FACESTUDIO_BUNDLE_PATH"] = str(dlib_dir)
     subprocess.run([str(python), "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
                     "--distpath", str(dist), "--workpath", str(work),
-                    str(REPO / "bundle_specs" / f"{name}.spec")], check=True, cwd=REPO)
+                    str(REPO / "bundle_specs" / f"{name}.spec")], check=True, cwd=REPO, env=env)
+    if dlib_dir:
+        _check_same_dlib(dlib_dir, dist / "facestudio")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -121,15 +269,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", required=True, choices=sorted(VARIANTS))
     parser.add_argument("--venv", action="store_true",
                         help="build in a fresh venv with the variant's own pins")
+    parser.add_argument("--find-links", type=Path, default=None, metavar="DIR",
+                        help="with --venv: take the torch wheel from DIR (no index needed)")
     parser.add_argument("--print-requirements", action="store_true",
                         help="print the variant's pins and stop")
     args = parser.parse_args(argv)
     if args.print_requirements:
         print("\n".join(variant_requirements(args.variant)))
         return 0
-    python = make_venv(args.variant) if args.venv else Path(sys.executable)
+    try:
+        python = make_venv(args.variant, args.find_links) if args.venv else Path(sys.executable)
+        check_interpreter(args.variant, python)
+    except BuildError as e:
+        print(f"build.py: {e}", file=sys.stderr)
+        return 2
     out = BUILDS / args.variant / f"FaceStudio-{args.variant}"
-    freeze(args.variant, python, out)
+    try:
+        freeze(args.variant, python, out)
+    except BuildError as e:
+        print(f"build.py: {e}", file=sys.stderr)
+        return 2
     add_payload(out)
     print(size_report(out))
     print(f"portable folder: {out}")

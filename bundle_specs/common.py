@@ -6,6 +6,7 @@ PyInstaller building blocks that a spec gets as globals; they are imported expli
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PyInstaller.building.api import COLLECT, EXE, PYZ
@@ -43,8 +44,12 @@ def build(variant: str, engines: tuple[str, ...]) -> None:
             hidden += h
     excludes = [p for e, pkgs in ENGINE_PACKAGES.items() if e not in engines for p in pkgs]
     excludes += ["tkinter", "matplotlib", "IPython", "pytest", "hypothesis"]
-    a = Analysis([str(REPO / "bundle_specs" / "entry.py")], pathex=[str(REPO)], binaries=binaries,
-                 datas=datas, hiddenimports=hidden, excludes=excludes, noarchive=False)
+    # build.py puts a dlib compiled without AVX here for the SSE variants: found before
+    # site-packages.
+    front = [p for p in os.environ.get("FACESTUDIO_BUNDLE_PATH", "").split(os.pathsep) if p]
+    a = Analysis([str(REPO / "bundle_specs" / "entry.py")], pathex=front + [str(REPO)],
+                 binaries=binaries, datas=datas, hiddenimports=hidden, excludes=excludes,
+                 noarchive=False)
     pyz = PYZ(a.pure)
     exe = EXE(pyz, a.scripts, [], exclude_binaries=True, name="facestudio", console=True,
               upx=False, strip=False)
