@@ -1,9 +1,6 @@
 """`faceset view`: page through a face set, mark faces, move them to aligned_trash."""
 
-import os
 import shutil
-import subprocess
-import sys
 import time
 
 import pytest
@@ -11,7 +8,7 @@ import pytest
 from app.ui.faceset_view_state import FacesetViewState
 from app.ui.faceset_view_window import BAR, GRID, THUMB
 from conftest import MEDIA, REPO
-from xvfb_display import missing_tools, wait_window, xdo, xvfb
+from xvfb_display import missing_tools, run_app, xdo, xvfb
 
 
 def test_paging_is_clamped_and_wheel_turns_pages():
@@ -65,32 +62,25 @@ def test_window_moves_clicked_faces_to_trash(tmp_path):
         return (str((cell % GRID[0]) * THUMB + THUMB // 2),
                 str(BAR + (cell // GRID[0]) * THUMB + THUMB // 2))
 
-    with xvfb() as display:
-        env = {**os.environ, "DISPLAY": display}
-        env.pop("QT_QPA_PLATFORM", None)
-        proc = subprocess.Popen([sys.executable, "-m", "app", "faceset", "view", "--dir",
-                                 str(folder)], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            wid = wait_window(display, "Face set")
-            time.sleep(1.5)
-            geometry = xdo(display, "getwindowgeometry", wid)
-            assert f"{GRID[0] * THUMB}x{BAR + GRID[1] * THUMB}" in geometry  # no toolbar
-            for cell in (0, 9):
-                xdo(display, "mousemove", *cell_xy(cell), "click", "1")
-                time.sleep(0.3)
-            xdo(display, "windowfocus", wid, "key", "space")
-            time.sleep(0.5)
-            xdo(display, "mousemove", *cell_xy(1), "click", "1")
+    def mark_two_turn_mark_one_move(wid):
+        time.sleep(1.5)
+        geometry = xdo(display, "getwindowgeometry", wid)
+        assert f"{GRID[0] * THUMB}x{BAR + GRID[1] * THUMB}" in geometry  # no toolbar
+        for cell in (0, 9):
+            xdo(display, "mousemove", *cell_xy(cell), "click", "1")
             time.sleep(0.3)
-            xdo(display, "windowfocus", wid, "key", "d")
-            time.sleep(0.5)
-            xdo(display, "windowfocus", wid, "key", "Escape")
-            out, _ = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    assert proc.returncode == 0, out
+        xdo(display, "windowfocus", wid, "key", "space")
+        time.sleep(0.5)
+        xdo(display, "mousemove", *cell_xy(1), "click", "1")
+        time.sleep(0.3)
+        xdo(display, "windowfocus", wid, "key", "d")
+        time.sleep(0.5)
+        xdo(display, "windowfocus", wid, "key", "Escape")
+
+    with xvfb() as display:
+        rc, out = run_app(display, ["faceset", "view", "--dir", str(folder)], "Face set",
+                          mark_two_turn_mark_one_move, REPO)
+    assert rc == 0, out
     per_page = GRID[0] * GRID[1]
     gone = {names[0], names[9], names[per_page + 1]}
     trash = tmp_path / "data_src" / "aligned_trash"

@@ -1,10 +1,7 @@
 """The real manual-extraction window (OpenCV on Qt) under Xvfb: the user moves the rectangle over
 a face with the mouse, accepts with Enter, skips a frame with Space, and the faces are written."""
 
-import os
 import shutil
-import subprocess
-import sys
 import time
 
 import cv2
@@ -13,7 +10,7 @@ import pytest
 
 from app.faceset.face_file import read_face
 from app.ui.manual_window import view_scale
-from xvfb_display import locate, missing_tools, screenshot, wait_window, xdo, xvfb
+from xvfb_display import find_on_screen, missing_tools, run_app, xdo, xvfb
 
 from conftest import MEDIA, REPO
 
@@ -22,18 +19,6 @@ pytestmark = pytest.mark.skipif(bool(missing_tools()),
                                        "imagemagick)")
 
 FACE_CENTRE = (174, 190)  # of the GRID speaker in dst frame 00001 (its extracted source rect)
-
-
-def _window_origin(display, tmp_path, frame, scale):
-    """Where the frame's top-left is on screen (the Qt window adds a toolbar around it)."""
-    shown = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-    patch = shown[shown.shape[0] // 2:, :]  # lower half: no help text drawn over it
-    for _ in range(50):
-        (x, y), score = locate(screenshot(display, tmp_path / "screen.png"), patch)
-        if score > 0.8:
-            return x, y - shown.shape[0] // 2
-        time.sleep(0.2)
-    raise AssertionError(f"frame not found on screen (best match {score:.2f})")
 
 
 def test_place_face_with_mouse_accept_and_skip(tmp_path):
@@ -45,27 +30,20 @@ def test_place_face_with_mouse_accept_and_skip(tmp_path):
     scale = view_scale(frame.shape[1], frame.shape[0])
     assert scale > 1  # a 360x288 frame is shown enlarged, so the help text fits
 
+    def place_accept_skip(wid):
+        shown = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        ox, oy = find_on_screen(display, shown, tmp_path)
+        x, y = (int(o + c * scale) for o, c in zip((ox, oy), FACE_CENTRE))
+        xdo(display, "mousemove", str(x), str(y))
+        time.sleep(1.5)  # the landmarks are refitted on mouse move
+        xdo(display, "windowfocus", wid, "key", "Return")
+        time.sleep(1.5)
+        xdo(display, "windowfocus", wid, "key", "space")
+
     with xvfb() as display:
-        env = {**os.environ, "DISPLAY": display}
-        env.pop("QT_QPA_PLATFORM", None)
-        proc = subprocess.Popen([sys.executable, "-m", "app", "--workspace", str(ws), "extract",
-                                 "dst", "--detector", "manual"], cwd=REPO, env=env,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        try:
-            wid = wait_window(display, "Manual extraction")
-            ox, oy = _window_origin(display, tmp_path, frame, scale)
-            x, y = (int(o + c * scale) for o, c in zip((ox, oy), FACE_CENTRE))
-            xdo(display, "mousemove", str(x), str(y))
-            time.sleep(1.5)  # the landmarks are refitted on mouse move
-            xdo(display, "windowfocus", wid, "key", "Return")
-            time.sleep(1.5)
-            xdo(display, "windowfocus", wid, "key", "space")
-            out, _ = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    assert proc.returncode == 0, out
+        rc, out = run_app(display, ["--workspace", str(ws), "extract", "dst", "--detector",
+                                    "manual"], "Manual extraction", place_accept_skip, REPO)
+    assert rc == 0, out
     assert "1 frames accepted, 1 skipped, 1 faces written" in out
     faces = sorted((ws / "data_dst" / "aligned").glob("*.jpg"))
     assert [f.name for f in faces] == ["00001_0.jpg"]

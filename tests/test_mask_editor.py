@@ -1,9 +1,6 @@
 """Mask editor: polygons drawn with the mouse fix the face mask; saved in the face file only."""
 
-import os
 import shutil
-import subprocess
-import sys
 import time
 
 import cv2
@@ -14,7 +11,7 @@ from app.faceset.face_file import FaceFileError, FaceMeta, read_face, read_meta
 from app.faceset.mask_polygons import apply_polygons, face_mask
 from app.ui.mask_editor_state import MaskEditorState
 from conftest import MEDIA, REPO
-from xvfb_display import locate, missing_tools, screenshot, wait_window, xdo, xvfb
+from xvfb_display import find_on_screen, missing_tools, run_app, xdo, xvfb
 
 SQUARE = [[40, 40], [60, 40], [60, 60], [40, 60]]
 
@@ -151,34 +148,21 @@ def test_window_draws_exclude_polygon_and_saves_it(tmp_path):
     lo, hi = mouth.min(0) - 4, mouth.max(0) + 4
     box = [(lo[0], lo[1]), (hi[0], lo[1]), (hi[0], hi[1]), (lo[0], hi[1])]
     scale = 512 / face.shape[1]
+    def draw_exclude_box_and_save(wid):
+        shown = cv2.resize(face, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        ox, oy = find_on_screen(display, shown, tmp_path)
+        for x, y in box:
+            xdo(display, "mousemove", str(int(ox + x * scale)), str(int(oy + y * scale)),
+                "click", "3")
+            time.sleep(0.3)
+        xdo(display, "windowfocus", wid, "key", "Return")
+        time.sleep(0.5)
+        xdo(display, "windowfocus", wid, "key", "c")
+
     with xvfb() as display:
-        env = {**os.environ, "DISPLAY": display}
-        env.pop("QT_QPA_PLATFORM", None)
-        proc = subprocess.Popen([sys.executable, "-m", "app", "mask", "edit", "--dir",
-                                 str(folder)], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            wid = wait_window(display, "Mask editor")
-            shown = cv2.resize(face, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-            patch = shown[shown.shape[0] // 2:]
-            for _ in range(50):
-                (ox, oy), score = locate(screenshot(display, tmp_path / "s.png"), patch)
-                if score > 0.7:
-                    break
-                time.sleep(0.2)
-            oy -= shown.shape[0] // 2
-            for x, y in box:
-                xdo(display, "mousemove", str(int(ox + x * scale)), str(int(oy + y * scale)),
-                    "click", "3")
-                time.sleep(0.3)
-            xdo(display, "windowfocus", wid, "key", "Return")
-            time.sleep(0.5)
-            xdo(display, "windowfocus", wid, "key", "c")
-            out, _ = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    assert proc.returncode == 0, out
+        rc, out = run_app(display, ["mask", "edit", "--dir", str(folder)], "Mask editor",
+                          draw_exclude_box_and_save, REPO)
+    assert rc == 0, out
     assert "1 faces saved of 1" in out
     saved = read_meta(face_path)
     assert saved.mask_polygon_modes == ["exclude"]

@@ -44,6 +44,26 @@ def xvfb(size: str = "1600x1000x24"):
         proc.wait(timeout=10)
 
 
+def run_app(display: str, args: list[str], window: str, actions, cwd: Path,
+            timeout: float = 60) -> tuple[int, str]:
+    """Run `python -m app ARGS` on `display`, wait for its window, call actions(wid), then wait
+    for the app to end; (return code, output). The app is killed if it outlives `timeout`."""
+    import sys
+    env = {**os.environ, "DISPLAY": display}
+    env.pop("QT_QPA_PLATFORM", None)
+    proc = subprocess.Popen([sys.executable, "-m", "app", *args], cwd=cwd, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        actions(wait_window(display, window))
+        out, _ = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, out
+
+
 def xdo(display: str, *args: str, timeout: float = 30) -> str:
     env = {**os.environ, "DISPLAY": display}
     r = subprocess.run(["xdotool", *args], capture_output=True, text=True, env=env,
@@ -76,3 +96,17 @@ def locate(screen: np.ndarray, image: np.ndarray) -> tuple[tuple[int, int], floa
     res = cv2.matchTemplate(screen, image, cv2.TM_CCOEFF_NORMED)
     _, score, _, loc = cv2.minMaxLoc(res)
     return loc, score
+
+
+def find_on_screen(display: str, image: np.ndarray, workdir: Path, min_score: float = 0.7,
+                   timeout: float = 10) -> tuple[int, int]:
+    """Screen position of `image`'s top-left, found by its lower half (the windows draw help
+    text over the top); waits until it is shown."""
+    patch = image[image.shape[0] // 2:]
+    end, score = time.time() + timeout, 0.0
+    while time.time() < end:
+        (x, y), score = locate(screenshot(display, workdir / "screen.png"), patch)
+        if score >= min_score:
+            return x, y - image.shape[0] // 2
+        time.sleep(0.2)
+    raise AssertionError(f"image not found on screen (best match {score:.2f})")

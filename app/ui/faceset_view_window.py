@@ -14,7 +14,7 @@ from app.errors import UserError
 from app.faceset.face_file import FaceFileError, list_faces, read_face
 from app.faceset.trash import move_to_trash
 from app.ui.faceset_view_state import HELP_LINES, FacesetViewState
-from app.ui.manual_window import display_available
+from app.ui.display import open_window
 
 WINDOW = "Face set"
 THUMB = 128
@@ -72,16 +72,10 @@ def run_faceset_view(folder: Path) -> str:
     if not paths:
         raise UserError("no aligned faces to view; run `python -m app extract src|dst` first",
                         folder)
-    no_display = UserError("the face set viewer needs a display (run it on a desktop); "
-                           "`faceset info` and `faceset sort` work without one")
-    if not display_available():
-        raise no_display
+    open_window(WINDOW, "the face set viewer needs a display (run it on a desktop); "
+                        "`faceset info` and `faceset sort` work without one")
     cols, rows = GRID
     state = FacesetViewState(len(paths), cols * rows)
-    try:
-        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
-    except cv2.error:
-        raise no_display from None
 
     def on_mouse(event, x, y, flags, _param):
         if event == cv2.EVENT_LBUTTONDOWN and y >= BAR:

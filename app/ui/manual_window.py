@@ -15,6 +15,7 @@ import numpy as np
 from app.errors import UserError
 from app.extract.frames import BadFrame, list_frames, read_frame
 from app.extract.pipeline import ExtractOptions, write_frame_faces
+from app.ui.display import display_available, open_window
 from app.ui.manual_state import Decision, ManualState
 
 WINDOW = "Manual extraction"
@@ -125,16 +126,6 @@ def draw(frame: np.ndarray | None, view: dict, name: str, scale: float) -> np.nd
     return img
 
 
-def display_available() -> bool:
-    """False where opening a window would abort the process (Qt without X11/Wayland on Linux)."""
-    import os
-    import sys
-    if not sys.platform.startswith("linux"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                or os.environ.get("QT_QPA_PLATFORM"))
-
-
 def run_manual_extraction(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
                           opts: ExtractOptions, only: list[str] | None = None) -> str:
     """Open the window over the frames (or only the named ones); returns a summary line."""
@@ -146,10 +137,10 @@ def run_manual_extraction(frames_dir: Path, aligned_dir: Path, debug_dir: Path |
         paths = [p for p in paths if p.name in wanted]
     if not paths:
         raise UserError("no frames to extract by hand", frames_dir)
-    no_display = UserError("the manual extraction window needs a display (run it on a desktop, "
-                           "not over ssh/headless); automatic extraction works without one")
+    no_display = ("the manual extraction window needs a display (run it on a desktop, not over "
+                  "ssh/headless); automatic extraction works without one")
     if not display_available():
-        raise no_display
+        raise UserError(no_display)
     Path(aligned_dir).mkdir(parents=True, exist_ok=True)
     if debug_dir is not None:
         Path(debug_dir).mkdir(parents=True, exist_ok=True)
@@ -157,10 +148,7 @@ def run_manual_extraction(frames_dir: Path, aligned_dir: Path, debug_dir: Path |
     check_existing_faces(Path(aligned_dir), opts)
     source = FrameSource(paths)
     state = ManualState(source, make_fit(source))
-    try:
-        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
-    except cv2.error:
-        raise no_display from None
+    open_window(WINDOW, no_display)
     scale_of = {"s": 1.0}
 
     def on_mouse(event, x, y, flags, _param):

@@ -16,7 +16,7 @@ from app.errors import UserError
 from app.faceset.face_file import FaceFileError, list_faces, read_face, read_meta, update_meta
 from app.faceset.mask_polygons import face_mask
 from app.ui.mask_editor_state import MaskEditorState
-from app.ui.manual_window import display_available
+from app.ui.display import open_window
 
 WINDOW = "Mask editor"
 VIEW_SIZE = 512  # a face is shown this many pixels wide at zoom 1
@@ -77,16 +77,9 @@ def run_mask_editor(folder: Path) -> str:
     paths = list_faces(folder) if Path(folder).is_dir() else []
     if not paths:
         raise UserError("no aligned faces to edit; run `python -m app extract dst` first", folder)
-    no_display = UserError("the mask editor needs a display (run it on a desktop, not over "
-                           "ssh/headless)")
-    if not display_available():
-        raise no_display
+    open_window(WINDOW, "the mask editor needs a display (run it on a desktop, not over "
+                        "ssh/headless)")
     state = MaskEditorState(len(paths), _loader(paths))
-    try:
-        # GUI_NORMAL: OpenCV's Qt toolbar window would take the right button for its menu
-        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
-    except cv2.error:
-        raise no_display from None
     scale_of = {"s": 1.0}
     buttons = {cv2.EVENT_LBUTTONDOWN: "include", cv2.EVENT_RBUTTONDOWN: "exclude"}
 
