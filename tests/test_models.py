@@ -64,9 +64,27 @@ def test_sae_architectures_differ():
     assert any(k.startswith("inter_AB.") for k in liae.specs)
     assert any(k.startswith("decoder_src.") for k in df.specs)
     assert vg.param_count() > df.param_count()
-    assert any(".res." in k for k in vg.specs if k.startswith("encoder.")) and \
-        not any(".res." in k for k in df.specs if k.startswith("encoder."))
+    assert not any(".res." in k for k in df.specs)
     assert make("SAE", archi="liae").options["ae_dims"] == 256   # DFL's liae default
+
+
+def test_sae_vg_is_deepfacelabs_vg():
+    """DFL 1.0's VGEncFlow/VGDecFlow: 16 scaled residual blocks (8 with the lighter encoder)
+    after a stride-2 conv, a flatten at 1/32 of the resolution, one block per decoder upscale,
+    no multiscale decoder (not asked for vg)."""
+    vg = make("SAE", **TINY, archi="vg")
+    enc_blocks = {k.split(".")[2] for k in vg.specs if k.startswith("encoder.res.")}
+    assert len(enc_blocks) == 16 and vg.specs["encoder.res.0.gamma"].shape == (1,)
+    d = 3 * TINY["e_ch_dims"] - (3 * TINY["e_ch_dims"]) % 4
+    assert vg.specs["encoder.conv_in.weight"].shape == (d, 3, 5, 5)
+    assert vg.specs["encoder.bottleneck.dense1.weight"].shape == (8 * d * (64 // 32) ** 2, 128)
+    for dec in ("decoder_src", "decoder_dst", "decoder_srcm", "decoder_dstm"):
+        assert {k.split(".")[2] for k in vg.specs if k.startswith(dec + ".res.")} == {"0", "1", "2"}
+    light = make("SAE", **TINY, archi="vg", lighter_encoder=True)
+    assert len({k.split(".")[2] for k in light.specs if k.startswith("encoder.res.")}) == 8
+    assert any("depthwise" in k for k in light.specs)
+    assert "multiscale_decoder" not in vg.options and "d_residual_blocks" not in vg.options
+    assert vg.multiscale == 1
 
 
 def test_option_validation():
@@ -166,7 +184,8 @@ def small(name, **opts):
 
 
 @pytest.mark.parametrize("name,opts", [("H64", {"lighter_ae": True}), ("H128", {}), ("DF", {}),
-                                       ("LIAEF128", {}), ("SAE", {**TINY, "archi": "liae"})])
+                                       ("LIAEF128", {}), ("SAE", {**TINY, "archi": "liae"}),
+                                       ("SAE", {**TINY, "archi": "vg"})])
 def test_each_model_trains_steps(name, opts):
     """A few real steps on real faces (64 px): finite losses, weights move, the swap works."""
     from pathlib import Path

@@ -38,3 +38,15 @@ def test_preview_png_is_labelled_and_decodes(tmp_path):
     sink = PreviewSink("t", tmp_path / "SAE_preview.png", window=False)
     sink.show(img)
     assert sink.poll() is None and (tmp_path / "SAE_preview.png").read_bytes() == data
+
+
+def test_no_display_writes_the_file_even_when_a_window_is_asked_for(tmp_path, monkeypatch):
+    """OpenCV's Qt aborts the process without a display: the sink must not try a window."""
+    for key in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(key, raising=False)
+    img = render_preview(faces(), faces(), faces(), faces(), faces(), [], "iter 0")
+    sink = PreviewSink("t", tmp_path / "p.png", window=True)
+    assert not sink.window
+    sink.show(img)
+    assert (tmp_path / "p.png").is_file() and sink.poll() is None
+    sink.close()

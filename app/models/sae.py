@@ -1,8 +1,9 @@
 """SAE: DeepFaceLab 1.0's flexible model (resolution, face type, architecture, dims, losses).
 
-df: shared encoder + src/dst decoders; liae: encoder + inter_B/inter_AB + one decoder; vg: df
-with a deeper encoder (a residual block after each downscale). Image and mask are learned by two
-optimizer (see SAE.optimizers).
+df: shared encoder + src/dst decoders; liae: encoder + inter_B/inter_AB + one decoder; vg:
+DeepFaceLab 1.0's experimental 'vg' (its VGEncFlow / VGDecFlow: src/dst decoders as df, an
+encoder with 16 residual blocks at half resolution, a residual block after each decoder upscale;
+no multiscale decoder). Image and mask are learned by one optimizer (see SAE.optimizers).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from backends.optim import Adam
 from app.models.base import ADAM, FaceModel
 from app.models.df_family import TwoDecoderModel
 from app.models.liae_family import LIAEModel
-from app.models.nets import Bottleneck, ConvEncoder, Decoder, Encoder
+from app.models.nets import Bottleneck, ConvEncoder, Decoder, Encoder, VGEncoder, VGResBlock
 from app.models.options import PIXEL_LOSS, Option
 
 ARCHIS = ("df", "liae", "vg")
@@ -31,8 +32,9 @@ OPTIONS = (
                 "a bigger network on the GPU (3 also updates on the CPU). No effect when "
                 "training on the CPU."),
     Option("archi", "AE architecture (df, liae, vg)", "df", "choice", choices=ARCHIS,
-           help="df keeps faces more natural; liae fixes overly different face shapes; vg is df "
-                "with a deeper encoder."),
+           help="df keeps faces more natural; liae fixes overly different face shapes; vg is "
+                "DeepFaceLab's experimental residual network (df with 16 residual blocks in the "
+                "encoder and one after each decoder upscale; slower)."),
     Option("ae_dims", "AutoEncoder dims ( 128-1024 )", lambda o: 256 if o.get("archi") == "liae"
            else 512, "int", lo=128, hi=1024,
            help="More dims are better but need more memory."),
@@ -41,14 +43,16 @@ OPTIONS = (
     Option("d_ch_dims", "Decoder dims per channel ( 11-85 )", lambda o: 21, "int", lo=11, hi=85,
            help="More decoder dims give more detail; needs more memory."),
     Option("d_residual_blocks", "Add residual blocks to decoder", False, "bool",
-           help="Two residual blocks after each decoder upscale: better quality, more time."),
+           help="Two residual blocks after each decoder upscale: better quality, more time.",
+           when=lambda o: o.get("archi") != "vg"),
     Option("remove_gray_border", "Remove gray border", False, "bool",
            help="The reconstruction loss also covers the background around the face, so the "
                 "predicted face has no gray, blurred border; costs training time."),
     Option("lighter_encoder", "Use lightweight encoder", False, "bool",
            help="Separable convolutions in the 2nd and 4th downscale: faster, less memory."),
     Option("multiscale_decoder", "Use multiscale decoder", False, "bool",
-           help="The decoder also learns the 1/2 and 1/4 size faces: better structure."),
+           help="The decoder also learns the 1/2 and 1/4 size faces: better structure.",
+           when=lambda o: o.get("archi") != "vg"),
     PIXEL_LOSS,
     Option("face_style_power", "Face style power ( 0..100 )", 0.0, "float", lo=0, hi=100,
            overridable=True,
@@ -78,18 +82,22 @@ class _SAEParts:
 
     @property
     def multiscale(self) -> int:  # type: ignore[override]
-        return 3 if self.options["multiscale_decoder"] else 1
+        return 3 if self.options.get("multiscale_decoder") else 1
 
     def _dec_dims(self, out_ch: int) -> list[int]:
         d = out_ch * int(self.options["d_ch_dims"])
         return [d * 8, d * 4, d * 2]
 
     def _image_decoder(self, cin: int) -> Decoder:
+        if self.options["archi"] == "vg":
+            return Decoder(cin, self._dec_dims(3), out_ch=3, res_blocks=1, block=VGResBlock)
         return Decoder(cin, self._dec_dims(3), out_ch=3,
-                       res_blocks=2 if self.options["d_residual_blocks"] else 0,
+                       res_blocks=2 if self.options.get("d_residual_blocks") else 0,
                        multiscale=self.multiscale)
 
     def _mask_decoder(self, cin: int) -> Decoder:
+        if self.options["archi"] == "vg":
+            return Decoder(cin, self._dec_dims(1), out_ch=1, res_blocks=1, block=VGResBlock)
         return Decoder(cin, self._dec_dims(1), out_ch=1)
 
 
@@ -153,9 +161,10 @@ class SAE(FaceModel):
 class SAEDF(_SAEParts, TwoDecoderModel, SAE):
     def make_encoder(self):
         o = self.options
-        ae = int(o["ae_dims"])
-        return Encoder(self.resolution, 3 * int(o["e_ch_dims"]), ae_dims=ae, lowest_ch=ae,
-                       up_ch=ae, light=bool(o["lighter_encoder"]), res_blocks=o["archi"] == "vg")
+        ae, dims, light = int(o["ae_dims"]), 3 * int(o["e_ch_dims"]), bool(o["lighter_encoder"])
+        if o["archi"] == "vg":
+            return VGEncoder(self.resolution, dims, ae, light)
+        return Encoder(self.resolution, dims, ae_dims=ae, lowest_ch=ae, up_ch=ae, light=light)
 
     def make_decoder(self):
         return self._image_decoder(int(self.options["ae_dims"]))

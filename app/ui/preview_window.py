@@ -7,36 +7,31 @@ exits. FACESTUDIO_NO_WINDOW=1 forces the file even where a display exists.
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from app.fileio import atomic_write_bytes
+from app.ui.display import display_available
 from app.ui.preview import encode_png
 
 KEYS = {13: "exit", 10: "exit", ord("s"): "save", ord("p"): "refresh"}
 
 
-def has_display() -> bool:
-    if os.environ.get("FACESTUDIO_NO_WINDOW") == "1":
-        return False
-    if sys.platform.startswith(("win", "darwin")):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 class PreviewSink:
-    """Shows or writes the preview; `poll()` returns "exit", "save", "refresh" or None."""
+    """Shows or writes the preview; `poll()` returns "exit", "save", "refresh" or None.
+
+    `window=None` opens a window only where one can (app.ui.display: OpenCV's Qt aborts the
+    process without a display, so an explicit `window=True` there falls back to the file too).
+    The window is DeepFaceLab's: the image at 1:1, no Qt toolbar."""
 
     def __init__(self, title: str, png_path: Path, window: bool | None = None):
         self.title, self.png_path = title, Path(png_path)
-        self.window = has_display() if window is None else window
+        self.window = display_available() and window is not False
         if self.window:
             try:
                 import cv2
-                cv2.namedWindow(self.title, cv2.WINDOW_NORMAL)
+                cv2.namedWindow(self.title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
             except Exception:     # headless OpenCV build or no usable display
                 self.window = False
 
