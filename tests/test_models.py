@@ -172,7 +172,7 @@ def test_optimizer_mode_reaches_the_engine(tmp_path):
     media = Path(__file__).parent / "media" / "train"
     t = Trainer(media / "src", media / "dst", tmp_path, "SAE", options={**TINY, "optimizer_mode": 3},
                 general={"batch_size": 2}, progress=False, log=lambda *a: None)
-    assert t.engine.optimizer_mode == 3 and t.options["optimizer_mode"] == 3
+    assert t.engine.offload_mode == 3 and t.options["optimizer_mode"] == 3
 
 
 def small(name, **opts):

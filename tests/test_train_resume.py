@@ -130,3 +130,21 @@ def test_a_save_removes_what_a_killed_save_left(tmp_path):
     other.write_bytes(b"not ours")
     t.save()
     assert not stale.exists() and other.exists()
+
+
+def test_optimizer_mode_override_reaches_the_engine_on_resume(tmp_path):
+    """SAE's optimizer mode is overridable: a later run with another mode hands it to the engine
+    before the saved optimizer state is loaded, saves it, and continues the same curve (on the
+    CPU the state is in host RAM in every mode, so the losses are those of mode 1)."""
+    whole = trainer(tmp_path / "a").run(max_steps=3, window=False).history
+    first = trainer(tmp_path / "b")
+    assert first.engine.offload_mode == 1
+    first.run(max_steps=1, window=False)
+    resumed = trainer(tmp_path / "b", options={"optimizer_mode": 3}, general=None, seed=None)
+    assert resumed.engine.offload_mode == 3 and resumed.options["optimizer_mode"] == 3
+    curve = resumed.run(max_steps=2, window=False).history
+    np.testing.assert_allclose(np.array(curve), np.array(whole), rtol=1e-5, atol=1e-6)
+    saved = json.loads((tmp_path / "b" / "SAE_data.json").read_text())
+    assert saved["options"]["optimizer_mode"] == 3
+    again = trainer(tmp_path / "b", options=None, general=None, seed=None)
+    assert again.engine.offload_mode == 3

@@ -120,8 +120,11 @@ class Trainer:
                             "resolution") from None
         lr = float(self.general.get("learning_rate", 5e-5))
         self.engine.set_optimizers([dataclasses.replace(o, lr=lr) for o in self.model.optimizers()])
+        # SAE's optimizer mode (DFL): 1 state on the device, 2 state in host RAM, 3 state and
+        # update on the host. Set before the saved state is loaded, so a mode changed on a later
+        # run (it is overridable) places the resumed state there.
         mode = int(self.options.get("optimizer_mode", 1))
-        self.engine.optimizer_mode = mode   # read by engines that can keep optimizer state off-device
+        self.engine.set_optimizer_offload(mode)
         if mode > 1 and getattr(self.engine, "device", None) is not None \
                 and getattr(self.engine.device, "type", "") == "cpu":
             self.log(f"note: optimizer mode {mode} has no effect on the CPU (state is already "
