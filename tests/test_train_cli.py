@@ -66,3 +66,41 @@ def test_train_api_with_a_time_budget(ws):
     r = train(ws, "SAE", max_steps=2)
     assert r.stopped == "steps" and r.iteration == 3 and len(r.history) == 3
     assert (ws / "model" / "SAE_data.json").is_file()
+
+
+def test_first_run_asks_every_trainer_then_model_question_in_order(monkeypatch):
+    from app.cli import cmd_train
+    from app.models import model_class
+    from app.models.options import GENERAL
+    asked = []
+
+    def answer(o, default, chosen):
+        asked.append(o.key)
+        return "vg" if o.key == "archi" else default
+    monkeypatch.setattr(cmd_train, "_ask", answer)
+    out = cmd_train._first_run(model_class("SAE"), {"batch_size": 4})
+    general = [o.key for o in GENERAL if o.key != "batch_size"]
+    assert asked[:len(general)] == general          # GPU idx is asked by _choose_device
+    assert out["batch_size"] == 4 and "batch_size" not in asked
+    assert asked[len(general):] == ["resolution", "face_type", "learn_mask", "optimizer_mode",
+                                    "archi", "ae_dims", "e_ch_dims", "d_ch_dims",
+                                    "remove_gray_border", "lighter_encoder", "pixel_loss",
+                                    "face_style_power", "bg_style_power"]
+    # DFL does not ask vg for a multiscale or residual decoder (vg has its own blocks)
+    assert "multiscale_decoder" not in out and "d_residual_blocks" not in out
+
+
+def test_override_prompt_waits_two_seconds_for_enter(monkeypatch, capsys):
+    """DFL's "Press enter in 2 seconds to override some model settings.": Enter within the time
+    opens the questions; nothing typed goes on with the saved settings."""
+    import os
+    from app.cli import cmd_train
+    read, write = os.pipe()
+    with os.fdopen(read) as stdin, os.fdopen(write, "w") as typed:
+        monkeypatch.setattr("sys.stdin", stdin)
+        assert cmd_train._enter_within(0.3) is False
+        typed.write("\n")
+        typed.flush()
+        assert cmd_train._enter_within(2.0) is True
+    out = capsys.readouterr().out
+    assert "Press enter in 2 seconds to override some model settings." in out

@@ -148,3 +148,16 @@ def test_optimizer_mode_override_reaches_the_engine_on_resume(tmp_path):
     assert saved["options"]["optimizer_mode"] == 3
     again = trainer(tmp_path / "b", options=None, general=None, seed=None)
     assert again.engine.offload_mode == 3
+
+
+def test_out_of_memory_in_a_step_is_one_clear_message(tmp_path):
+    t = trainer(tmp_path)
+    t.run(max_steps=1, window=False)
+
+    def oom(batch):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate "
+                           "21474836480 bytes")
+    t._step = oom
+    with pytest.raises(UserError, match="out of memory at batch size 2: lower the batch size"):
+        t.run(max_steps=1, window=False)
+    assert json.loads((tmp_path / "SAE_data.json").read_text())["iteration"] == 1  # kept
