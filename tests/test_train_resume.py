@@ -161,3 +161,12 @@ def test_out_of_memory_in_a_step_is_one_clear_message(tmp_path):
     with pytest.raises(UserError, match="out of memory at batch size 2: lower the batch size"):
         t.run(max_steps=1, window=False)
     assert json.loads((tmp_path / "SAE_data.json").read_text())["iteration"] == 1  # kept
+
+
+def test_saves_every_n_minutes_while_training(tmp_path):
+    """save_every_min=0: a save after every step (the CLI's --save-every MIN), each backed up."""
+    r = trainer(tmp_path).run(max_steps=3, save_every_min=0, window=False)
+    assert r.iteration == 3
+    its = [json.loads((tmp_path / "SAE_backups" / k / "SAE_data.json").read_text())["iteration"]
+           for k in ("1", "2")]
+    assert its == [2, 1]     # saved at 1 and 2 while training, then 3 on exit
