@@ -6,11 +6,13 @@ image work alone. Frames: the 360x288 sample dst (tests/media/merge/dst, 8 frame
 repeated to `--frames`. Prints frames/s per stage setting; asserts nothing.
 
     python bench/merge.py [--frames 80] [--workers 2] [--model H128|colorshift] [--lighter]
+                         [--compare-threads]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -68,12 +70,15 @@ def main() -> None:
     ap.add_argument("--device", default=None)
     ap.add_argument("--lighter", action="store_true", help="the model's lightweight option")
     ap.add_argument("--torch-threads", type=int, default=None)
+    ap.add_argument("--inference-threads", type=int, default=None,
+                    help="Python threads running inference (default: as the app chooses)")
+    ap.add_argument("--compare-threads", action="store_true",
+                    help="also time the full merge with 1 inference thread, interleaved")
     ap.add_argument("--superres-steps", type=int, default=0,
                     help="also train the x2 upscaler on the test src faces and print PSNR/SSIM "
                          "against bicubic on held-out faces (e.g. 3000, the app's default)")
     args = ap.parse_args()
     if args.torch_threads is None:  # as the app does (app.merge.runner.share_cores)
-        import os
         args.torch_threads = max(1, (os.cpu_count() or 1) - args.workers)
 
     from app.merge.engine import merge_frames
@@ -96,17 +101,28 @@ def main() -> None:
         predictor.predict(crops)
         per_face = (time.perf_counter() - t) / len(crops)
         print(f"inference alone: {1 / per_face:.1f} faces/s ({per_face * 1000:.1f} ms/face)")
-        cases = [("full merge: seamless + rct + write", MergeOptions(mode="seamless", color_transfer="rct")),
-                 ("overlay, no colour transfer", MergeOptions(mode="overlay")),
-                 ("seamless + rct + suppress jitter", MergeOptions(mode="seamless", color_transfer="rct", suppress_seamless_jitter=True))]
-        for i, (label, opts) in enumerate(cases):
+        from app.merge.engine import default_inference_threads
+
+        threads = args.inference_threads or default_inference_threads(predictor)
+        full = MergeOptions(mode="seamless", color_transfer="rct")
+        cases = [(f"full merge: seamless + rct + write, {threads} inference threads", full,
+                  threads),
+                 ("overlay, no colour transfer", MergeOptions(mode="overlay"), threads),
+                 ("seamless + rct + suppress jitter", MergeOptions(
+                     mode="seamless", color_transfer="rct", suppress_seamless_jitter=True),
+                  threads)]
+        if args.compare_threads and threads != 1:  # before/after in one run, interleaved
+            before = ("full merge: seamless + rct + write, 1 inference thread (before)", full, 1)
+            cases = [before, cases[0], before, cases[0]] + cases[1:]
+        for i, (label, opts, n) in enumerate(cases):
             out = Path(tmp) / f"merged{i}"
             t = time.perf_counter()
             stats = merge_frames(frames, faces, out, predictor, opts, workers=args.workers,
-                                 batch_size=args.batch_size)
+                                 batch_size=args.batch_size, inference_threads=n)
             dt = time.perf_counter() - t
             print(f"{label}: {stats.merged + stats.copied} frames in {dt:.2f} s = "
-                  f"{(stats.merged + stats.copied) / dt:.1f} frames/s (incl. worker start-up)")
+                  f"{(stats.merged + stats.copied) / dt:.1f} frames/s (incl. worker start-up; "
+                  f"load average {os.getloadavg()[0]:.1f})")
 
 
 def bench_superres(steps: int) -> None:

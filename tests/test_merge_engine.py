@@ -145,3 +145,10 @@ def test_model_without_learned_mask_uses_the_dst_hull(dst):
     ia = cv2.imread(str(a.written[2]), cv2.IMREAD_UNCHANGED)
     ib = cv2.imread(str(b.written[2]), cv2.IMREAD_UNCHANGED)
     assert np.abs(ia[..., 3].astype(int) - ib[..., 3]).max() <= 1
+
+
+def test_inference_threads_give_the_same_frames(dst):
+    merge(dst, MergeOptions(color_transfer="rct"), out="one", inference_threads=1)
+    merge(dst, MergeOptions(color_transfer="rct"), out="two", inference_threads=2)
+    for p in sorted((dst / "one").glob("*.jpg")):
+        assert p.read_bytes() == (dst / "two" / p.name).read_bytes()

@@ -27,6 +27,9 @@ class PredictedFace:
     landmarks: np.ndarray
     face: np.ndarray
     mask: np.ndarray
+    #: the mask editor's polygons in frame pixels, and "include"/"exclude" per polygon
+    polygons: list = field(default_factory=list)
+    polygon_modes: list = field(default_factory=list)
 
 
 @dataclass
@@ -107,12 +110,28 @@ def _u8(img: np.ndarray) -> np.ndarray:
 
 
 def face_mask(face: PredictedFace, opts: MergeOptions, face_mat: np.ndarray) -> np.ndarray:
-    """The S x S mask chosen by the mask mode (learned or dst landmark hull)."""
+    """The S x S mask chosen by the mask mode, with the mask editor's polygons applied.
+
+    dst mode: the landmark hull, then each polygon in drawing order fills (include) or cuts out
+    (exclude), as DeepFaceLab's ie_polys did on the dst hull. learned mode: the model's mask
+    with the exclude polygons cut out (what the user marked as an obstruction, e.g. a hand or a
+    microphone, is never covered); includes only extend the dst hull.
+    """
     size = face.face.shape[0]
     if opts.mask_mode == "dst":
-        return masks.hull_mask((size, size), transform_points(face.landmarks, face_mat))
-    mask = np.asarray(face.mask, np.float32).reshape(size, size)
-    return np.where(mask < 0.001, 0.0, np.clip(mask, 0, 1)).astype(np.float32)
+        mask = masks.hull_mask((size, size), transform_points(face.landmarks, face_mat))
+        polys, modes = face.polygons, face.polygon_modes
+    else:
+        mask = np.asarray(face.mask, np.float32).reshape(size, size)
+        mask = np.where(mask < 0.001, 0.0, np.clip(mask, 0, 1)).astype(np.float32)
+        keep = [k for k, m in enumerate(face.polygon_modes) if m == "exclude"]
+        polys = [face.polygons[k] for k in keep if k < len(face.polygons)]
+        modes = ["exclude"] * len(polys)
+    if polys:
+        from app.faceset.mask_polygons import apply_polygons
+
+        mask = apply_polygons(np.ascontiguousarray(mask), polys, modes, transform=face_mat)
+    return mask
 
 
 def merge_face(frame: np.ndarray, canvas: np.ndarray, alpha: np.ndarray, face: PredictedFace,

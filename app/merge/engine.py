@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
@@ -49,19 +50,46 @@ def list_frames(folder: Path) -> list[Path]:
                   and p.suffix.lower() in FRAME_EXTS)
 
 
-def faces_by_frame(aligned_dir: Path) -> dict[str, list[np.ndarray]]:
-    """Source landmarks of every aligned dst face, grouped by the frame they came from.
+@dataclass
+class DstFace:
+    """One aligned dst face as merge needs it: source-frame landmarks, and the mask editor's
+    polygons mapped into the frame (with their include/exclude modes)."""
+
+    landmarks: np.ndarray
+    polygons: list = field(default_factory=list)
+    polygon_modes: list = field(default_factory=list)
+
+
+def dst_faces_by_frame(aligned_dir: Path) -> dict[str, list[DstFace]]:
+    """Every aligned dst face with its mask polygons, grouped by the frame it came from.
 
     Damaged face files raise a UserError naming the file before any frame is written.
     """
+    from app.extract.align import invert_affine
     from app.faceset.face_file import list_faces, read_meta
 
-    grouped: dict[str, list[np.ndarray]] = {}
+    grouped: dict[str, list[DstFace]] = {}
     for path in list_faces(aligned_dir):
         meta = read_meta(path)
+        polys = []
+        if meta.mask_polygons:
+            to_frame = np.asarray(invert_affine(meta.matrix()), np.float64)
+            polys = [np.asarray(p, np.float64).reshape(-1, 2) @ to_frame[:, :2].T + to_frame[:, 2]
+                     for p in meta.mask_polygons]
+        modes = list(meta.mask_polygon_modes or ["include"] * len(polys))
         grouped.setdefault(Path(meta.source_filename).name, []).append(
-            meta.source_landmarks_array())
+            DstFace(meta.source_landmarks_array(), polys, modes))
     return grouped
+
+
+def faces_by_frame(aligned_dir: Path) -> dict[str, list[np.ndarray]]:
+    """Source landmarks of every aligned dst face, grouped by the frame they came from."""
+    return {k: [f.landmarks for f in v] for k, v in dst_faces_by_frame(aligned_dir).items()}
+
+
+def _as_dst_face(face) -> DstFace:
+    """`merge_frames` takes landmarks arrays or DstFaces."""
+    return face if isinstance(face, DstFace) else DstFace(np.asarray(face, np.float64))
 
 
 def effective_options(opts: MergeOptions, predictor: Predictor) -> MergeOptions:
@@ -177,11 +205,39 @@ def _chunks(items: list, n: int) -> Iterable[list]:
         yield items[i:i + n]
 
 
-def merge_frames(frames: list[Path], faces: dict[str, list[np.ndarray]], out_dir: Path,
+def default_inference_threads(predictor: Predictor) -> int:
+    """Python threads that run inference side by side (each on single-threaded torch ops).
+
+    On a small CPU torch's own OpenMP threads collapse when the image workers take a core (each
+    op waits at a barrier for the preempted thread), so merge runs torch single-threaded: then
+    two inference threads, each with its own part of the batch, use both cores and just slow
+    down (never stall) while a worker runs. Other engines (GPU, OpenCL) get one thread, which
+    still overlaps reading and writing frames with inference.
+    """
+    import os
+    import sys
+
+    eng = getattr(predictor, "engine", None)
+    torch = sys.modules.get("torch")
+    if (eng is None or getattr(eng, "name", "") != "torch" or torch is None
+            or getattr(getattr(eng, "device", None), "type", "") != "cpu"):
+        return 1
+    return 2 if torch.get_num_threads() == 1 and (os.cpu_count() or 1) >= 2 else 1
+
+
+def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
                  predictor: Predictor, opts: MergeOptions, *, upscaler=None, workers: int = 2,
                  batch_size: int = 8, overwrite: bool = False, debug_dir: Path | None = None,
-                 progress: Callable[[int], None] | None = None) -> MergeStats:
-    """Merge every frame of `frames` into `out_dir` (see the module docstring)."""
+                 progress: Callable[[int], None] | None = None,
+                 inference_threads: int | None = None) -> MergeStats:
+    """Merge every frame of `frames` into `out_dir` (see the module docstring).
+
+    `faces` maps a frame's name to its faces: `DstFace`s (landmarks and mask polygons, from
+    `dst_faces_by_frame`) or plain source-landmark arrays.
+
+    `inference_threads` (None: `default_inference_threads`) run the model on parts of each batch
+    at once; the next batch is read and cropped while the current one is predicted.
+    """
     opts.validate()
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out_dir)  # a killed run's half-written frame or settings file
@@ -197,29 +253,70 @@ def merge_frames(frames: list[Path], faces: dict[str, list[np.ndarray]], out_dir
                 progress(1)
         else:
             todo.append(frame)
+    threads = inference_threads or default_inference_threads(predictor)
+    run = _Run(out_dir, opts, stats, debug_dir, progress, workers, batch_size)
     pool = _make_pool(workers, opts, predictor.face_type)
-    pending: deque = deque()
+    executor = ThreadPoolExecutor(max(1, threads), thread_name_prefix="merge-inference")
     try:
+        prev = None
         for group in _chunks(todo, batch_size):
-            for item in _predict_group(group, faces, predictor, upscaler, opts, batch_size):
-                frame_path, img, pf = item
-                if not pf and not wants_alpha(opts) and not opts.is_raw:
-                    pending.append((frame_path, None, None))  # copied unchanged
-                else:
-                    ext = output_path(frame_path, out_dir, opts).suffix
-                    pending.append((frame_path, pool.apply_async(_compose_job, ((img, pf, ext),)),
-                                    len(pf)))
-            while len(pending) > 2 * batch_size + 2 * max(workers, 1):
-                _write_next(pending, out_dir, opts, stats, debug_dir, progress)
-        while pending:
-            _write_next(pending, out_dir, opts, stats, debug_dir, progress)
+            try:
+                cur = _start_group(group, faces, predictor, upscaler, opts, batch_size,
+                                   executor, threads)
+            except BaseException:
+                if prev is not None:
+                    _dispatch(prev, pool, run)  # a bad frame: still write the group before it
+                raise
+            if prev is not None:
+                _dispatch(prev, pool, run)
+            prev = cur
+        if prev is not None:
+            _dispatch(prev, pool, run)
+        while run.pending:
+            run.write_next()
     except BaseException:
-        _drain(pending, out_dir, opts, stats, debug_dir, progress)  # keep work already done
+        run.drain()  # keep work already done
         raise
     finally:
+        executor.shutdown(wait=True, cancel_futures=True)
         pool.close()
         pool.join()
     return stats
+
+
+class _Run:
+    """The write side of a merge: results in frame order, bounded look-ahead."""
+
+    def __init__(self, out_dir: Path, opts: MergeOptions, stats: MergeStats,
+                 debug_dir: Path | None, progress, workers: int, batch_size: int) -> None:
+        self.out_dir, self.opts, self.stats = out_dir, opts, stats
+        self.debug_dir, self.progress = debug_dir, progress
+        self.pending: deque = deque()
+        self.ahead = 2 * batch_size + 2 * max(workers, 1)
+
+    def write_next(self) -> None:
+        _write_next(self.pending, self.out_dir, self.opts, self.stats, self.debug_dir,
+                    self.progress)
+
+    def write_ready(self) -> None:
+        while len(self.pending) > self.ahead:
+            self.write_next()
+
+    def drain(self) -> None:
+        _drain(self.pending, self.out_dir, self.opts, self.stats, self.debug_dir, self.progress)
+
+
+def _dispatch(group: "_Group", pool, run: _Run) -> None:
+    """Queue the compose jobs of a predicted group (frames without a face are copied)."""
+    opts = run.opts
+    for frame_path, img, pf in group.finish():
+        if not pf and not wants_alpha(opts) and not opts.is_raw:
+            run.pending.append((frame_path, None, None))  # copied unchanged
+        else:
+            ext = output_path(frame_path, run.out_dir, opts).suffix
+            run.pending.append((frame_path, pool.apply_async(_compose_job, ((img, pf, ext),)),
+                                len(pf)))
+        run.write_ready()
 
 
 def _drain(pending: deque, out_dir: Path, opts: MergeOptions, stats: MergeStats,
@@ -239,22 +336,45 @@ def _make_pool(workers: int, opts: MergeOptions, face_type: str):
     return ctx.Pool(workers, initializer=_init_worker, initargs=(opts, face_type))
 
 
-def _predict_group(group: list[Path], faces: dict, predictor: Predictor, upscaler,
-                   opts: MergeOptions, batch_size: int):
-    """Read a group of frames, predict all their faces in one batch, yield per frame."""
+@dataclass
+class _Group:
+    """A group of frames read and cropped, its inference running on the executor."""
+
+    paths: list
+    imgs: list
+    lms: list
+    futures: list
+
+    def finish(self):
+        """Wait for the predictions; yield (path, frame, [PredictedFace]) per frame."""
+        parts = [f.result() for f in self.futures]
+        if parts:
+            pf = np.concatenate([p[0] for p in parts])
+            pm = np.concatenate([p[1] for p in parts])
+        k = 0
+        for path, img, lm in zip(self.paths, self.imgs, self.lms):
+            items = [PredictedFace(d.landmarks, pf[k + j], pm[k + j], d.polygons, d.polygon_modes)
+                     for j, d in enumerate(lm)]
+            k += len(lm)
+            yield path, img, items
+
+
+def _start_group(group: list[Path], faces: dict, predictor: Predictor, upscaler,
+                 opts: MergeOptions, batch_size: int, executor, threads: int) -> _Group:
+    """Read a group of frames, crop all their faces, start predicting them (in `threads`
+    parts of the batch)."""
     imgs = [_read_frame(p) for p in group]
-    lms = [faces.get(p.name, []) for p in group]
-    crops = [crop_faces(img, lm, predictor.resolution, predictor.face_type)
+    lms = [[_as_dst_face(f) for f in faces.get(p.name, [])] for p in group]
+    crops = [crop_faces(img, [d.landmarks for d in lm], predictor.resolution,
+                        predictor.face_type)
              for img, lm in zip(imgs, lms)]
-    flat = np.concatenate(crops) if any(len(c) for c in crops) else None
-    if flat is not None:
-        pf, pm = predict_faces(predictor, flat, upscaler if opts.super_resolution else None,
-                               batch_size)
-    k = 0
-    for path, img, lm in zip(group, imgs, lms):
-        items = [PredictedFace(l, pf[k + j], pm[k + j]) for j, l in enumerate(lm)]
-        k += len(lm)
-        yield path, img, items
+    futures = []
+    if any(len(c) for c in crops):
+        flat = np.concatenate(crops)
+        up = upscaler if opts.super_resolution else None
+        for part in np.array_split(flat, min(max(1, threads), len(flat))):
+            futures.append(executor.submit(predict_faces, predictor, part, up, batch_size))
+    return _Group(group, imgs, lms, futures)
 
 
 def _write_next(pending: deque, out_dir: Path, opts: MergeOptions, stats: MergeStats,

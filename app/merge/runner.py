@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.errors import UserError
-from app.merge.engine import MergeStats, faces_by_frame, list_frames, merge_frames
+from app.merge.engine import MergeStats, dst_faces_by_frame, list_frames, merge_frames
 from app.merge.options import MergeOptions
 
 MODEL_NAMES = ("H64", "H128", "DF", "LIAEF128", "SAE")
@@ -96,7 +96,7 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
     if not frames:
         raise UserError("no dst frames; run `python -m app video extract dst` first",
                         ws.frames_dir("dst"))
-    faces = faces_by_frame(ws.aligned_dir("dst"))
+    faces = dst_faces_by_frame(ws.aligned_dir("dst"))
     if not faces:
         raise UserError("no aligned dst faces; run `python -m app extract dst` first",
                         ws.aligned_dir("dst"))
