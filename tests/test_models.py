@@ -207,3 +207,14 @@ def test_each_model_trains_steps(name, opts):
     assert not np.array_equal(before, eng.to_numpy(eng.params[first]))
     face, mask = eng.predict(m.swap_fn, {"face": maker.make(0)["target_dst"]})
     assert face.shape == (2, 3, 64, 64) and mask.shape == (2, 1, 64, 64)
+
+
+def test_lighter_encoder_separable_downscales_as_deepfacelab():
+    """DFL 1.0: DFEncFlow makes the 2nd to 4th downscale separable, LIAEEncFlow the 2nd and 4th."""
+    def separable(archi):
+        m = make("SAE", **TINY, archi=archi, lighter_encoder=True)
+        return sorted(int(k.split(".downs.")[1].split(".")[0]) for k in m.specs
+                      if k.endswith(".depthwise") and ".downs." in k)
+    assert separable("df") == [1, 2, 3]
+    assert separable("liae") == [1, 3]
+    assert separable("vg") == [1, 3]        # VGEncFlow: 2x and 8x of its last four downscales

@@ -31,12 +31,14 @@ class SepDownscale(L.Module):
 class ConvEncoder(L.Module):
     """Four downscales (dims, 2x, 4x, 8x), flattened: 1/16 of the resolution.
 
-    `light`: DFL's lighter encoder (2nd and 4th downscale separable).
+    `light`: DFL's lighter encoder, the downscales `separable` (0-based) made separable: LIAE's
+    2nd and 4th (the default), DF's 2nd to 4th (DFL 1.0's LIAEEncFlow / DFEncFlow).
     """
 
-    def __init__(self, cin: int, dims: int, light: bool = False):
+    def __init__(self, cin: int, dims: int, light: bool = False,
+                 separable: tuple[int, ...] = (1, 3)):
         chans = [cin, dims, dims * 2, dims * 4, dims * 8]
-        self.downs = [SepDownscale(chans[i], chans[i + 1]) if light and i in (1, 3)
+        self.downs = [SepDownscale(chans[i], chans[i + 1]) if light and i in separable
                       else L.Downscale(chans[i], chans[i + 1]) for i in range(4)]
         self.out_ch = chans[-1]
 
@@ -68,7 +70,7 @@ class Encoder(L.Module):
     def __init__(self, res: int, dims: int, ae_dims: int, lowest_ch: int, up_ch: int,
                  light: bool = False):
         lowest = res // 16
-        self.conv = ConvEncoder(3, dims, light)
+        self.conv = ConvEncoder(3, dims, light, separable=(1, 2, 3))
         self.bottleneck = Bottleneck(self.conv.out_ch * lowest * lowest, ae_dims, lowest,
                                      lowest_ch, up_ch)
 

@@ -49,7 +49,8 @@ OPTIONS = (
            help="The reconstruction loss also covers the background around the face, so the "
                 "predicted face has no gray, blurred border; costs training time."),
     Option("lighter_encoder", "Use lightweight encoder", False, "bool",
-           help="Separable convolutions in the 2nd and 4th downscale: faster, less memory."),
+           help="Separable convolutions in the encoder's downscales (df: 2nd to 4th, liae: 2nd "
+                "and 4th, vg: as liae): faster, less memory."),
     Option("multiscale_decoder", "Use multiscale decoder", False, "bool",
            help="The decoder also learns the 1/2 and 1/4 size faces: better structure.",
            when=lambda o: o.get("archi") != "vg"),
