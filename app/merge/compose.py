@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from app.extract.align import face_matrix, transform_points
-from app.merge import color, masks
+from app.merge import color, jitter, masks
 from app.merge.options import MergeOptions
 
 _INV = cv2.WARP_INVERSE_MAP
@@ -30,6 +30,9 @@ class PredictedFace:
     #: the mask editor's polygons in frame pixels, and "include"/"exclude" per polygon
     polygons: list = field(default_factory=list)
     polygon_modes: list = field(default_factory=list)
+    #: the Poisson blend level (mean added per channel) to blend with, smoothed over the
+    #: neighbouring frames (app.merge.jitter); None blends as is
+    seamless_target: np.ndarray | None = None
 
 
 @dataclass
@@ -135,11 +138,13 @@ def face_mask(face: PredictedFace, opts: MergeOptions, face_mat: np.ndarray) -> 
 
 
 def merge_face(frame: np.ndarray, canvas: np.ndarray, alpha: np.ndarray, face: PredictedFace,
-               opts: MergeOptions, face_type: str, stages: list | None = None) -> None:
+               opts: MergeOptions, face_type: str, stages: list | None = None,
+               probe: bool = False) -> np.ndarray | None:
     """Merge one face into `canvas` (and its mask into `alpha`) in place.
 
     `frame` is the untouched dst frame (colour statistics come from it), `canvas` the output so
-    far (several faces are merged one after another).
+    far (several faces are merged one after another). Returns the Poisson blend level where it
+    was measured (`probe`: measure it and stop there, leaving `canvas` as it was).
     """
     size = face.face.shape[0]
     face_mat = face_matrix(face.landmarks, size, face_type)
@@ -177,10 +182,21 @@ def merge_face(frame: np.ndarray, canvas: np.ndarray, alpha: np.ndarray, face: P
         _stage(stages, "hist_matched", prd)
     out = _paste(prd, om, region)
     _stage(stages, "pasted", out)
+    level = None
     if seamless:
-        over = 4 if opts.suppress_seamless_jitter else 1
-        out = seamless_clone(out, region, masks.seamless_mask(blurry), over)
+        hard = masks.seamless_mask(blurry)
+        # jitter suppression also solves at 2x: a finer mask edge shakes less (4x costs 4x more
+        # and measured no steadier), then app.merge.jitter evens the level over frames
+        cloned = seamless_clone(out, region, hard, 2 if opts.suppress_seamless_jitter else 1)
+        if hard is not None and (probe or face.seamless_target is not None):
+            level = jitter.poisson_offset(cloned, out, hard)
+            if probe:
+                return level
+            cloned = jitter.shift_level(cloned, hard, face.seamless_target - level, extent)
+        out = cloned
         _stage(stages, "seamless", out)
+    elif probe:
+        return None
     b = blurry[..., None]
     out = region * (1 - b) + out * b
     if seamless and opts.color_transfer != "none":
@@ -193,6 +209,7 @@ def merge_face(frame: np.ndarray, canvas: np.ndarray, alpha: np.ndarray, face: P
         _stage(stages, "seamless_hist_matched", out)
     canvas[y0:y1, x0:x1, :3] = np.clip(out, 0, 1)
     np.maximum(alpha[y0:y1, x0:x1], blurry, out=alpha[y0:y1, x0:x1])
+    return level
 
 
 def _refit(out: np.ndarray, region: np.ndarray, b: np.ndarray, fm: np.ndarray, size: int,
@@ -239,6 +256,15 @@ def merge_frame(frame_u8: np.ndarray, faces: list[PredictedFace], opts: MergeOpt
         canvas = np.concatenate([canvas, alpha[..., None]], axis=-1)
     _stage(stages, "result", canvas)
     return MergedFrame(np.clip(canvas, 0, 1), stages or [])
+
+
+def probe_levels(frame_u8: np.ndarray, faces: list[PredictedFace], opts: MergeOptions,
+                 face_type: str) -> list:
+    """The Poisson blend level of each face of a frame (None where there is none): the
+    probe pass of the jitter suppression, which stops each face right after its blend."""
+    frame = frame_u8.astype(np.float32) / 255.0
+    alpha = np.zeros(frame.shape[:2], np.float32)
+    return [merge_face(frame, frame, alpha, face, opts, face_type, probe=True) for face in faces]
 
 
 def wants_alpha(opts: MergeOptions) -> bool:

@@ -22,7 +22,8 @@ import numpy as np
 from app.errors import UserError
 from app.extract.align import face_matrix
 from app.fileio import atomic_write_bytes, atomic_write_text, remove_stale_temps
-from app.merge.compose import PredictedFace, merge_frame, wants_alpha
+from app.merge import jitter
+from app.merge.compose import PredictedFace, merge_frame, probe_levels, wants_alpha
 from app.merge.label import add_label, encode_image, to_uint8
 from app.merge.options import MergeOptions
 from app.merge.predictors import Predictor
@@ -143,6 +144,12 @@ def _compose_job(job: tuple) -> tuple[bytes, list]:
     return data, stages
 
 
+def _probe_job(job: tuple) -> list:
+    """Worker side: the Poisson blend level of each face of a frame (jitter suppression)."""
+    frame, faces = job
+    return probe_levels(frame, faces, _W_OPTS, _W_FACE_TYPE)
+
+
 class _Inline:
     """The pool interface run in-process (workers=0: tests, debugging)."""
 
@@ -245,16 +252,15 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
     atomic_write_text(out_dir / SETTINGS_NAME, json.dumps(opts.output_settings(), indent=1))
     opts = effective_options(opts, predictor)
     stats = MergeStats(frames=len(frames))
-    todo = []
-    for frame in frames:
-        if not overwrite and output_path(frame, out_dir, opts).exists():
-            stats.skipped += 1
-            if progress:
-                progress(1)
-        else:
-            todo.append(frame)
+    done = [not overwrite and output_path(f, out_dir, opts).exists() for f in frames]
+    stats.skipped = sum(done)
+    if progress and stats.skipped:
+        progress(stats.skipped)
+    window = jitter.WINDOW if opts.mode == "seamless" and opts.suppress_seamless_jitter else 0
+    todo = _stream(frames, done, window)
     threads = inference_threads or default_inference_threads(predictor)
     run = _Run(out_dir, opts, stats, debug_dir, progress, workers, batch_size)
+    run.smoother = jitter.Smoother(window)
     pool = _make_pool(workers, opts, predictor.face_type)
     executor = ThreadPoolExecutor(max(1, threads), thread_name_prefix="merge-inference")
     try:
@@ -272,6 +278,8 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
             prev = cur
         if prev is not None:
             _dispatch(prev, pool, run)
+        for entry in run.smoother.flush():
+            _submit(entry, pool, run)
         while run.pending:
             run.write_next()
     except BaseException:
@@ -293,6 +301,7 @@ class _Run:
         self.debug_dir, self.progress = debug_dir, progress
         self.pending: deque = deque()
         self.ahead = 2 * batch_size + 2 * max(workers, 1)
+        self.smoother = jitter.Smoother(0)
 
     def write_next(self) -> None:
         _write_next(self.pending, self.out_dir, self.opts, self.stats, self.debug_dir,
@@ -306,17 +315,41 @@ class _Run:
         _drain(self.pending, self.out_dir, self.opts, self.stats, self.debug_dir, self.progress)
 
 
+def _stream(frames: list[Path], done: list[bool], window: int) -> list[tuple[Path, bool]]:
+    """(frame, write?) for every frame to merge, plus the done frames within `window` of one
+    (their blend levels are needed to smooth the frames beside them; they are not written)."""
+    near = [False] * len(frames)
+    for i, d in enumerate(done):
+        if not d:
+            for j in range(max(0, i - window), min(len(frames), i + window + 1)):
+                near[j] = True
+    return [(f, not d) for f, d, n in zip(frames, done, near) if n]
+
+
 def _dispatch(group: "_Group", pool, run: _Run) -> None:
-    """Queue the compose jobs of a predicted group (frames without a face are copied)."""
-    opts = run.opts
-    for frame_path, img, pf in group.finish():
-        if not pf and not wants_alpha(opts) and not opts.is_raw:
-            run.pending.append((frame_path, None, None))  # copied unchanged
-        else:
-            ext = output_path(frame_path, run.out_dir, opts).suffix
-            run.pending.append((frame_path, pool.apply_async(_compose_job, ((img, pf, ext),)),
-                                len(pf)))
-        run.write_ready()
+    """Hand the predicted frames of a group to the smoother (which probes their blend level
+    when jitter suppression is on) and queue the frames it releases."""
+    for frame_path, write, img, pf in group.finish():
+        entry = jitter.Entry(frame_path, write, img, pf)
+        if run.smoother.window and pf:
+            entry.probe = pool.apply_async(_probe_job, ((img, pf),))
+        for ready in run.smoother.push(entry):
+            _submit(ready, pool, run)
+
+
+def _submit(entry: "jitter.Entry", pool, run: _Run) -> None:
+    """Queue one frame's compose job (frames without a face are copied); context frames of a
+    resumed run are not written."""
+    if not entry.write:
+        return
+    opts, pf = run.opts, entry.faces
+    if not pf and not wants_alpha(opts) and not opts.is_raw:
+        run.pending.append((entry.path, None, None))  # copied unchanged
+    else:
+        ext = output_path(entry.path, run.out_dir, opts).suffix
+        run.pending.append((entry.path, pool.apply_async(_compose_job, ((entry.img, pf, ext),)),
+                            len(pf)))
+    run.write_ready()
 
 
 def _drain(pending: deque, out_dir: Path, opts: MergeOptions, stats: MergeStats,
@@ -341,28 +374,30 @@ class _Group:
     """A group of frames read and cropped, its inference running on the executor."""
 
     paths: list
+    writes: list
     imgs: list
     lms: list
     futures: list
 
     def finish(self):
-        """Wait for the predictions; yield (path, frame, [PredictedFace]) per frame."""
+        """Wait for the predictions; yield (path, write?, frame, [PredictedFace]) per frame."""
         parts = [f.result() for f in self.futures]
         if parts:
             pf = np.concatenate([p[0] for p in parts])
             pm = np.concatenate([p[1] for p in parts])
         k = 0
-        for path, img, lm in zip(self.paths, self.imgs, self.lms):
+        for path, write, img, lm in zip(self.paths, self.writes, self.imgs, self.lms):
             items = [PredictedFace(d.landmarks, pf[k + j], pm[k + j], d.polygons, d.polygon_modes)
                      for j, d in enumerate(lm)]
             k += len(lm)
-            yield path, img, items
+            yield path, write, img, items
 
 
-def _start_group(group: list[Path], faces: dict, predictor: Predictor, upscaler,
+def _start_group(stream: list[tuple[Path, bool]], faces: dict, predictor: Predictor, upscaler,
                  opts: MergeOptions, batch_size: int, executor, threads: int) -> _Group:
-    """Read a group of frames, crop all their faces, start predicting them (in `threads`
-    parts of the batch)."""
+    """Read a group of (frame, write?), crop all their faces, start predicting them (in
+    `threads` parts of the batch)."""
+    group = [p for p, _ in stream]
     imgs = [_read_frame(p) for p in group]
     lms = [[_as_dst_face(f) for f in faces.get(p.name, [])] for p in group]
     crops = [crop_faces(img, [d.landmarks for d in lm], predictor.resolution,
@@ -374,7 +409,7 @@ def _start_group(group: list[Path], faces: dict, predictor: Predictor, upscaler,
         up = upscaler if opts.super_resolution else None
         for part in np.array_split(flat, min(max(1, threads), len(flat))):
             futures.append(executor.submit(predict_faces, predictor, part, up, batch_size))
-    return _Group(group, imgs, lms, futures)
+    return _Group(group, [w for _, w in stream], imgs, lms, futures)
 
 
 def _write_next(pending: deque, out_dir: Path, opts: MergeOptions, stats: MergeStats,
