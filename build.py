@@ -251,9 +251,11 @@ def add_payload(out: Path) -> None:
 
 
 def size_report(out: Path) -> str:
-    def du(p: Path) -> int:
-        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() \
-            else p.stat().st_size
+    def du(p: Path) -> int:   # links (PyInstaller links shared libs into _internal) count 0
+        if p.is_symlink():
+            return 0
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file() and not f.is_symlink()) \
+            if p.is_dir() else p.stat().st_size
     internal = out / "facestudio" / "_internal"
     rows = [(du(out), str(out.name))]
     rows += sorted(((du(p), f"facestudio/_internal/{p.name}") for p in internal.iterdir()),
