@@ -71,6 +71,15 @@ def test_fan_mask_mode_is_a_clear_error(ws):
     r = app(ws, "--test-predictor", "--mask-mode", "FAN-dst")
     assert r.returncode == 2
     assert "FAN" in r.stderr and "Traceback" not in r.stderr
+    assert "mask network" in r.stderr and "(1) learned or (2) dst" in r.stderr
+
+
+def test_fan_mask_mode_answer_stops_before_the_next_question(ws):
+    answers = "\n".join(["", "1", "3"]) + "\n" + "\n" * 10
+    r = app(ws, "--test-predictor", "--workers", "0", stdin=answers, ask="1")
+    assert r.returncode == 2 and "FAN" in r.stderr and "Traceback" not in r.stderr
+    assert "Mask mode" in r.stdout and "erode mask" not in r.stdout
+    assert not (ws / "data_dst/merged").exists()
 
 
 def test_no_model_is_a_clear_error(ws):

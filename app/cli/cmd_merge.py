@@ -91,6 +91,8 @@ def ask_options(args):
     o.mask_mode = ask_choice("Mask mode: (1) learned, (2) dst, (3) FAN-prd, (4) FAN-dst, "
                              "(5) FAN-prd*FAN-dst, (6) learned*FAN-prd*FAN-dst", "learned",
                              MASK_MODES, HELP_MASK, given=args.mask_mode)
+    if o.mask_mode not in ("learned", "dst"):
+        o.validate()  # says at once that the FAN modes need the mask network, and what to use
     if o.mode != "raw":
         o.erode_mask_modifier = ask_int("Choose erode mask modifier [-200..200]", 0, -200, 200,
                                         given=args.erode)

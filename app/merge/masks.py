@@ -36,13 +36,15 @@ def polygon_mask(size: tuple[int, int], polygons: list, base: np.ndarray | None 
 def face_extent(mask: np.ndarray) -> float:
     """The mask's smaller side in pixels, averaged over thresholds 0.1..0.9 (0 if empty).
 
-    Averaging over levels keeps a soft-edged mask's size stable from frame to frame.
+    Averaging over levels keeps a soft-edged mask's size stable from frame to frame. The box
+    above a level comes from the row and column maxima (one pass over the mask, not nine).
     """
+    rows, cols = mask.max(1), mask.max(0)
     sizes = []
     for level in np.arange(1, 10) / 10.0:
-        ys, xs = np.nonzero(mask > level)
-        if len(xs) and (xs.max() - xs.min()) >= 4 and (ys.max() - ys.min()) >= 4:
-            sizes.append(min(xs.max() - xs.min(), ys.max() - ys.min()))
+        ys, xs = np.nonzero(rows > level)[0], np.nonzero(cols > level)[0]
+        if len(xs) and (xs[-1] - xs[0]) >= 4 and (ys[-1] - ys[0]) >= 4:
+            sizes.append(min(xs[-1] - xs[0], ys[-1] - ys[0]))
     return float(np.mean(sizes)) if sizes else 0.0
 
 
