@@ -1,0 +1,59 @@
+"""build.py's checks that run before any freezing (fast; the builds are in test_portable_build)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import build  # noqa: E402
+
+
+def test_each_variant_pins_its_own_torch_and_only_its_engines():
+    reqs = {v: build.variant_requirements(v) for v in build.VARIANTS}
+    assert "torch==2.13.0+cu126" in reqs["cuda-sse"]
+    assert "torch==2.14.1" in reqs["cuda-avx"]
+    for v, lines in reqs.items():
+        assert sum(r.startswith("torch==") for r in lines) == 1
+        has_opencl = any(r.startswith("tinygrad==") for r in lines)
+        assert has_opencl == (v == "opencl-sse"), v
+        assert not any(r.startswith(("pytest", "hypothesis")) for r in lines)
+        assert all("==" in r for r in lines), "pins only"
+
+
+def test_every_variant_has_a_spec_that_compiles():
+    for v in build.VARIANTS:
+        spec = REPO / "bundle_specs" / f"{v}.spec"
+        compile(spec.read_text(), str(spec), "exec")
+        assert f'build("{v}"' in spec.read_text()
+
+
+def test_only_the_avx_variant_keeps_dlib_bin():
+    assert [v for v, spec in build.VARIANTS.items() if spec.avx] == ["cuda-avx"]
+
+
+def test_a_build_from_an_interpreter_with_another_torch_is_refused():
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    have = metadata.version("torch")
+    wrong = next(v for v, spec in build.VARIANTS.items()
+                 if not Requirement(spec.torch).specifier.contains(have, prereleases=True))
+    with pytest.raises(build.BuildError, match="--venv"):
+        build.check_interpreter(wrong, Path(sys.executable))
+
+
+def test_cuda_sse_without_its_wheel_stops_with_what_to_do(tmp_path):
+    (tmp_path / "torch-2.14.1-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"")
+    with pytest.raises(build.BuildError, match=r"torch-2\.13\.0\+cu126-"):
+        build.check_torch_source("cuda-sse", tmp_path)
+    assert build.main(["--variant", "cuda-sse", "--venv", "--find-links", str(tmp_path)]) == 2
+    assert not (build.BUILDS / ".venv-cuda-sse").exists()   # stopped before making a venv
+
+
+def test_cuda_sse_accepts_its_wheel_from_a_folder(tmp_path):
+    tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    (tmp_path / f"torch-2.13.0+cu126-{tag}-{tag}-manylinux_2_28_x86_64.whl").write_bytes(b"")
+    build.check_torch_source("cuda-sse", tmp_path)   # no error: the folder holds the pin
