@@ -90,3 +90,12 @@ def test_no_model_is_a_clear_error(ws):
 def test_no_dst_frames_is_a_clear_error(tmp_path):
     r = app(tmp_path, "--test-predictor")
     assert r.returncode == 2 and "video extract dst" in r.stderr
+
+
+def test_device_flag_takes_a_gpu_idx_or_cpu(ws):
+    r = app(ws, "--test-predictor", "--device", "cpu", "--workers", "0")
+    assert r.returncode == 0, r.stderr
+    r = app(ws, "--test-predictor", "--device", "banana")
+    assert r.returncode == 2 and "GPU idx" in r.stderr and "Traceback" not in r.stderr
+    r = app(ws, "--test-predictor", "--device", "7")
+    assert r.returncode == 2 and "no GPU with idx 7" in r.stderr

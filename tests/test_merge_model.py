@@ -56,3 +56,18 @@ def test_half_face_model_pastes_a_half_face_square(ws):
     ys, xs = np.nonzero(mask > 10)
     # H64 is a half face: the learned mask covers about the inner face, not the whole head
     assert 30 < xs.max() - xs.min() < 140 and 30 < ys.max() - ys.min() < 140
+
+
+def test_cli_merges_with_the_model_on_the_chosen_device(ws):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = dict(os.environ, FACESTUDIO_ASK="0", PYTHONPATH=str(REPO), FACESTUDIO_THREADS="1")
+    r = subprocess.run([sys.executable, "-m", "app", "--workspace", str(ws.root), "merge", "H64",
+                        "--device", "cpu", "--mode", "overlay", "--overwrite", "--workers", "1"],
+                       capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "device: " in r.stdout and "merged 7 frames (7 faces)" in r.stdout

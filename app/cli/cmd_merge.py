@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.ask import ask_bool, ask_choice, ask_int
+from app.cli.ask import ask_bool, ask_choice, ask_int, interactive
 
 MODES = ("overlay", "hist-match", "hist-match-bw", "seamless", "raw")
 RAW_MODES = ("rgb", "rgb-mask", "mask-only", "predicted-only")
@@ -38,7 +38,7 @@ def register(sub) -> None:
     p.add_argument("model", nargs="?", help="model name (H64, H128, DF, LIAEF128, SAE)")
     p.add_argument("--model-dir", help="model folder (default: workspace/model)")
     p.add_argument("--engine", default="torch", help="torch or opencl (default torch)")
-    p.add_argument("--device", help="device for the engine, e.g. cuda:0, cpu (GPU idx)")
+    p.add_argument("--device", help="GPU idx, best or cpu (default: best; env FACESTUDIO_DEVICE)")
     p.add_argument("--test-predictor", action="store_true",
                    help="no model: a colour-shifted dst face, to check settings and speed")
     p.add_argument("--mode", choices=MODES)
@@ -113,14 +113,37 @@ def ask_options(args):
     return o.validate()
 
 
+def choose_device(args) -> tuple[str, object]:
+    """(engine, device) to run the model on: DeepFaceLab's "GPU idx" question where torch sees
+    several GPUs, else the flag (or FACESTUDIO_DEVICE, or the best device)."""
+    if args.test_predictor and args.device is None:
+        return args.engine, None  # no model: nothing runs on a device
+    from backends.devices import choose, list_torch_gpus
+
+    spec = args.device
+    if spec is None and args.engine == "torch" and interactive() and not args.test_predictor:
+        gpus = list_torch_gpus()
+        if len(gpus) > 1:
+            for g in gpus:
+                print(f"  {g.describe()}")
+            spec = ask_choice("Which GPU idx to choose? (best: most memory)", "best",
+                              ["best"] + [str(g.index) for g in gpus] + ["cpu"])
+    choice = choose(spec, args.engine)
+    dev = choice.devices[0]  # merge runs on one device ("all" takes the first)
+    if not args.test_predictor:
+        print(f"device: {dev.name} ({choice.reason})")
+    return choice.engine, (dev.torch_device or None) if choice.engine == "torch" else dev.index
+
+
 def run(args) -> int:
     from app.merge.runner import run_merge
     from app.workspace import Workspace
 
     ws = Workspace.resolve(args.workspace)
+    engine, device = choose_device(args)
     opts = ask_options(args)
     stats = run_merge(ws, opts, model_name=args.model, model_dir=args.model_dir,
-                      engine=args.engine, device=args.device, workers=args.workers,
+                      engine=engine, device=device, workers=args.workers,
                       batch_size=args.batch_size, overwrite=args.overwrite,
                       test_predictor=args.test_predictor, superres_steps=args.superres_steps)
     print(f"merged {stats.merged} frames ({stats.faces} faces), copied {stats.copied} without a "
