@@ -63,6 +63,9 @@ def register(sub) -> None:
                    help="also write every stage to data_dst/merged_debug/")
     p.add_argument("--workers", type=int, default=2, help="image worker processes (default 2)")
     p.add_argument("--batch-size", type=int, default=8, help="faces per inference batch")
+    p.add_argument("--inference-threads", type=int, default=None,
+                   help="threads running the model side by side on a CPU (default: 2 on a "
+                        "small CPU where torch runs single-threaded beside the workers, else 1)")
     p.add_argument("--overwrite", action="store_true", help="redo frames already merged")
     p.set_defaults(run=run)
 
@@ -145,7 +148,8 @@ def run(args) -> int:
     stats = run_merge(ws, opts, model_name=args.model, model_dir=args.model_dir,
                       engine=engine, device=device, workers=args.workers,
                       batch_size=args.batch_size, overwrite=args.overwrite,
-                      test_predictor=args.test_predictor, superres_steps=args.superres_steps)
+                      test_predictor=args.test_predictor, superres_steps=args.superres_steps,
+                      inference_threads=args.inference_threads)
     print(f"merged {stats.merged} frames ({stats.faces} faces), copied {stats.copied} without a "
           f"face, skipped {stats.skipped} already merged -> {ws.merged_dir}")
     return 0

@@ -86,8 +86,9 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
               model_dir: str | Path | None = None, engine: str = "torch",
               device: str | None = None, workers: int = 2, batch_size: int = 8,
               overwrite: bool = False, test_predictor: bool = False,
-              superres_steps: int = 3000) -> MergeStats:
-    """Merge every dst frame of workspace `ws` into ws.merged_dir."""
+              superres_steps: int = 3000, inference_threads: int | None = None) -> MergeStats:
+    """Merge every dst frame of workspace `ws` into ws.merged_dir (`inference_threads`: see
+    app.merge.engine.default_inference_threads)."""
     from tqdm import tqdm
 
     opts.validate()
@@ -109,4 +110,5 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
     with tqdm(total=len(frames), desc="merging", unit="frame") as bar:
         return merge_frames(frames, faces, ws.merged_dir, predictor, opts, upscaler=upscaler,
                             workers=workers, batch_size=batch_size, overwrite=overwrite,
-                            debug_dir=debug_dir, progress=bar.update)
+                            debug_dir=debug_dir, progress=bar.update,
+                            inference_threads=inference_threads)
