@@ -259,8 +259,7 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
     window = jitter.WINDOW if opts.mode == "seamless" and opts.suppress_seamless_jitter else 0
     todo = _stream(frames, done, window)
     threads = inference_threads or default_inference_threads(predictor)
-    run = _Run(out_dir, opts, stats, debug_dir, progress, workers, batch_size)
-    run.smoother = jitter.Smoother(window)
+    run = _Run(out_dir, opts, stats, debug_dir, progress, workers, batch_size, window)
     pool = _make_pool(workers, opts, predictor.face_type)
     executor = ThreadPoolExecutor(max(1, threads), thread_name_prefix="merge-inference")
     try:
@@ -293,15 +292,17 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
 
 
 class _Run:
-    """The write side of a merge: results in frame order, bounded look-ahead."""
+    """The write side of a merge: the jitter smoother, then results in frame order with a
+    bounded look-ahead."""
 
     def __init__(self, out_dir: Path, opts: MergeOptions, stats: MergeStats,
-                 debug_dir: Path | None, progress, workers: int, batch_size: int) -> None:
+                 debug_dir: Path | None, progress, workers: int, batch_size: int,
+                 window: int) -> None:
         self.out_dir, self.opts, self.stats = out_dir, opts, stats
         self.debug_dir, self.progress = debug_dir, progress
         self.pending: deque = deque()
         self.ahead = 2 * batch_size + 2 * max(workers, 1)
-        self.smoother = jitter.Smoother(0)
+        self.smoother = jitter.Smoother(window)
 
     def write_next(self) -> None:
         _write_next(self.pending, self.out_dir, self.opts, self.stats, self.debug_dir,
