@@ -152,3 +152,20 @@ def test_inference_threads_give_the_same_frames(dst):
     merge(dst, MergeOptions(color_transfer="rct"), out="two", inference_threads=2)
     for p in sorted((dst / "one").glob("*.jpg")):
         assert p.read_bytes() == (dst / "two" / p.name).read_bytes()
+
+
+def test_engines_other_than_torch_predict_in_the_main_thread(dst):
+    import threading
+
+    class OtherEngine(ColorShiftPredictor):
+        engine = type("Eng", (), {"name": "opencl"})()
+        threads: set = set()
+
+        def predict(self, faces):
+            self.threads.add(threading.current_thread().name)
+            return super().predict(faces)
+
+    pred = OtherEngine(128)
+    merge_frames(list_frames(dst), faces_by_frame(dst / "aligned"), dst / "merged", pred,
+                 MergeOptions(), workers=0, batch_size=3)
+    assert pred.threads == {threading.main_thread().name}

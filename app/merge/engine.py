@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
@@ -261,7 +261,7 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
     threads = inference_threads or default_inference_threads(predictor)
     run = _Run(out_dir, opts, stats, debug_dir, progress, workers, batch_size, window)
     pool = _make_pool(workers, opts, predictor.face_type)
-    executor = ThreadPoolExecutor(max(1, threads), thread_name_prefix="merge-inference")
+    executor = _make_executor(predictor, threads)
     try:
         prev = None
         for group in _chunks(todo, batch_size):
@@ -361,6 +361,30 @@ def _drain(pending: deque, out_dir: Path, opts: MergeOptions, stats: MergeStats,
             _write_next(pending, out_dir, opts, stats, debug_dir, progress)
         except Exception:
             return
+
+
+class _InlineExecutor:
+    """The executor interface run in the calling thread (engines not known to be thread-safe)."""
+
+    def submit(self, fn, *args) -> Future:
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args))
+        except Exception as e:  # raised again where the result is read, as a thread's is
+            done.set_exception(e)
+        return done
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def _make_executor(predictor: Predictor, threads: int):
+    """Inference threads for torch (and model-free predictors); the OpenCL engine (tinygrad)
+    runs in the main thread, as it was written for."""
+    eng = getattr(predictor, "engine", None)
+    if eng is not None and getattr(eng, "name", "") != "torch":
+        return _InlineExecutor()
+    return ThreadPoolExecutor(max(1, threads), thread_name_prefix="merge-inference")
 
 
 def _make_pool(workers: int, opts: MergeOptions, face_type: str):
