@@ -27,7 +27,7 @@ HELP_SR = ("Sharpens the predicted face x2 with a small network trained on your 
            "(trained once, a few minutes on CPU, stored in the model folder).")
 HELP_JITTER = ("Seamless clone makes the face's tint flicker slightly from frame to frame (the "
                "mask edge follows shaky landmarks). This solves the blend at 2x resolution and "
-               "evens its level over the 2 frames before and after each frame; about 3x the "
+               "evens its level over the 2 frames before and after each frame; about 4x the "
                "image work of plain seamless.")
 
 
