@@ -186,7 +186,7 @@ def merge_face(frame: np.ndarray, canvas: np.ndarray, alpha: np.ndarray, face: P
     if seamless:
         hard = masks.seamless_mask(blurry)
         # jitter suppression also solves at 2x: a finer mask edge shakes less (4x costs 4x more
-        # and measured no steadier), then app.merge.jitter evens the level over frames
+        # again for a mixed gain on the sample), then app.merge.jitter evens the level over frames
         cloned = seamless_clone(out, region, hard, 2 if opts.suppress_seamless_jitter else 1)
         if hard is not None and (probe or face.seamless_target is not None):
             level = jitter.poisson_offset(cloned, out, hard)
