@@ -217,3 +217,26 @@ def test_face_scale_uses_model_face_type_geometry(sample):
     mat = face_matrix(faces[0].landmarks, 128, "full")
     back = transform_points(transform_points(faces[0].landmarks, mat), mat, invert=True)
     assert np.abs(back - faces[0].landmarks).max() < 1e-6
+
+
+@pytest.mark.parametrize("kw", [
+    dict(mode="seamless", color_transfer="rct"), dict(mode="hist-match"),
+    dict(mode="overlay", output_face_scale=-50, export_alpha=True),
+    dict(mode="seamless", erode_mask_modifier=-200, blur_mask_modifier=200),
+    dict(mode="raw", raw_mode="rgb-mask"), dict(mode="raw", raw_mode="mask-only")])
+@pytest.mark.parametrize("shift", [(0, 0), (-170, -170), (0, 90)])
+def test_face_box_merge_writes_the_same_pixels_as_the_full_frame(sample, kw, shift):
+    """merge_frame_u8 (what the workers write) works on the faces' box only: same pixels, also
+    for a face cut by the frame's edge, on a frame larger than the box."""
+    from app.merge.compose import merge_frame_u8
+    from app.merge.label import to_uint8
+
+    frame, faces = sample
+    big = np.zeros((400, 640, 3), np.uint8)
+    big[:288, :360] = frame
+    lm = faces[0].landmarks + np.array(shift, float)
+    f, m = predict_faces(PRED, crop_faces(big, [lm], 128, "full"))
+    pf = [PredictedFace(lm, f[0], m[0])]
+    opts = MergeOptions(**kw).validate()
+    full = to_uint8(merge_frame(big, pf, opts, "full").image)
+    assert np.array_equal(merge_frame_u8(big, pf, opts, "full"), full)

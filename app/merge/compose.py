@@ -7,7 +7,7 @@ All work for a face happens in a region of interest around it, so a face costs t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -256,6 +256,51 @@ def merge_frame(frame_u8: np.ndarray, faces: list[PredictedFace], opts: MergeOpt
         canvas = np.concatenate([canvas, alpha[..., None]], axis=-1)
     _stage(stages, "result", canvas)
     return MergedFrame(np.clip(canvas, 0, 1), stages or [])
+
+
+def merge_frame_u8(frame_u8: np.ndarray, faces: list[PredictedFace], opts: MergeOptions,
+                   face_type: str) -> np.ndarray:
+    """The merged frame as written (uint8, HxWx4 with alpha): `merge_frame` run on the box
+    around the faces only, pasted into the frame, so a face costs the same on a 4K frame as on a
+    small one (the full-frame float copies cost more than the face on large frames). Differs
+    from converting `merge_frame`'s image by float rounding at most (the matrices are fitted to
+    shifted landmarks). Debug and colour degrade (which quantises the whole frame) take the
+    full frame."""
+    h, w = frame_u8.shape[:2]
+    box = None if opts.debug or (not opts.is_raw and opts.color_degrade_power) \
+        else _faces_box(faces, opts, face_type, (h, w))
+    if box is None:
+        return _u8(merge_frame(frame_u8, faces, opts, face_type).image)
+    x0, y0, x1, y1 = box
+    off = np.array([x0, y0], np.float64)
+    moved = [replace(f, landmarks=np.asarray(f.landmarks, np.float64) - off,
+                     polygons=[np.asarray(q, np.float64) - off for q in f.polygons])
+             for f in faces]
+    crop = _u8(merge_frame(frame_u8[y0:y1, x0:x1], moved, opts, face_type).image)
+    black = opts.is_raw and opts.raw_mode in ("mask-only", "predicted-only")
+    out = np.zeros((h, w, crop.shape[2]), np.uint8)
+    if not black:
+        out[..., :3] = frame_u8
+    out[y0:y1, x0:x1] = crop
+    return out
+
+
+def _faces_box(faces: list[PredictedFace], opts: MergeOptions, face_type: str,
+               shape: tuple) -> tuple[int, int, int, int] | None:
+    """Frame box holding every face's work area (its pasted square with room for erode and
+    blur, and the dst face square it samples, with a margin for cubic interpolation)."""
+    boxes = []
+    for face in faces:
+        size = face.face.shape[0]
+        for scale in (1.0, 1.0 + 0.01 * opts.output_face_scale):
+            mat = face_matrix(face.landmarks, size, face_type, scale=scale)
+            boxes.append(_roi(mat, size, shape))
+    if not boxes:
+        return None
+    b = np.array(boxes)
+    x0, y0 = max(0, int(b[:, 0].min()) - 8), max(0, int(b[:, 1].min()) - 8)
+    x1, y1 = min(shape[1], int(b[:, 2].max()) + 8), min(shape[0], int(b[:, 3].max()) + 8)
+    return (x0, y0, x1, y1) if x1 - x0 >= 2 and y1 - y0 >= 2 else None
 
 
 def probe_levels(frame_u8: np.ndarray, faces: list[PredictedFace], opts: MergeOptions,

@@ -23,7 +23,8 @@ from app.errors import UserError
 from app.extract.align import face_matrix
 from app.fileio import atomic_write_bytes, atomic_write_text, remove_stale_temps
 from app.merge import jitter
-from app.merge.compose import PredictedFace, merge_frame, probe_levels, wants_alpha
+from app.merge.compose import (PredictedFace, merge_frame, merge_frame_u8, probe_levels,
+                                wants_alpha)
 from app.merge.label import add_label, encode_image, to_uint8
 from app.merge.options import MergeOptions
 from app.merge.predictors import Predictor
@@ -138,6 +139,8 @@ def _init_worker(opts: MergeOptions, face_type: str) -> None:
 def _compose_job(job: tuple) -> tuple[bytes, list]:
     """Worker side: merge one frame's faces and encode it (with the label)."""
     frame, faces, ext = job
+    if not _W_OPTS.debug:  # float work on the faces' box only (same pixels, cheaper on big frames)
+        return encode_image(merge_frame_u8(frame, faces, _W_OPTS, _W_FACE_TYPE), ext), []
     result = merge_frame(frame, faces, _W_OPTS, _W_FACE_TYPE)
     data = encode_image(to_uint8(result.image), ext)
     stages = [(name, to_uint8(img)) for name, img in result.stages]
