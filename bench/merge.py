@@ -44,7 +44,7 @@ def build_predictor(name: str, device: str | None, threads: int | None, lighter:
 
 def make_frames(n: int, folder: Path) -> tuple[list[Path], dict]:
     """`n` frames cycling through the sample's 8 (7 with a face), with their landmarks."""
-    from app.merge.engine import faces_by_frame, list_frames
+    from app.merge.dst_inputs import faces_by_frame, list_frames
 
     src = REPO / "tests" / "media" / "merge" / "dst"
     base = list_frames(src)

@@ -11,7 +11,8 @@ import pytest
 from app.errors import UserError
 from app.extract.align import face_matrix, transform_points
 from app.merge.compose import PredictedFace, merge_frame
-from app.merge.engine import crop_faces, faces_by_frame, list_frames, predict_faces
+from app.merge.dst_inputs import faces_by_frame, list_frames
+from app.merge.engine import crop_faces, predict_faces
 from app.merge.options import MergeOptions
 from app.merge.predictors import ColorShiftPredictor
 from tests.conftest import MEDIA

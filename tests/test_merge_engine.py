@@ -11,7 +11,8 @@ import pytest
 
 from app import ALTERED_MEDIA_LABEL
 from app.errors import UserError
-from app.merge.engine import faces_by_frame, list_frames, merge_frames
+from app.merge.dst_inputs import faces_by_frame, list_frames
+from app.merge.engine import merge_frames
 from app.merge.options import MergeOptions
 from app.merge.predictors import ColorShiftPredictor
 from tests.conftest import MEDIA

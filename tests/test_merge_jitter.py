@@ -16,7 +16,8 @@ import pytest
 
 from app.merge import jitter
 from app.merge.compose import PredictedFace
-from app.merge.engine import faces_by_frame, list_frames, merge_frames
+from app.merge.dst_inputs import faces_by_frame, list_frames
+from app.merge.engine import merge_frames
 from app.merge.options import MergeOptions
 from app.merge.predictors import ColorShiftPredictor
 from tests.conftest import MEDIA

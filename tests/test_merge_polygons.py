@@ -14,7 +14,8 @@ import pytest
 
 from app.extract.align import transform_points
 from app.faceset.face_file import read_meta, update_meta
-from app.merge.engine import dst_faces_by_frame, list_frames, merge_frames
+from app.merge.dst_inputs import dst_faces_by_frame, list_frames
+from app.merge.engine import merge_frames
 from app.merge.options import MergeOptions
 from app.merge.predictors import ColorShiftPredictor
 from tests.conftest import MEDIA

@@ -23,13 +23,13 @@ from app.errors import UserError
 from app.extract.align import face_matrix
 from app.fileio import atomic_write_bytes, atomic_write_text, remove_stale_temps
 from app.merge import jitter
+from app.merge.dst_inputs import FRAME_EXTS, _as_dst_face
 from app.merge.compose import (PredictedFace, merge_frame, merge_frame_u8, probe_levels,
                                 wants_alpha)
 from app.merge.label import add_label, encode_image, to_uint8
 from app.merge.options import MergeOptions
 from app.merge.predictors import Predictor
 
-FRAME_EXTS = (".png", ".jpg", ".jpeg")
 SETTINGS_NAME = ".merge_settings.json"
 
 
@@ -41,57 +41,6 @@ class MergeStats:
     skipped: int = 0
     faces: int = 0
     written: list = field(default_factory=list)
-
-
-def list_frames(folder: Path) -> list[Path]:
-    """dst frames (png/jpg), sorted by name; hidden and temp files skipped."""
-    if not folder.is_dir():
-        raise UserError("dst frames folder not found; run `python -m app video extract dst` "
-                        "first", folder)
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lower() in FRAME_EXTS)
-
-
-@dataclass
-class DstFace:
-    """One aligned dst face as merge needs it: source-frame landmarks, and the mask editor's
-    polygons mapped into the frame (with their include/exclude modes)."""
-
-    landmarks: np.ndarray
-    polygons: list = field(default_factory=list)
-    polygon_modes: list = field(default_factory=list)
-
-
-def dst_faces_by_frame(aligned_dir: Path) -> dict[str, list[DstFace]]:
-    """Every aligned dst face with its mask polygons, grouped by the frame it came from.
-
-    Damaged face files raise a UserError naming the file before any frame is written.
-    """
-    from app.extract.align import invert_affine
-    from app.faceset.face_file import list_faces, read_meta
-
-    grouped: dict[str, list[DstFace]] = {}
-    for path in list_faces(aligned_dir):
-        meta = read_meta(path)
-        polys = []
-        if meta.mask_polygons:
-            to_frame = np.asarray(invert_affine(meta.matrix()), np.float64)
-            polys = [np.asarray(p, np.float64).reshape(-1, 2) @ to_frame[:, :2].T + to_frame[:, 2]
-                     for p in meta.mask_polygons]
-        modes = list(meta.mask_polygon_modes or ["include"] * len(polys))
-        grouped.setdefault(Path(meta.source_filename).name, []).append(
-            DstFace(meta.source_landmarks_array(), polys, modes))
-    return grouped
-
-
-def faces_by_frame(aligned_dir: Path) -> dict[str, list[np.ndarray]]:
-    """Source landmarks of every aligned dst face, grouped by the frame they came from."""
-    return {k: [f.landmarks for f in v] for k, v in dst_faces_by_frame(aligned_dir).items()}
-
-
-def _as_dst_face(face) -> DstFace:
-    """`merge_frames` takes landmarks arrays or DstFaces."""
-    return face if isinstance(face, DstFace) else DstFace(np.asarray(face, np.float64))
 
 
 def effective_options(opts: MergeOptions, predictor: Predictor) -> MergeOptions:

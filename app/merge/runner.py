@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.errors import UserError
-from app.merge.engine import MergeStats, dst_faces_by_frame, list_frames, merge_frames
+from app.merge.dst_inputs import dst_faces_by_frame, list_frames
+from app.merge.engine import MergeStats, merge_frames
 from app.merge.options import MergeOptions
 
 MODEL_NAMES = ("H64", "H128", "DF", "LIAEF128", "SAE")

@@ -1,0 +1,64 @@
+"""What merge reads from the dst side: the frames, and each frame's aligned faces (source-frame
+landmarks and the mask editor's polygons mapped into the frame)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import UserError
+
+FRAME_EXTS = (".png", ".jpg", ".jpeg")
+
+
+def list_frames(folder: Path) -> list[Path]:
+    """dst frames (png/jpg), sorted by name; hidden and temp files skipped."""
+    if not folder.is_dir():
+        raise UserError("dst frames folder not found; run `python -m app video extract dst` "
+                        "first", folder)
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and p.suffix.lower() in FRAME_EXTS)
+
+
+@dataclass
+class DstFace:
+    """One aligned dst face as merge needs it: source-frame landmarks, and the mask editor's
+    polygons mapped into the frame (with their include/exclude modes)."""
+
+    landmarks: np.ndarray
+    polygons: list = field(default_factory=list)
+    polygon_modes: list = field(default_factory=list)
+
+
+def dst_faces_by_frame(aligned_dir: Path) -> dict[str, list[DstFace]]:
+    """Every aligned dst face with its mask polygons, grouped by the frame it came from.
+
+    Damaged face files raise a UserError naming the file before any frame is written.
+    """
+    from app.extract.align import invert_affine
+    from app.faceset.face_file import list_faces, read_meta
+
+    grouped: dict[str, list[DstFace]] = {}
+    for path in list_faces(aligned_dir):
+        meta = read_meta(path)
+        polys = []
+        if meta.mask_polygons:
+            to_frame = np.asarray(invert_affine(meta.matrix()), np.float64)
+            polys = [np.asarray(p, np.float64).reshape(-1, 2) @ to_frame[:, :2].T + to_frame[:, 2]
+                     for p in meta.mask_polygons]
+        modes = list(meta.mask_polygon_modes or ["include"] * len(polys))
+        grouped.setdefault(Path(meta.source_filename).name, []).append(
+            DstFace(meta.source_landmarks_array(), polys, modes))
+    return grouped
+
+
+def faces_by_frame(aligned_dir: Path) -> dict[str, list[np.ndarray]]:
+    """Source landmarks of every aligned dst face, grouped by the frame they came from."""
+    return {k: [f.landmarks for f in v] for k, v in dst_faces_by_frame(aligned_dir).items()}
+
+
+def _as_dst_face(face) -> DstFace:
+    """`merge_frames` takes landmarks arrays or DstFaces."""
+    return face if isinstance(face, DstFace) else DstFace(np.asarray(face, np.float64))
