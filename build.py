@@ -10,7 +10,8 @@ By default the build uses this interpreter's packages (the spec keeps out the en
 does not ship) and refuses when its torch is not the variant's pin; `--venv` installs the variant's
 own pins into builds/.venv-<variant> first. The SSE variants (and cpu) bundle a dlib compiled here
 without AVX (dlib-bin's wheel executes AVX at import: SIGILL on an SSE4.2-only CPU, checked under
-qemu -cpu Nehalem); it is built once from dlib's source into builds/wheels/ (about 20 CPU-minutes).
+qemu -cpu Nehalem); it is built once from dlib's source into builds/wheels/ (25 minutes on a
+busy 2-core machine; needs a C++ compiler: MSVC on Windows).
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def sse_dlib(python: Path) -> Path:
 def _build_dlib_wheel(python: Path, wheels: Path, tag: str) -> Path:
     """dlib's setup.py turns AVX on whenever the building CPU has it, and (20.0.1) drops its own
     `--no USE_AVX_INSTRUCTIONS` before reading it; so the CMake switch is put where it reads."""
-    print(f"building {DLIB_SOURCE} without AVX (once; about 20 CPU-minutes)", flush=True)
+    print(f"building {DLIB_SOURCE} without AVX (once; 25 minutes on 2 busy cores)", flush=True)
     tools = BUILDS / ".venv-dlib-build"
     tpy = _venv_python(tools)
     if not tpy.exists():
