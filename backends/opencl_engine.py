@@ -24,6 +24,8 @@ setup_opencl()
 from tinygrad import Tensor, TinyJit, dtypes  # noqa: E402
 from tinygrad.device import CompileError  # noqa: E402
 
+from backends import cl_gemm  # noqa: E402
+
 
 class TinyOps(Ops):
     """Primitives on tinygrad tensors."""
@@ -33,10 +35,15 @@ class TinyOps(Ops):
         self._consts: dict[tuple, Tensor] = {}
 
     def conv2d(self, x, w, b=None, stride=1, padding=0, groups=1):
+        if groups == 1 and cl_gemm.enabled(self.device, w.shape[0]):
+            return cl_gemm.conv2d(x, w, b, stride, padding)    # im2col + tuned GEMM, see cl_gemm
         return x.conv2d(w, b, groups=groups, stride=stride, padding=padding)
 
     def dense(self, x, w, b=None):
-        y = x @ w
+        if x.ndim == 2 and cl_gemm.enabled(self.device, w.shape[1]):
+            y = cl_gemm.matmul(x, w)                               # tuned GEMM, see cl_gemm
+        else:
+            y = x @ w
         return y + b if b is not None else y
 
     def reshape(self, x, shape):

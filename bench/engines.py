@@ -1,7 +1,8 @@
 """Training-step speed of each engine on a DF-like 128 px model, batch 8.
 
-Prints ms/step (steady), first-step time with cold and warm compile caches, peak memory, and the
-achieved GFLOP/s as a share of this machine's GEMM peak measured here (fp32 and bf16 matmul).
+Prints ms/step (steady; also the process CPU time per step, which other programs on a shared
+machine skew less than wall time), first-step time with cold and warm compile caches, peak memory,
+and the achieved GFLOP/s as a share of this machine's GEMM peak measured here (fp32 and bf16).
 Each configuration runs in its own process so peak memory and caches are measured cleanly.
 
     python bench/engines.py                 # torch fp32, torch auto (bf16 where native), OpenCL
@@ -135,17 +136,20 @@ def run_one(engine: str, precision: str, res: int, batch: int, steps: int) -> di
     t = time.perf_counter()
     first_loss = step(b)["loss"]
     first = time.perf_counter() - t
-    times, loss = [], first_loss
+    times, cpus, loss = [], [], first_loss
     for _ in range(steps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         loss = step(b)["loss"]
         times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
     times.sort()
+    cpus.sort()
     steady = times[len(times) // 2] if times else first
+    cpu = cpus[len(cpus) // 2] if cpus else float("nan")
     import numpy as np
     return {"engine": engine, "precision": getattr(eng, "precision", "fp32"), "device": repr(eng),
             "params_M": sum(int(np.prod(s.shape)) for s in specs.values()) / 1e6,
-            "first_s": first, "steady_s": steady, "loss_first": first_loss, "loss_last": loss,
+            "first_s": first, "steady_s": steady, "cpu_s": cpu, "loss_first": first_loss, "loss_last": loss,
             "peak_rss_MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "gflop_step": model_flops(model, batch) / 1e9}
 
@@ -196,7 +200,8 @@ def main() -> None:
         share_peak = peak["bf16"] if r["precision"] == "bf16" else peak["fp32"]
         gfs = r["gflop_step"] / r["steady_s"]
         print(f"{name:20s} {r['device']:45s} params {r['params_M']:.1f} M, {r['gflop_step']:.0f} GFLOP/step | "
-              f"first step {r['first_s']:.2f} s | {r['steady_s'] * 1000:.0f} ms/step | "
+              f"first step {r['first_s']:.2f} s | {r['steady_s'] * 1000:.0f} ms/step "
+              f"({r['cpu_s'] * 1000:.0f} ms CPU) | "
               f"{gfs:.0f} GFLOP/s = {100 * gfs / share_peak:.0f}% of {r['precision']} peak | "
               f"peak RSS {r['peak_rss_MiB']:.0f} MiB | loss {r['loss_first']:.3f} -> {r['loss_last']:.3f}")
 

@@ -1,0 +1,159 @@
+"""Convolutions for the OpenCL engine as im2col + a hand-written OpenCL GEMM.
+
+Why: tinygrad 0.14's own kernels for convolutions and matmuls run at ~5 GFLOP/s on PoCL (CPU)
+here, the conv weight gradients worst (docs in /work/shared/docs/NOTES-opencl.md). A plain
+register-tiled GEMM (each work-item keeps an RM x 16 block of C in float16 vectors) runs several
+times faster on PoCL, and expressing a conv as im2col + GEMM turns the forward, the input gradient
+and the weight gradient all into that one kernel.
+
+The kernel enters tinygrad's graph through `Tensor.custom_kernel` as a ready OpenCL source, so it
+is part of the compiled (TinyJit) train step like any other kernel; its gradient is given as two
+more GEMMs. Only OpenCL devices use it (see `enabled`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from tinygrad import Tensor
+from tinygrad.renderer import Estimates
+from tinygrad.uop.ops import KernelInfo, Ops, ProgramInfo, UOp
+
+RM = 8      # rows of C per work-item; each work-item keeps an RM x (16 * NV) block of C
+
+_SRC = r"""
+__kernel void NAME(__global float* C, __global const float* A, __global const float* B) {
+  /* rows on dimension 0: consecutive work-items share the same column strip of B (L2 reuse) */
+  const int r0 = get_global_id(0) * RM;
+  const int c0 = get_global_id(1) * (16 * NV);
+  float16 acc[RM][NV];
+  #pragma unroll
+  for (int i = 0; i < RM; i++) {
+    #pragma unroll
+    for (int j = 0; j < NV; j++) acc[i][j] = (float16)(0.0f);
+  }
+  for (int k = 0; k < KK; k++) {
+    float16 b[NV];
+    #pragma unroll
+    for (int j = 0; j < NV; j++) b[j] = vload16(j, B + k * NN + c0);
+#if TA
+    const __global float* a = A + k * MM + r0;      /* op(A) = A^T, A stored [K, M] */
+#define AT(i) a[i]
+#else
+    const __global float* a = A + r0 * KK + k;      /* A stored [M, K] */
+#define AT(i) a[(i) * KK]
+#endif
+    #pragma unroll
+    for (int i = 0; i < RM; i++) {
+      const float16 av = (float16)(AT(i));
+      #pragma unroll
+      for (int j = 0; j < NV; j++) acc[i][j] = fma(av, b[j], acc[i][j]);
+    }
+  }
+  #pragma unroll
+  for (int i = 0; i < RM; i++) {
+    #pragma unroll
+    for (int j = 0; j < NV; j++) vstore16(acc[i][j], j, C + (r0 + i) * NN + c0);
+  }
+}
+"""
+
+
+def _nv(n: int) -> int:
+    """Two float16 columns per work-item (measured 1.5-3x faster for large K on PoCL) unless
+    that pads N by more than ~10% over one."""
+    return 2 if _up(n, 32) <= 1.1 * _up(n, 16) else 1
+
+
+def enabled(device: str, cout: int) -> bool:
+    """Use the GEMM path on OpenCL devices for convs with at least 16 output channels, unless
+    FACESTUDIO_CL_CONV=tinygrad asks for tinygrad's own conv kernels (for comparison).
+
+    Measured on PoCL (bench/opencl_kernels.py, fwd + both gradients, CPU time): the GEMM path is
+    3-24x faster for the DF-like encoder/decoder convs (42..2048 outputs), but 20x slower for
+    the 3-channel to-RGB conv, where im2col writes a 25x larger matrix for a 3-column GEMM."""
+    return (str(device).startswith("CL") and cout >= 16
+            and os.environ.get("FACESTUDIO_CL_CONV", "gemm") != "tinygrad")
+
+
+def _up(n: int, m: int) -> int:
+    return (n + m - 1) // m * m
+
+
+def _param(u: UOp) -> UOp:
+    return next(x for x in u.toposort() if x.op is Ops.PARAM)
+
+
+def _raw_gemm(a: Tensor, b: Tensor, trans_a: bool) -> Tensor:
+    """C = op(a) @ b on padded, contiguous operands: op(a) [M, K] (a is [K, M] if trans_a),
+    b [K, N]; M a multiple of RM and N of 16 * _nv(N)."""
+    k, n = b.shape
+    m = a.shape[1] if trans_a else a.shape[0]
+    nv = _nv(n)
+    assert m % RM == 0 and n % (16 * nv) == 0, (m, n)
+    name = f"gemm{'_at' if trans_a else ''}_{m}_{n}_{k}"
+    src = f"#define NAME {name}\n#define RM {RM}\n#define NV {nv}\n#define MM {m}\n#define NN {n}\n" \
+          f"#define KK {k}\n#define TA {int(trans_a)}\n" + _SRC
+    est = Estimates(ops=2 * m * n * k, lds=4 * (m * k + k * n + m * n), mem=4 * (m * k + k * n + m * n))
+
+    def fxn(c: UOp, au: UOp, bu: UOp) -> UOp:
+        sink = UOp.sink(c, au, bu, arg=KernelInfo(name=name, estimates=est))
+        info = ProgramInfo(name=name, global_size=(m // RM, n // (16 * nv), 1), local_size=(1, 1, 1),
+                           globals=(0, 1, 2), outs=(0,), ins=(1, 2))
+        return UOp(Ops.PROGRAM, src=(sink, UOp(Ops.LINEAR, src=tuple(_param(x) for x in (c, au, bu))),
+                                     UOp(Ops.SOURCE, arg=src)), arg=info)
+    out = Tensor.empty(m, n, device=b.device)
+    return out.custom_kernel(a, b, fxn=fxn, grad_fxn=_grad)[0]
+
+
+def _grad(gc: UOp, call: UOp) -> tuple:
+    """d(op(A) @ B): dA via gC @ B^T (or its transpose), dB via op(A)^T @ gC, both GEMMs."""
+    _, a_u, b_u = call.src[1:]
+    trans_a = "_at_" in call.src[0].arg.name
+    g, a, b = Tensor(gc), Tensor(a_u), Tensor(b_u)
+    ga = matmul(g, b.T)                              # [M, K] = op(A)'s gradient
+    ga = ga.T if trans_a else ga
+    gb = matmul(a if trans_a else a.T, g)            # op(A)^T @ gC
+    return (None, ga.contiguous().uop, gb.contiguous().uop)
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """a [M, K] @ b [K, N] with the OpenCL GEMM, differentiable. A transposed view `a` (a.T of a
+    stored [K, M] tensor) is read in place rather than copied."""
+    (m, k), n = a.shape, b.shape[1]
+    mp, np_ = _up(m, RM), _up(n, 16 * _nv(n))
+    trans_a = _is_transposed(a)
+    if trans_a:
+        a_store = a.T.pad(((0, 0), (0, mp - m))) if mp != m else a.T
+    else:
+        a_store = a.pad(((0, mp - m), (0, 0))) if mp != m else a
+    b_store = b.pad(((0, 0), (0, np_ - n))) if np_ != n else b
+    c = _raw_gemm(a_store.contiguous(), b_store.contiguous(), trans_a)
+    return c[:m, :n] if (mp, np_) != (m, n) else c
+
+
+def _is_transposed(a: Tensor) -> bool:
+    return a.uop.op is Ops.PERMUTE and a.uop.arg == (1, 0)
+
+
+def conv2d(x: Tensor, w: Tensor, b: Tensor | None, stride: int, padding: int) -> Tensor:
+    """NCHW conv (OIHW weights, groups 1) as im2col + GEMM.
+
+    K is ordered (ky, kx, C): C innermost, so where the producer is itself a GEMM output (NHWC in
+    memory) im2col reads it in runs. The producer's elementwise ops fuse into the im2col kernel
+    (measured faster than materialising the input as NHWC first). The output is the GEMM's
+    [N*Ho*Wo, Cout], i.e. NHWC, viewed as NCHW."""
+    n, c, h, wd = x.shape
+    co, ci, kh, kw = w.shape
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
+    xh = x.permute(0, 2, 3, 1)
+    if padding:
+        xh = xh.pad(((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    cols = [xh[:, dy:dy + (ho - 1) * stride + 1:stride, dx:dx + (wo - 1) * stride + 1:stride, :]
+            for dy in range(kh) for dx in range(kw)]
+    col = Tensor.stack(*cols, dim=3).reshape(n * ho * wo, kh * kw * ci)     # [N*Ho*Wo, (ky, kx, C)]
+    y = matmul(col, w.permute(0, 2, 3, 1).reshape(co, kh * kw * ci).T)    # [N*Ho*Wo, Cout]
+    if b is not None:
+        y = y + b.reshape(1, co)
+    return y.reshape(n, ho, wo, co).permute(0, 3, 1, 2)
+
