@@ -125,13 +125,14 @@ def test_launchers_run_the_demo_pipeline_without_python(variant, tmp_path):
     assert len(aligned) >= 70
 
 
-def _on_cpu_without_avx(app: Path, args: list[str], env: dict) -> subprocess.CompletedProcess:
+def _on_cpu_without_avx(app: Path, args: list[str], env: dict,
+                        *qemu_flags: str) -> subprocess.CompletedProcess:
     """Run the frozen app on an emulated Nehalem (SSE4.2, POPCNT; no AVX) with qemu-user. The
     bootloader re-executes itself once (to set LD_LIBRARY_PATH), which would leave the emulator:
     its restarted state is given up front, so the whole run stays emulated."""
     env = dict(env, _PYI_ARCHIVE_FILE=str(app), _PYI_PARENT_PROCESS_LEVEL="-1",
                _PYI_LINUX_PROCESS_NAME=app.name, LD_LIBRARY_PATH=str(app.parent / "_internal"))
-    return subprocess.run([QEMU, "-cpu", "Nehalem", str(app), *args], env=env,
+    return subprocess.run([QEMU, *qemu_flags, "-cpu", "Nehalem", str(app), *args], env=env,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600)
 
 
@@ -153,6 +154,9 @@ def test_sse_variant_runs_without_avx(variant, tmp_path):
     for f in frames[3:]:
         f.unlink()   # three frames: the emulator runs about 20x slower
 
+    traced = _on_cpu_without_avx(app, ["--version"], env, "-strace")
+    assert traced.returncode == 0, traced.stderr[-2000:]
+    assert "execve(" not in traced.stderr, "the bootloader left the emulator: a native run"
     devices = _on_cpu_without_avx(app, ["devices"], env)
     assert devices.returncode == 0, f"rc {devices.returncode}: {devices.stderr[-2000:]}"
     assert "torch engine would use:" in devices.stdout
