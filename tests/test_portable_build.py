@@ -4,8 +4,10 @@ Each variant is its own test id, so one variant runs alone:
   python -m pytest -m slow tests/test_portable_build.py -k cpu
   python -m pytest -m slow tests/test_portable_build.py -k opencl-sse
   python -m pytest -m slow tests/test_portable_build.py -k cuda-avx   (smoke test only)
-Building takes about 5 minutes a variant on 2 cores (cuda-avx: a venv with the CUDA torch first,
-see README "Portable builds"); the demo pipeline through the launchers then takes 10-20 more.
+Building takes 3-8 minutes a variant on 2 busy cores; the first cpu or opencl-sse build also
+compiles dlib without AVX (25 minutes, cached in builds/wheels/); cuda-avx first installs its venv
+with the CUDA torch (about 6 GB). The tests of one variant then take 5-8 minutes (README
+"Portable builds"). The check without AVX needs qemu-user (Debian: qemu-user-static).
 To test a folder built before, set FACESTUDIO_BUILT_<VARIANT>=DIR (e.g. FACESTUDIO_BUILT_CPU,
 FACESTUDIO_BUILT_OPENCL_SSE); the folder is copied, never changed.
 """
