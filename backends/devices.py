@@ -294,8 +294,8 @@ def choose(spec: str | int | None = None, engine: str = "torch") -> Choice:
     if gpus:
         best, why = pick_best(gpus, desktop_gpus())
         return Choice("torch", [best], f"best GPU: {why} of {len(gpus)}")
-    return Choice("torch", [cpu], "no CUDA/ROCm/XPU/MPS GPU found by torch: CPU "
-                  "(the OpenCL engine can use an OpenCL device instead)")
+    hint = " (the OpenCL engine can use an OpenCL device instead)" if opencl_engine_present() else ""
+    return Choice("torch", [cpu], "no CUDA/ROCm/XPU/MPS GPU found by torch: CPU" + hint)
 
 
 def _choose_opencl(sel: str | int | None, from_env: str) -> Choice:
@@ -322,6 +322,13 @@ def _choose_opencl(sel: str | int | None, from_env: str) -> Choice:
     return Choice("opencl", [best], f"best OpenCL device: GPUs first, then {why}")
 
 
+def opencl_engine_present() -> bool:
+    """Whether this install carries the OpenCL engine (tinygrad); the cpu and CUDA portable
+    builds leave it out."""
+    import importlib.util
+    return importlib.util.find_spec("tinygrad") is not None
+
+
 def _listing(devs: list[Device], cpu: Device | None = None) -> str:
     lines = [d.describe() for d in devs] or ["(no GPUs)"]
     if cpu is not None:
@@ -346,6 +353,10 @@ def report(spec: str | int | None = None) -> str:
     cls = list_opencl()
     lines += [f"  {d.describe()}  [{d.platform}]" for d in cls] or ["  none"]
     for engine in ("torch", "opencl"):
+        if engine == "opencl" and not opencl_engine_present():
+            lines.append("opencl engine: not in this build (the opencl-sse build and a source "
+                         "install have it)")
+            continue
         try:
             c = choose(spec, engine)
             names = ", ".join(d.name for d in c.devices)

@@ -65,3 +65,11 @@ def test_opencl_gpu_beats_cpu_even_when_it_drives_the_desktop():
     devs = [Device("opencl", 0, "opencl-cpu", "pthread", memory=64 << 30, extra={"pci": ""}),
             _gpu(1, 4, "0000:03:00.0", kind="opencl-gpu")]
     assert pick_best(devs, {"0000:03:00.0"})[0].index == 1
+
+
+def test_builds_without_the_opencl_engine_say_so(monkeypatch):
+    import backends.devices as devices
+    monkeypatch.setattr(devices, "opencl_engine_present", lambda: False)
+    text = devices.report()
+    assert "opencl engine: not in this build" in text
+    assert "OpenCL engine can use" not in text
