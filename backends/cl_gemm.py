@@ -26,6 +26,14 @@ __kernel void NAME(__global float* C, __global const float* A, __global const fl
   /* rows on dimension 0: consecutive work-items share the same column strip of B (L2 reuse) */
   const int r0 = get_global_id(0) * RM;
   const int c0 = get_global_id(1) * (16 * NV);
+#if TA
+  /* split K: dimension 2 picks a chunk of KK rows of A and B; C has one [MM, NN] slab per chunk,
+     summed afterwards. Keeps each chunk's strip of B in L2 while the row blocks pass over it. */
+  const size_t s = get_global_id(2);
+  A += s * KK * MM;
+  B += s * KK * NN;
+  C += s * MM * NN;
+#endif
   float16 acc[RM][NV];
   #pragma unroll
   for (int i = 0; i < RM; i++) {
@@ -84,11 +92,17 @@ def _param(u: UOp) -> UOp:
     return next(x for x in u.toposort() if x.op is Ops.PARAM)
 
 
+SPLIT_K = 1024   # reduction chunk for A^T @ B (weight gradients reduce over N*H*W rows)
+
+
 def _raw_gemm(a: Tensor, b: Tensor, trans_a: bool) -> Tensor:
     """C = op(a) @ b on padded, contiguous operands: op(a) [M, K] (a is [K, M] if trans_a),
-    b [K, N]; M a multiple of RM and N of 16 * _nv(N)."""
+    b [K, N]; M a multiple of RM and N of 16 * _nv(N). A^T @ B with a long reduction is split
+    into SPLIT_K chunks and summed (no gradient: it only occurs inside gradients)."""
     k, n = b.shape
     m = a.shape[1] if trans_a else a.shape[0]
+    if trans_a and k > 2 * SPLIT_K and k % SPLIT_K == 0:
+        return _split_gemm(a, b, k // SPLIT_K)
     nv = _nv(n)
     assert m % RM == 0 and n % (16 * nv) == 0, (m, n)
     name = f"gemm{'_at' if trans_a else ''}_{m}_{n}_{k}"
@@ -96,14 +110,32 @@ def _raw_gemm(a: Tensor, b: Tensor, trans_a: bool) -> Tensor:
           f"#define KK {k}\n#define TA {int(trans_a)}\n" + _SRC
     est = Estimates(ops=2 * m * n * k, lds=4 * (m * k + k * n + m * n), mem=4 * (m * k + k * n + m * n))
 
-    def fxn(c: UOp, au: UOp, bu: UOp) -> UOp:
-        sink = UOp.sink(c, au, bu, arg=KernelInfo(name=name, estimates=est))
-        info = ProgramInfo(name=name, global_size=(m // RM, n // (16 * nv), 1), local_size=(1, 1, 1),
-                           globals=(0, 1, 2), outs=(0,), ins=(1, 2))
-        return UOp(Ops.PROGRAM, src=(sink, UOp(Ops.LINEAR, src=tuple(_param(x) for x in (c, au, bu))),
-                                     UOp(Ops.SOURCE, arg=src)), arg=info)
+    fxn = _program(name, src, est, (m // RM, n // (16 * nv), 1))
     out = Tensor.empty(m, n, device=b.device)
     return out.custom_kernel(a, b, fxn=fxn, grad_fxn=_grad)[0]
+
+
+def _program(name: str, src: str, est: Estimates, grid: tuple[int, int, int]):
+    def fxn(c: UOp, au: UOp, bu: UOp) -> UOp:
+        sink = UOp.sink(c, au, bu, arg=KernelInfo(name=name, estimates=est))
+        info = ProgramInfo(name=name, global_size=grid, local_size=(1, 1, 1), globals=(0, 1, 2),
+                           outs=(0,), ins=(1, 2))
+        return UOp(Ops.PROGRAM, src=(sink, UOp(Ops.LINEAR, src=tuple(_param(x) for x in (c, au, bu))),
+                                     UOp(Ops.SOURCE, arg=src)), arg=info)
+    return fxn
+
+
+def _split_gemm(a: Tensor, b: Tensor, chunks: int) -> Tensor:
+    """A^T @ B as `chunks` partial products over slices of the reduction, then their sum."""
+    k, n = b.shape
+    m, kk, nv = a.shape[1], k // chunks, _nv(n)
+    name = f"gemm_at_split_{m}_{n}_{k}"
+    src = f"#define NAME {name}\n#define RM {RM}\n#define NV {nv}\n#define MM {m}\n#define NN {n}\n" \
+          f"#define KK {kk}\n#define TA 1\n" + _SRC
+    est = Estimates(ops=2 * m * n * k, lds=4 * (m * k + k * n + chunks * m * n), mem=4 * (m * k + k * n + chunks * m * n))
+    out = Tensor.empty(chunks, m, n, device=b.device)
+    fxn = _program(name, src, est, (m // RM, n // (16 * nv), chunks))
+    return out.custom_kernel(a, b, fxn=fxn)[0].sum(0)
 
 
 def _grad(gc: UOp, call: UOp) -> tuple:

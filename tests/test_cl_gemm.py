@@ -47,3 +47,13 @@ def test_gemm_path_is_used_only_where_it_pays(tg):
     assert cl_gemm.enabled("CL", 42) and cl_gemm.enabled("CL:0", 16)
     assert not cl_gemm.enabled("CL", 3)          # to-RGB conv: tinygrad's own kernel is faster
     assert not cl_gemm.enabled("CPU", 64)
+
+
+@pytest.mark.parametrize("k", [3072, 1000])
+def test_transposed_gemm_with_and_without_split_reduction(tg, k):
+    """A^T @ B (the weight-gradient form): long reductions are split into chunks and summed."""
+    Tensor, cl_gemm = tg
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((k, 40)).astype(np.float32), rng.standard_normal((k, 48)).astype(np.float32)
+    c = cl_gemm.matmul(Tensor(a, device="CL").realize().T, Tensor(b, device="CL").realize()).numpy()
+    np.testing.assert_allclose(c, a.T @ b, atol=1e-3, rtol=1e-4)
