@@ -97,3 +97,24 @@ def test_opencl_modes_state_on_host_same_losses_and_round_trip(tmp_path):
     assert isinstance(e1._state["opt/out.weight"]["m"], np.ndarray)
     np.testing.assert_allclose(e1.state_dict()["opt/opt/out.weight/v"], e3.state_dict()["opt/opt/out.weight/v"], rtol=1e-4)
     assert s1(micro_batch())["loss"] == pytest.approx(s3(micro_batch())["loss"], rel=1e-4)
+
+
+def test_torch_offload_code_paths_forced_on_the_cpu(monkeypatch, tmp_path):
+    """On a GPU, mode 3 updates host shadows of the parameters and mode 2 moves the state back and
+    forth; no GPU here, so force those paths on the CPU: same trajectory, state round-trips."""
+    from backends.torch_engine import TorchEngine
+    ref, ref_step = _torch(1)
+    ref_losses = [ref_step(sample_batch())["loss"] for _ in range(4)]
+    monkeypatch.setattr(TorchEngine, "_offloads", lambda self: self.offload_mode > 1)
+    for mode in (2, 3):
+        eng, step = _torch(mode)
+        assert bool(eng._shadow) == (mode == 3)
+        losses = [step(sample_batch())["loss"] for _ in range(2)]
+        eng.save(tmp_path / f"m{mode}.safetensors")
+        eng2, step2 = _torch(mode)
+        eng2.load(tmp_path / f"m{mode}.safetensors")
+        if mode == 3:   # loaded weights reach the shadows the optimizer updates
+            np.testing.assert_array_equal(eng2._shadow["to_rgb.weight"].detach().numpy(),
+                                          eng2.to_numpy(eng2.params["to_rgb.weight"]))
+        losses += [step2(sample_batch())["loss"] for _ in range(2)]
+        np.testing.assert_allclose(losses, ref_losses, rtol=1e-6)
