@@ -73,14 +73,16 @@ def _nv(n: int) -> int:
     return 2 if _up(n, 32) <= 1.1 * _up(n, 16) else 1
 
 
-def enabled(device: str, cout: int) -> bool:
-    """Use the GEMM path on OpenCL devices for convs with at least 16 output channels, unless
-    FACESTUDIO_CL_CONV=tinygrad asks for tinygrad's own conv kernels (for comparison).
+def enabled(device: str, cout: int, cpu: bool = True) -> bool:
+    """Use the GEMM path on OpenCL CPU devices (PoCL; `cpu`) for convs with at least 16 output
+    channels, unless FACESTUDIO_CL_CONV=tinygrad asks for tinygrad's own conv kernels (for
+    comparison). The kernel is shaped for a CPU (one work-item per 8 x 32 block, no local
+    memory); on an OpenCL GPU tinygrad's own kernels stay in use (not measured here: no GPU).
 
     Measured on PoCL (bench/opencl_kernels.py, fwd + both gradients, CPU time): the GEMM path is
     3-24x faster for the DF-like encoder/decoder convs (42..2048 outputs), but 20x slower for
     the 3-channel to-RGB conv, where im2col writes a 25x larger matrix for a 3-column GEMM."""
-    return (str(device).startswith("CL") and cout >= 16
+    return (cpu and str(device).startswith("CL") and cout >= 16
             and os.environ.get("FACESTUDIO_CL_CONV", "gemm") != "tinygrad")
 
 

@@ -47,6 +47,7 @@ def test_gemm_path_is_used_only_where_it_pays(tg):
     assert cl_gemm.enabled("CL", 42) and cl_gemm.enabled("CL:0", 16)
     assert not cl_gemm.enabled("CL", 3)          # to-RGB conv: tinygrad's own kernel is faster
     assert not cl_gemm.enabled("CPU", 64)
+    assert not cl_gemm.enabled("CL", 64, cpu=False)   # an OpenCL GPU keeps tinygrad's kernels
 
 
 @pytest.mark.parametrize("k", [3072, 1000])
