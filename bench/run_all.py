@@ -40,9 +40,14 @@ BENCHES = [
     ("merge", ["bench/merge.py", "--frames", "60"], [
         ("merge full (H128)", r"full merge.*?([\d.]+) frames/s", "frames/s"),
     ]),
-    ("engines", ["bench/engines.py", "--steps", "3", "--only", "torch"], [
+    ("engines", ["bench/engines.py", "--steps", "3"], [
         ("GEMM peak fp32", r"fp32 ([\d.]+) GFLOP/s", "GFLOP/s"),
         ("GEMM peak bf16", r"bf16 ([\d.]+) GFLOP/s", "GFLOP/s"),
+        ("DF-like 128 px torch fp32", r"^torch fp32 .*?(\d+) ms/step", "ms/step"),
+        ("DF-like 128 px torch auto (bf16)", r"^torch auto .*?(\d+) ms/step", "ms/step"),
+        ("DF-like 128 px OpenCL (PoCL)", r"^opencl warm cache .*?(\d+) ms/step", "ms/step"),
+        ("OpenCL first step, caches empty", r"^opencl cold cache .*?first step ([\d.]+) s", "s"),
+        ("OpenCL first step, caches warm", r"^opencl warm cache .*?first step ([\d.]+) s", "s"),
     ]),
 ]
 
