@@ -140,3 +140,19 @@ def ask_choice(question: str, default: str, choices: Sequence[str],
             return text
         raise ValueError("one of " + ", ".join(f"({i + 1}) {c}" for i, c in enumerate(choices)))
     return ask(question, default, parse, help_text, given, **kw)
+
+
+def ask_device_spec(spec: str | None, engine: str):
+    """DeepFaceLab's "Which GPU idx to choose?" where torch sees several GPUs and neither a flag
+    nor the environment chose; otherwise `spec` as given (None: the system's choice)."""
+    if spec is not None or engine != "torch" or not interactive():
+        return spec
+    from backends.devices import list_torch_gpus
+
+    gpus = list_torch_gpus()
+    if len(gpus) < 2:
+        return spec
+    for g in gpus:
+        print(f"  {g.describe()}")
+    return ask_choice("Which GPU idx to choose? (best: most memory)", "best",
+                      ["best"] + [str(g.index) for g in gpus] + ["cpu"])

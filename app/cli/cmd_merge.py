@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.ask import ask_bool, ask_choice, ask_int, interactive
+from app.cli.ask import ask_bool, ask_choice, ask_device_spec, ask_int
 
 MODES = ("overlay", "hist-match", "hist-match-bw", "seamless", "raw")
 RAW_MODES = ("rgb", "rgb-mask", "mask-only", "predicted-only")
@@ -121,16 +121,9 @@ def choose_device(args) -> tuple[str, object]:
     several GPUs, else the flag (or FACESTUDIO_DEVICE, or the best device)."""
     if args.test_predictor and args.device is None:
         return args.engine, None  # no model: nothing runs on a device
-    from backends.devices import choose, list_torch_gpus
+    from backends.devices import choose
 
-    spec = args.device
-    if spec is None and args.engine == "torch" and interactive() and not args.test_predictor:
-        gpus = list_torch_gpus()
-        if len(gpus) > 1:
-            for g in gpus:
-                print(f"  {g.describe()}")
-            spec = ask_choice("Which GPU idx to choose? (best: most memory)", "best",
-                              ["best"] + [str(g.index) for g in gpus] + ["cpu"])
+    spec = ask_device_spec(args.device, args.engine)
     choice = choose(spec, args.engine)
     dev = choice.devices[0]  # merge runs on one device ("all" takes the first)
     if not args.test_predictor:

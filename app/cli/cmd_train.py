@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from app.cli.ask import ask_bool, ask_choice, ask_float, interactive
+from app.cli.ask import ask_bool, ask_choice, ask_device_spec, ask_float, interactive
 
 MODELS = ("H64", "H128", "DF", "LIAEF128", "SAE")
 
@@ -100,16 +100,8 @@ def _parse_options(pairs: list[str]) -> dict:
 
 
 def _choose_device(args):
-    from backends.devices import choose, list_torch_gpus
-    spec = args.device
-    if spec is None and args.engine == "torch" and interactive():
-        gpus = list_torch_gpus()
-        if len(gpus) > 1:
-            for g in gpus:
-                print(f"  {g.describe()}")
-            spec = ask_choice("Which GPU idx to choose? (best: most memory)", "best",
-                              ["best"] + [str(g.index) for g in gpus] + ["cpu"])
-    return choose(spec, args.engine)
+    from backends.devices import choose
+    return choose(ask_device_spec(args.device, args.engine), args.engine)
 
 
 def _ask(o, default, chosen: dict):
