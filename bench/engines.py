@@ -121,18 +121,21 @@ def gemm_peak() -> dict:
     return out
 
 
-def run_one(engine: str, precision: str, res: int, batch: int, steps: int) -> dict:
-    """One configuration in this process: first step, steady steps, peak RSS."""
+def df_like_step(engine: str, precision: str, res: int, batch: int):
+    """(model, engine, train step, batch) of the DF-like reference net, Adam as DeepFaceLab's."""
     from backends import get_engine
     from backends.optim import Adam
     model = df_like(res)
-    specs = model.specs()
     kw = {"precision": precision} if engine == "torch" else {}
     eng = get_engine(engine, "cpu" if engine == "torch" else None, **kw)
-    eng.init_params(specs, seed=0)
+    eng.init_params(model.specs(), seed=0)
     eng.set_optimizers([Adam(lr=5e-5, beta1=0.5, beta2=0.999)])
-    step = eng.train_step(loss_fn(model))
-    b = batch_for(res, batch)
+    return model, eng, eng.train_step(loss_fn(model)), batch_for(res, batch)
+
+
+def run_one(engine: str, precision: str, res: int, batch: int, steps: int) -> dict:
+    """One configuration in this process: first step, steady steps, peak RSS."""
+    model, eng, step, b = df_like_step(engine, precision, res, batch)
     t = time.perf_counter()
     first_loss = step(b)["loss"]
     first = time.perf_counter() - t
@@ -148,7 +151,7 @@ def run_one(engine: str, precision: str, res: int, batch: int, steps: int) -> di
     cpu = cpus[len(cpus) // 2] if cpus else float("nan")
     import numpy as np
     return {"engine": engine, "precision": getattr(eng, "precision", "fp32"), "device": repr(eng),
-            "params_M": sum(int(np.prod(s.shape)) for s in specs.values()) / 1e6,
+            "params_M": sum(int(np.prod(s.shape)) for s in model.specs().values()) / 1e6,
             "first_s": first, "steady_s": steady, "cpu_s": cpu, "loss_first": first_loss, "loss_last": loss,
             "peak_rss_MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "gflop_step": model_flops(model, batch) / 1e9}

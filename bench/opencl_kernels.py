@@ -30,17 +30,10 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def profile(res: int, batch: int, steps: int) -> dict:
     """Run in this process: first step, steady steps (wall + CPU), then one step under DEBUG=2."""
-    from bench.engines import batch_for, df_like, loss_fn, model_flops
-    from backends import get_engine
-    from backends.optim import Adam
+    from bench.engines import df_like_step, model_flops
     from tinygrad.helpers import Context
 
-    model = df_like(res)
-    eng = get_engine("opencl")
-    eng.init_params(model.specs(), seed=0)
-    eng.set_optimizers([Adam(lr=5e-5, beta1=0.5, beta2=0.999)])
-    step = eng.train_step(loss_fn(model))
-    b = batch_for(res, batch)
+    model, eng, step, b = df_like_step("opencl", "fp32", res, batch)
     t = time.perf_counter()
     first_loss = step(b)["loss"]
     first = time.perf_counter() - t
