@@ -46,6 +46,9 @@ def draw(paths: list[Path], state: FacesetViewState, tiles: dict) -> np.ndarray:
 
     cols, rows = GRID
     img = np.zeros((BAR + rows * THUMB, cols * THUMB, 3), np.uint8)
+    shown = {(paths[i], state.landmarks) for i in state.visible()}
+    for key in [k for k in tiles if k not in shown]:  # only the page on screen stays decoded
+        del tiles[key]
     for cell, index in enumerate(state.visible()):
         key = (paths[index], state.landmarks)
         if key not in tiles:
@@ -95,7 +98,8 @@ def run_faceset_view(folder: Path) -> str:
             for indices in state.take_trash():
                 gone = [paths[i] for i in indices]
                 move_to_trash(gone, folder)
-                paths = [p for i, p in enumerate(paths) if i not in set(indices)]
+                kept = set(paths) - set(gone)
+                paths = [p for p in paths if p in kept]
                 moved += len(gone)
     finally:
         cv2.destroyWindow(WINDOW)

@@ -27,7 +27,7 @@ def draw(face: np.ndarray, meta, view: dict, name: str) -> tuple[np.ndarray, flo
     """The window image and the scale from face pixels to window pixels."""
     import cv2
 
-    polys = [p for p in view["polys"]]
+    polys = view["polys"]
     closed = [p for p in polys if p.closed and len(p.points) >= 3]
     mask = face_mask(meta.landmarks_array(), [p.points for p in closed],
                      [p.mode for p in closed], face.shape[:2])
