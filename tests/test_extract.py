@@ -199,3 +199,19 @@ def test_accurate_finds_faces_the_fast_detector_misses():
         assert len(found) == 1
         # and where both find the face, accurate keeps the fast (HOG) box
         assert accurate.detect(img)[0] == fast.detect(img)[0]
+
+
+def test_half_written_debug_frames_of_a_killed_run_are_removed(tmp_path, dst_frames):
+    """A run killed while writing aligned_debug leaves `.name.XXXX.tmp.jpg`; the next run clears it
+    (found by the kill test in CI)."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    shutil.copy(dst_frames / "00001.png", frames / "00001.png")
+    debug = tmp_path / "aligned_debug"
+    debug.mkdir()
+    half = debug / ".00001.jpg.k1ll3d.tmp.jpg"
+    half.write_bytes(b"half a debug frame")
+    extract_folder(frames, tmp_path / "aligned", debug,
+                   ExtractOptions(side="dst", workers=1), progress=False)
+    assert not half.exists()
+    assert [p.name for p in debug.iterdir()] == ["00001.jpg"]

@@ -286,6 +286,7 @@ def extract_folder(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
     check_existing_faces(aligned_dir, opts)
     if opts.write_debug and debug_dir is not None:
         Path(debug_dir).mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(debug_dir)
     else:
         debug_dir = None
     if only is not None:
