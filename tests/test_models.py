@@ -87,6 +87,25 @@ def test_sae_vg_is_deepfacelabs_vg():
     assert vg.multiscale == 1
 
 
+def test_vg_refuses_multiscale_and_residual_decoder():
+    """DFL 1.0's vg decoder has one scale and its own residual blocks: asking for either is an
+    error naming the option (it used to be dropped silently); their default 'n' is accepted."""
+    for key in ("multiscale_decoder", "d_residual_blocks"):
+        with pytest.raises(UserError, match=f"{key} .*not available.*vg"):
+            make("SAE", **TINY, archi="vg", **{key: "y"})
+        assert key not in make("SAE", **TINY, archi="vg", **{key: "n"}).options
+    assert make("SAE", **TINY, archi="df", multiscale_decoder="y").multiscale == 3
+
+
+def test_resumed_vg_refuses_multiscale():
+    from app.train.trainer import merge_options
+    spec = model_class("SAE").options_spec
+    saved = resolve(spec, {**TINY, "archi": "vg"})
+    with pytest.raises(UserError, match="multiscale_decoder .*not available"):
+        merge_options(spec, saved, {"multiscale_decoder": True}, None)
+    assert merge_options(spec, saved, {"multiscale_decoder": False}, None) == saved
+
+
 def test_option_validation():
     with pytest.raises(UserError, match="multiple of 16"):
         make("SAE", resolution=72)

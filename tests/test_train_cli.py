@@ -71,6 +71,7 @@ def test_train_api_with_a_time_budget(ws):
 def test_first_run_asks_every_trainer_then_model_question_in_order(monkeypatch):
     from app.cli import cmd_train
     from app.models import model_class
+    from app.errors import UserError
     from app.models.options import GENERAL
     asked = []
 
@@ -88,6 +89,8 @@ def test_first_run_asks_every_trainer_then_model_question_in_order(monkeypatch):
                                     "face_style_power", "bg_style_power"]
     # DFL does not ask vg for a multiscale or residual decoder (vg has its own blocks)
     assert "multiscale_decoder" not in out and "d_residual_blocks" not in out
+    with pytest.raises(UserError, match="multiscale_decoder .*not available"):   # as a flag
+        cmd_train._first_run(model_class("SAE"), {"archi": "vg", "multiscale_decoder": "y"})
 
 
 def test_override_prompt_waits_two_seconds_for_enter(monkeypatch, capsys):

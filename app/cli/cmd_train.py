@@ -126,7 +126,7 @@ def _ask_int_step(o, default):
 
 def _first_run(cls, given: dict) -> dict:
     """All general and model questions, in DFL's order; flags answer without asking."""
-    from app.models.options import GENERAL
+    from app.models.options import GENERAL, refuse_inapplicable
     out: dict = {}
     for o in GENERAL + tuple(cls.options_spec):
         if not o.applies(out):
@@ -135,6 +135,7 @@ def _first_run(cls, given: dict) -> dict:
         if o.key == "batch_size" and default is None:
             default = cls.default_batch
         out[o.key] = o.check(given[o.key]) if o.key in given else _ask(o, default, out)
+    refuse_inapplicable(tuple(cls.options_spec), out, given)   # e.g. a multiscale vg decoder
     return out
 
 

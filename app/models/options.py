@@ -31,6 +31,7 @@ class Option:
     help: str = ""
     overridable: bool = False         # may change on a later run
     when: Callable[[dict], bool] | None = None   # asked only when this holds
+    why_not: str = ""                 # when `when` fails: why, and what to do instead
 
     def default_for(self, chosen: dict) -> Any:
         return self.default(chosen) if callable(self.default) else self.default
@@ -116,4 +117,18 @@ def resolve(spec: tuple[Option, ...], given: dict, where: object = None) -> dict
             continue
         value = given.get(o.key)
         out[o.key] = o.default_for(out) if value is None else o.check(value, where)
+    refuse_inapplicable(spec, out, given, where)
     return out
+
+
+def refuse_inapplicable(spec: tuple[Option, ...], chosen: dict, given: dict | None,
+                        where: object = None) -> None:
+    """A value other than the default for an option that does not apply to the other choices
+    (SAE vg: no multiscale decoder, its own residual blocks) is a UserError: ignoring it would
+    silently train another network than the one asked for. The default value (n) is accepted."""
+    for o in spec:
+        value = (given or {}).get(o.key)
+        if value is None or o.applies(chosen) or o.check(value, where) == o.default_for(chosen):
+            continue
+        raise UserError(f"option {o.key} = {value!r} is not available here: "
+                        f"{o.why_not or 'it does not apply to the other options chosen'}", where)

@@ -44,7 +44,9 @@ OPTIONS = (
            help="More decoder dims give more detail; needs more memory."),
     Option("d_residual_blocks", "Add residual blocks to decoder", False, "bool",
            help="Two residual blocks after each decoder upscale: better quality, more time.",
-           when=lambda o: o.get("archi") != "vg"),
+           when=lambda o: o.get("archi") != "vg",
+           why_not="SAE's vg decoder already has its own residual block after each upscale "
+                   "(DeepFaceLab 1.0's VGDecFlow); leave the option out or use archi df or liae"),
     Option("remove_gray_border", "Remove gray border", False, "bool",
            help="The reconstruction loss also covers the background around the face, so the "
                 "predicted face has no gray, blurred border; costs training time."),
@@ -53,7 +55,9 @@ OPTIONS = (
                 "and 4th, vg: as liae): faster, less memory."),
     Option("multiscale_decoder", "Use multiscale decoder", False, "bool",
            help="The decoder also learns the 1/2 and 1/4 size faces: better structure.",
-           when=lambda o: o.get("archi") != "vg"),
+           when=lambda o: o.get("archi") != "vg",
+           why_not="SAE's vg decoder outputs one scale only (DeepFaceLab 1.0's VGDecFlow has "
+                   "no multiscale output); leave the option out or use archi df or liae"),
     PIXEL_LOSS,
     Option("face_style_power", "Face style power ( 0..100 )", 0.0, "float", lo=0, hi=100,
            overridable=True,

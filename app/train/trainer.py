@@ -21,7 +21,7 @@ import numpy as np
 
 from app.errors import UserError
 from app.models import model_class
-from app.models.options import GENERAL, resolve
+from app.models.options import GENERAL, refuse_inapplicable, resolve
 from app.train.model_files import ModelFiles, foreign_model_files
 
 PREVIEW_FACES = 4
@@ -54,6 +54,7 @@ def merge_options(spec, saved: dict, given: dict | None, where: object) -> dict:
     unknown = sorted(set(given or {}) - {o.key for o in spec})
     if unknown:
         raise UserError(f"unknown option(s) {', '.join(unknown)}", where)
+    refuse_inapplicable(spec, out, given, where)
     return out
 
 
