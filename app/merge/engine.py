@@ -132,12 +132,23 @@ def crop_faces(frame: np.ndarray, landmarks: list[np.ndarray], res: int,
     return crops
 
 
+def needs_learned_mask(opts: MergeOptions) -> bool:
+    """False where the output never reads the model's mask (dst hull masks; raw modes that
+    paste the face alone, outside debug): the model can then skip its mask decoder."""
+    if opts.mask_mode not in ("learned", "learned*FAN-prd*FAN-dst"):
+        return False
+    return not (opts.is_raw and opts.raw_mode in ("rgb", "predicted-only") and not opts.debug)
+
+
 def predict_faces(predictor: Predictor, crops: np.ndarray, upscaler=None,
-                  batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Batched inference; with an upscaler the faces (and masks) come back at 2x."""
+                  batch_size: int = 8, need_mask: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Batched inference; with an upscaler the faces (and masks) come back at 2x. Without
+    `need_mask` a predictor that can (`skips_mask`) returns all-ones masks, computed faster."""
+    skip = not need_mask and getattr(predictor, "skips_mask", False)
     faces, maskss = [], []
     for i in range(0, len(crops), batch_size):
-        f, m = predictor.predict(crops[i:i + batch_size])
+        f, m = (predictor.predict(crops[i:i + batch_size], need_mask=False) if skip
+                else predictor.predict(crops[i:i + batch_size]))
         f = np.clip(np.asarray(f, np.float32), 0, 1)
         m = np.clip(np.asarray(m, np.float32), 0, 1).reshape(f.shape[:3])
         if upscaler is not None:
@@ -385,7 +396,8 @@ def _start_group(stream: list[tuple[Path, bool]], faces: dict, predictor: Predic
         flat = np.concatenate(crops)
         up = upscaler if opts.super_resolution else None
         for part in np.array_split(flat, min(max(1, threads), len(flat))):
-            futures.append(executor.submit(predict_faces, predictor, part, up, batch_size))
+            futures.append(executor.submit(predict_faces, predictor, part, up, batch_size,
+                                           needs_learned_mask(opts)))
     return _Group(group, [w for _, w in stream], imgs, lms, futures)
 
 

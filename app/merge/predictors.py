@@ -20,7 +20,10 @@ class Predictor(Protocol):
     face_type: str
 
     def predict(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """faces float32 [N, res, res, 3] BGR 0..1 -> (faces [N, res, res, 3], masks [N, res, res, 1])."""
+        """faces float32 [N, res, res, 3] BGR 0..1 -> (faces [N, res, res, 3], masks [N, res, res, 1]).
+
+        A predictor whose `skips_mask` is True also takes `need_mask=False` (merge passes it
+        when the settings never read the mask) and may then return all-ones masks."""
 
 
 def mean_face_mask(resolution: int, face_type: str) -> np.ndarray:
