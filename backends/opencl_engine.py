@@ -11,6 +11,7 @@ PoCL's binary cache live in the app's `.cache/` folder so a shipped build starts
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Callable
 
 import numpy as np
@@ -27,6 +28,11 @@ from tinygrad import Tensor, TinyJit, dtypes  # noqa: E402
 from tinygrad.device import CompileError  # noqa: E402
 
 from backends import cl_gemm  # noqa: E402
+from backends import tinygrad_progcache  # noqa: E402
+from backends.opencl_loader import CACHE_DIR  # noqa: E402
+
+if os.environ.get("FACESTUDIO_CL_PROGCACHE", "1") != "0":      # 0: tinygrad generates every kernel
+    tinygrad_progcache.install(CACHE_DIR / "tinygrad" / "programs.sqlite")
 
 
 class TinyOps(Ops):
