@@ -3,7 +3,8 @@
 Model: DeepFaceLab's H128 (128 px half face, default dims; weights initialised, not trained:
 inference costs the same) on the torch engine, or `--model colorshift` (no network) to time the
 image work alone. Frames: the 360x288 sample dst (tests/media/merge/dst, 8 frames with 7 faces),
-repeated to `--frames`. Prints frames/s per stage setting; asserts nothing.
+repeated to `--frames`. Prints frames/s (and CPU ms per frame, steadier on a shared machine) per
+stage setting; asserts nothing.
 
     python bench/merge.py [--frames 80] [--workers 2] [--model H128|colorshift] [--lighter]
                          [--compare-threads]
@@ -120,19 +121,29 @@ def main() -> None:
                  ("overlay, no colour transfer", MergeOptions(mode="overlay"), threads),
                  ("seamless + rct + suppress jitter", MergeOptions(
                      mode="seamless", color_transfer="rct", suppress_seamless_jitter=True),
-                  threads)]
+                  threads),
+                 ("seamless + rct, dst mask (the model's mask decoder skipped)", MergeOptions(
+                     mode="seamless", color_transfer="rct", mask_mode="dst"), threads)]
         if args.compare_threads and threads != 1:  # before/after in one run, interleaved
             before = ("full merge: seamless + rct + write, inference threads 1 (before)", full, 1)
             cases = [before, cases[0], before, cases[0]] + cases[1:]
         for i, (label, opts, n) in enumerate(cases):
             out = Path(tmp) / f"merged{i}"
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), cpu_seconds()
             stats = merge_frames(frames, faces, out, predictor, opts, workers=args.workers,
                                  batch_size=args.batch_size, inference_threads=n)
-            dt = time.perf_counter() - t
-            print(f"{label}: {stats.merged + stats.copied} frames in {dt:.2f} s = "
-                  f"{(stats.merged + stats.copied) / dt:.1f} frames/s (incl. worker start-up; "
-                  f"load average {os.getloadavg()[0]:.1f})")
+            dt, cpu = time.perf_counter() - t, cpu_seconds() - cpu
+            k = stats.merged + stats.copied
+            print(f"{label}: {k} frames in {dt:.2f} s = {k / dt:.1f} frames/s (incl. worker "
+                  f"start-up; CPU {cpu / k * 1000:.0f} ms/frame; load average "
+                  f"{os.getloadavg()[0]:.1f})")
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the merge's worker pool is joined
+    before merge_frames returns): steadier than frames/s on a shared machine."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def bench_superres(steps: int) -> None:
