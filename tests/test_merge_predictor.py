@@ -22,12 +22,15 @@ from tests.conftest import MEDIA
 torch = pytest.importorskip("torch")
 
 
-def make_predictor():
+def make_predictor(name: str = "H64", options: dict | None = None):
     from app.models import model_class
     from app.models.predictor import Predictor
     from backends import get_engine
 
-    model = model_class("H64")({"lighter_ae": True})
+    from app.models.options import resolve
+
+    cls = model_class(name)
+    model = cls(resolve(cls.options_spec, {"lighter_ae": True} if options is None else options))
     eng = get_engine("torch", "cpu", precision="bf16")
     eng.init_params(model.specs, seed=0)
     with torch.no_grad():
@@ -98,6 +101,17 @@ def test_skipped_mask_branch_same_faces_ones_mask_and_mask_decoder_unread(faces)
     fresh.predict(faces, need_mask=False)
     read = set(fresh._weights._cache)
     assert read and not any(n.startswith("decoder_srcm") for n in read)
+
+
+@pytest.mark.parametrize("archi", ["df", "liae"])
+def test_sae_skips_its_mask_branch_too(archi):
+    pred = make_predictor("SAE", {"resolution": 64, "ae_dims": 128, "e_ch_dims": 21,
+                                  "d_ch_dims": 11, "archi": archi})
+    faces = np.random.default_rng(3).random((2, 64, 64, 3)).astype(np.float32)
+    full = pred.predict(faces)
+    face, mask = pred.predict(faces, need_mask=False)
+    np.testing.assert_array_equal(face, full[0])
+    assert (mask == 1).all() and (full[1] < 1).any()
 
 
 @pytest.mark.parametrize("opts, needed", [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -79,7 +78,8 @@ class Predictor:
 def _without_mask(model: Any) -> Any:
     """The same model (same layers, same weights) with its mask branch switched off: every
     model's swap skips the mask decoder when `learn_mask` is False."""
-    view = copy.copy(model)
+    view = object.__new__(type(model))  # not copy.copy: SAE's __new__ takes the options
+    view.__dict__.update(model.__dict__)
     view.options = dict(model.options, learn_mask=False)
     return view
 
