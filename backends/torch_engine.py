@@ -154,6 +154,29 @@ def cpu_threads() -> int:
     return max(1, torch.get_num_threads())  # all cores, or OMP_NUM_THREADS where it is set
 
 
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4     # glibc mallopt() parameters
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc malloc keep freed blocks for reuse instead of returning them to the kernel.
+
+    Why: a training step frees and re-allocates ~1.5 GB of activations and gradients (H128,
+    batch 8). By default glibc serves each block over 32 MB (and, by its sliding threshold,
+    many smaller ones) with a fresh mmap and unmaps it when freed, so the next step page-faults
+    every page in again: ~400 000 faults and 0.7-0.9 s of kernel time per H128 step here. With
+    mmap off and a 1 GiB trim threshold the pages are reused: ~0 faults, ~200 MB more peak RSS.
+    Process-wide; only on glibc (elsewhere nothing changes). Returns True where it applied."""
+    import ctypes
+    import platform
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30))
+    except (OSError, AttributeError):
+        return False
+
+
 def _is_oom(e: BaseException) -> bool:
     return isinstance(e, torch.OutOfMemoryError) or "out of memory" in str(e).lower()
 
@@ -173,6 +196,8 @@ class TorchEngine(Engine):
         self._shadow: dict[str, torch.Tensor] = {}
         if self.device.type == "cpu":
             torch.set_num_threads(cpu_threads())
+            if os.environ.get("FACESTUDIO_MALLOC") != "default":
+                keep_freed_memory()
 
     def __repr__(self) -> str:
         return f"TorchEngine({self.device}, {self.precision})"

@@ -50,6 +50,7 @@ def child(name: str, batch: int, steps: int, warmup: int, engine: str, options: 
     first = time.perf_counter() - t_first
     waited = work = 0.0
     losses = []
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     for _ in range(steps):
         t0 = time.perf_counter()
         b = feeder.next()
@@ -58,12 +59,16 @@ def child(name: str, batch: int, steps: int, warmup: int, engine: str, options: 
         t2 = time.perf_counter()
         waited += t1 - t0
         work += t2 - t1
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
     feeder.close()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = r1.ru_maxrss
     return {"model": name, "options": options, "params_m": model.param_count() / 1e6,
             "batch": batch, "engine": repr(eng), "warmup_s": first,
             "ms_per_step": 1000 * (waited + work) / steps, "wait_ms": 1000 * waited / steps,
-            "peak_mb": peak_kb / 1024, "loss_first": losses[0], "loss_last": losses[-1]}
+            "peak_mb": peak_kb / 1024, "loss_first": losses[0], "loss_last": losses[-1],
+            "cpu_ms": 1000 * (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / steps,
+            "sys_ms": 1000 * (r1.ru_stime - r0.ru_stime) / steps,
+            "faults": (r1.ru_minflt - r0.ru_minflt) / steps}
 
 
 def main() -> None:
@@ -88,7 +93,8 @@ def main() -> None:
     print(f"# {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; batch "
           f"{a.batch} per side; {a.steps} timed steps after {a.warmup} warm-up")
     print(f"{'model':10} {'params':>8} {'ms/step':>9} {'waited':>7} {'peak MB':>8} "
-          f"{'warm-up s':>9}  engine, loss first -> last")
+          f"{'warm-up s':>9}  engine, loss first -> last; per step: CPU ms (of it kernel), "
+          "page faults")
     for name in a.models:
         cmd = [sys.executable, __file__, "--child", name, "--batch", str(a.batch), "--steps",
                str(a.steps), "--warmup", str(a.warmup), "--engine", a.engine]
@@ -103,7 +109,8 @@ def main() -> None:
         r = json.loads(line[7:])
         print(f"{name:10} {r['params_m']:7.1f}M {r['ms_per_step']:9.0f} {r['wait_ms']:7.1f} "
               f"{r['peak_mb']:8.0f} {r['warmup_s']:9.1f}  {r['engine']}, "
-              f"{r['loss_first']:.3f} -> {r['loss_last']:.3f}", flush=True)
+              f"{r['loss_first']:.3f} -> {r['loss_last']:.3f}; CPU {r['cpu_ms']:.0f} "
+              f"({r['sys_ms']:.0f}), {r['faults']:.0f} faults", flush=True)
 
 
 if __name__ == "__main__":
