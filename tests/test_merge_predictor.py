@@ -3,7 +3,8 @@
 A small real model (H64, lightweight, random weights: inference does not care whether it was
 trained) on the torch engine in bf16, so the cached-weight path is the one taken. Its weights
 are doubled: at the initial scale the activations fade layer by layer and every output is
-sigmoid(~0) = 0.5 in bf16, which would make the comparisons below trivially equal.
+sigmoid(~0) = 0.5 in bf16, which would make the comparisons below trivially equal; biases get
+random values, as a trained model's have.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ def make_predictor(name: str = "H64", options: dict | None = None):
     model = cls(resolve(cls.options_spec, {"lighter_ae": True} if options is None else options))
     eng = get_engine("torch", "cpu", precision="bf16")
     eng.init_params(model.specs, seed=0)
+    gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for w in eng.params.values():
             w.mul_(2.0)
+            if w.dim() == 1:  # trained biases are not zero (an fp32 bias changes the rounding)
+                w.add_(0.05 * torch.randn(w.shape, generator=gen))
     return Predictor(model, eng)
 
 
@@ -64,7 +68,21 @@ def test_cached_bf16_weights_give_the_autocast_result(pred, faces):
         got = pred.predict(faces)
         np.testing.assert_array_equal(got[0], np.clip(want[0], 0, 1))
         np.testing.assert_array_equal(got[1], np.clip(want[1], 0, 1))
-    assert all(low.dtype == torch.bfloat16 for _, _, low in pred._weights._cache.values())
+    kept = [low for _, _, low in pred._weights._cache.values()]
+    assert all(w.dtype == (torch.bfloat16 if w.dim() >= 2 else torch.float32) for w in kept)
+    assert sum(w.dim() >= 2 for w in kept) > 10
+
+
+@pytest.mark.parametrize("archi, extra", [("df", {"d_residual_blocks": True}),
+                                          ("liae", {"d_residual_blocks": True}), ("vg", {})])
+def test_cached_weights_match_autocast_on_sae(archi, extra):
+    pred = make_predictor("SAE", {"resolution": 64, "ae_dims": 128, "e_ch_dims": 21,
+                                  "d_ch_dims": 11, "archi": archi, **extra})
+    faces = np.random.default_rng(4).random((2, 64, 64, 3)).astype(np.float32)
+    want = autocast_only(pred, faces)
+    got = pred.predict(faces)
+    np.testing.assert_array_equal(got[0], np.clip(want[0], 0, 1))
+    np.testing.assert_array_equal(got[1], np.clip(want[1], 0, 1))
 
 
 def test_a_changed_weight_is_cast_again():

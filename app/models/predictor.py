@@ -89,13 +89,15 @@ class _LowPrecisionWeights:
 
     Under bf16 autocast torch casts every fp32 weight to bf16 on every call (about 5 % of an
     H128 forward at 4 faces, more at fewer); autocast leaves a weight that is already bf16
-    as it is, so handing it these copies gives the same arithmetic without the casts. A copy is
-    remade when its weight changes (torch's version counter moves: training, loading).
+    as it is, so handing it these copies gives the same arithmetic without the casts. Only
+    conv and dense kernels (2-D and up) are cast: they go only into ops autocast runs in bf16
+    anyway, while a bias or scale may meet an add that autocast keeps in fp32 (dense's
+    `x @ w + b`). A copy is remade when its weight changes (torch's version counter moves).
     """
 
     def __init__(self, dtype: Any) -> None:
         self.dtype = dtype
-        self._cache: dict[str, tuple[int, Any, Any]] = {}
+        self._cache: dict[str, tuple[Any, int, Any]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -117,7 +119,8 @@ class _LowPrecisionWeights:
         if hit is not None and hit[0] is weight and hit[1] == weight._version:
             return hit[2]
         with self._lock:
-            low = weight.detach().to(self.dtype) if weight.is_floating_point() else weight
+            cast = weight.is_floating_point() and weight.dim() >= 2
+            low = weight.detach().to(self.dtype) if cast else weight
             self._cache[name] = (weight, weight._version, low)
         return low
 
