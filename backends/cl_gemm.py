@@ -173,21 +173,145 @@ def _is_transposed(a: Tensor) -> bool:
 def conv2d(x: Tensor, w: Tensor, b: Tensor | None, stride: int, padding: int) -> Tensor:
     """NCHW conv (OIHW weights, groups 1) as im2col + GEMM.
 
-    K is ordered (ky, kx, C): C innermost, so where the producer is itself a GEMM output (NHWC in
-    memory) im2col reads it in runs. The producer's elementwise ops fuse into the im2col kernel
-    (measured faster than materialising the input as NHWC first). The output is the GEMM's
-    [N*Ho*Wo, Cout], i.e. NHWC, viewed as NCHW."""
+    K is ordered (ky, kx, C): C innermost. The input is made NHWC first (where the producer is
+    itself a GEMM output, already its memory order; its elementwise ops fuse into that copy),
+    then im2col and its gradient (col2im) are hand-written kernels too (see `im2col`). The output
+    is the GEMM's [N*Ho*Wo, Cout], i.e. NHWC, viewed as NCHW."""
     n, c, h, wd = x.shape
     co, ci, kh, kw = w.shape
     ho, wo = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
+    m, k = n * ho * wo, kh * kw * ci
+    if os.environ.get("FACESTUDIO_CL_IM2COL", "kernel") == "tinygrad":
+        col = _im2col_tinygrad(x, kh, kw, stride, padding, ho, wo)
+        y = matmul(col, w.permute(0, 2, 3, 1).reshape(co, k).T)                # [N*Ho*Wo, Cout]
+    else:
+        col = im2col(x.permute(0, 2, 3, 1).contiguous(), kh, kw, stride, padding)  # [Mp, K]
+        wm = w.permute(0, 2, 3, 1).reshape(co, k).T
+        np_ = _up(co, 16 * _nv(co))
+        wm = wm.pad(((0, 0), (0, np_ - co))) if np_ != co else wm
+        y = _raw_gemm(col, wm.contiguous(), False)[:m, :co]
+    if b is not None:
+        y = y + b.reshape(1, co)
+    return y.reshape(n, ho, wo, co).permute(0, 3, 1, 2)
+
+
+def _im2col_tinygrad(x: Tensor, kh: int, kw: int, stride: int, padding: int, ho: int, wo: int) -> Tensor:
+    """im2col from tinygrad movement ops (FACESTUDIO_CL_IM2COL=tinygrad, for comparison)."""
+    n, c = x.shape[:2]
     xh = x.permute(0, 2, 3, 1)
     if padding:
         xh = xh.pad(((0, 0), (padding, padding), (padding, padding), (0, 0)))
     cols = [xh[:, dy:dy + (ho - 1) * stride + 1:stride, dx:dx + (wo - 1) * stride + 1:stride, :]
             for dy in range(kh) for dx in range(kw)]
-    col = Tensor.stack(*cols, dim=3).reshape(n * ho * wo, kh * kw * ci)     # [N*Ho*Wo, (ky, kx, C)]
-    y = matmul(col, w.permute(0, 2, 3, 1).reshape(co, kh * kw * ci).T)    # [N*Ho*Wo, Cout]
-    if b is not None:
-        y = y + b.reshape(1, co)
-    return y.reshape(n, ho, wo, co).permute(0, 3, 1, 2)
+    return Tensor.stack(*cols, dim=3).reshape(n * ho * wo, kh * kw * c)
 
+
+_GEOM = r"""
+#define TAPS (KH * KW)
+#define KK (TAPS * CC)
+"""
+
+_IM2COL_SRC = _GEOM + r"""
+/* one work-item per (row of col, tap): copies the CC channels of one input pixel (or zeros) */
+__kernel void NAME(__global float* col, __global const float* x) {
+  const int m = get_global_id(0);
+  const int t = get_global_id(1);
+  __global float* dst = col + (size_t)m * KK + t * CC;
+  int iy = -1, ix = -1, n = 0;
+  if (m < MM) {
+    n = m / (HO * WO);
+    const int r = m - n * (HO * WO);
+    iy = (r / WO) * SS - PP + t / KW;
+    ix = (r % WO) * SS - PP + t % KW;
+  }
+  if (iy < 0 || iy >= HH || ix < 0 || ix >= WW) {
+    for (int c = 0; c < CC; c++) dst[c] = 0.0f;
+    return;
+  }
+  const __global float* src = x + (((size_t)n * HH + iy) * WW + ix) * CC;
+  for (int c = 0; c < CC; c++) dst[c] = src[c];
+}
+"""
+
+_COL2IM_SRC = _GEOM + r"""
+/* gradient of im2col: one work-item per input pixel sums its CC channels over the taps that read it */
+__kernel void NAME(__global float* gx, __global const float* gcol) {
+  const int p = get_global_id(0);
+  if (p >= NN * HH * WW) return;
+  const int n = p / (HH * WW), r = p - n * (HH * WW);
+  const int iy = r / WW, ix = r % WW;
+  __global float* dst = gx + (size_t)p * CC;
+  for (int c = 0; c < CC; c++) dst[c] = 0.0f;
+  for (int ky = 0; ky < KH; ky++) {
+    const int ty = iy + PP - ky;
+    if (ty < 0 || ty % SS != 0 || ty / SS >= HO) continue;
+    for (int kx = 0; kx < KW; kx++) {
+      const int tx = ix + PP - kx;
+      if (tx < 0 || tx % SS != 0 || tx / SS >= WO) continue;
+      const __global float* src = gcol + ((size_t)((n * HO + ty / SS) * WO + tx / SS)) * KK + (ky * KW + kx) * CC;
+      for (int c = 0; c < CC; c++) dst[c] += src[c];
+    }
+  }
+}
+"""
+
+GROUP = 8    # work-items per work-group in im2col/col2im (PoCL runs a group as one loop)
+
+
+def _geometry(x_shape: tuple, kh: int, kw: int, stride: int, padding: int) -> dict:
+    n, h, wd, c = x_shape
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
+    return {"NN": n, "HH": h, "WW": wd, "CC": c, "KH": kh, "KW": kw, "SS": stride, "PP": padding,
+            "HO": ho, "WO": wo, "MM": n * ho * wo}
+
+
+def _defines(name: str, g: dict) -> str:
+    return f"#define NAME {name}\n" + "".join(f"#define {k} {v}\n" for k, v in g.items())
+
+
+def _tag(g: dict) -> str:
+    return "_".join(str(g[k]) for k in ("NN", "HH", "WW", "CC", "KH", "KW", "SS", "PP"))
+
+
+def im2col(xh: Tensor, kh: int, kw: int, stride: int, padding: int) -> Tensor:
+    """NHWC input [N, H, W, C] -> col [Mp, kh*kw*C] (rows (n, oy, ox), K ordered (ky, kx, C);
+    rows past N*Ho*Wo, up to a multiple of RM, are zeros for the GEMM). Differentiable."""
+    g = _geometry(tuple(xh.shape), kh, kw, stride, padding)
+    mp, k = _up(g["MM"], RM), kh * kw * g["CC"]
+    name = f"im2col_{_tag(g)}"
+    est = Estimates(ops=0, lds=4 * (mp * k + g["MM"] * k), mem=4 * (mp * k + xh.numel()))
+    fxn = _program2(name, _defines(name, g) + _IM2COL_SRC, est, (mp // RM, kh * kw, 1), (RM, 1, 1))
+    out = Tensor.empty(mp, k, device=xh.device)
+    return out.custom_kernel(xh, fxn=fxn, grad_fxn=_im2col_grad)[0]
+
+
+def _im2col_grad(gc: UOp, call: UOp) -> tuple:
+    g = _parse_tag(call.src[0].arg.name)
+    return (None, col2im(Tensor(gc).contiguous(), g).uop)
+
+
+def _parse_tag(name: str) -> dict:
+    vals = [int(v) for v in name.split("_")[-8:]]
+    n, h, wd, c, kh, kw, s, p = vals
+    return _geometry((n, h, wd, c), kh, kw, s, p)
+
+
+def col2im(gcol: Tensor, g: dict) -> Tensor:
+    """Gradient of `im2col`: [Mp, K] -> NHWC [N, H, W, C]."""
+    total = g["NN"] * g["HH"] * g["WW"]
+    name = f"col2im_{_tag(g)}"
+    k = g["KH"] * g["KW"] * g["CC"]
+    est = Estimates(ops=g["MM"] * k, lds=4 * (g["MM"] * k + total * g["CC"]), mem=4 * (g["MM"] * k + total * g["CC"]))
+    fxn = _program2(name, _defines(name, g) + _COL2IM_SRC, est, (-(-total // GROUP), 1, 1), (GROUP, 1, 1))
+    out = Tensor.empty(g["NN"], g["HH"], g["WW"], g["CC"], device=gcol.device)
+    return out.custom_kernel(gcol, fxn=fxn)[0]
+
+
+def _program2(name: str, src: str, est: Estimates, groups: tuple[int, int, int], local: tuple[int, int, int]):
+    """A two-buffer (out, in) OpenCL program: `groups` work-groups of `local` work-items."""
+    def fxn(o: UOp, i: UOp) -> UOp:
+        sink = UOp.sink(o, i, arg=KernelInfo(name=name, estimates=est))
+        info = ProgramInfo(name=name, global_size=groups, local_size=local, globals=(0, 1), outs=(0,), ins=(1,))
+        return UOp(Ops.PROGRAM, src=(sink, UOp(Ops.LINEAR, src=tuple(_param(x) for x in (o, i))),
+                                     UOp(Ops.SOURCE, arg=src)), arg=info)
+    return fxn
