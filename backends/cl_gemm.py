@@ -8,7 +8,9 @@ and the weight gradient all into that one kernel.
 
 The kernel enters tinygrad's graph through `Tensor.custom_kernel` as a ready OpenCL source, so it
 is part of the compiled (TinyJit) train step like any other kernel; its gradient is given as two
-more GEMMs. Only OpenCL devices use it (see `enabled`).
+more GEMMs. im2col and its gradient are hand-written kernels as well: built from tinygrad movement
+ops (25 shifted slices for a 5x5 conv, 25 pads in the gradient) they were slow to run and took
+most of tinygrad's scheduling time in a first step. Only OpenCL devices use it (see `enabled`).
 """
 
 from __future__ import annotations

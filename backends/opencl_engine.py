@@ -4,8 +4,10 @@ cards without a modern torch build, and PoCL on any CPU).
 The whole train step (forward, gradients, optimizer updates) runs under TinyJit: traced and
 compiled once, then replayed as a fixed list of OpenCL kernels. Convolutions with 16+ outputs and dense
 layers run as im2col + a hand-written OpenCL GEMM (backends/cl_gemm.py): tinygrad's own conv
-and matmul kernels reach ~5 GFLOP/s on PoCL, the GEMM 30-100. tinygrad's kernel cache and
-PoCL's binary cache live in the app's `.cache/` folder so a shipped build starts warm.
+and matmul kernels reach ~5 GFLOP/s on PoCL, the GEMM 30-100. tinygrad's kernel cache, PoCL's
+binary cache and the generated kernel sources (backends/tinygrad_progcache.py: without them a warm
+first step spends most of its time in tinygrad's code generation) live in the app's `.cache/`
+folder so a shipped build starts warm.
 """
 
 from __future__ import annotations

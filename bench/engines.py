@@ -7,6 +7,10 @@ Each configuration runs in its own process so peak memory and caches are measure
 
     python bench/engines.py                 # torch fp32, torch auto (bf16 where native), OpenCL
     python bench/engines.py --res 64 --only opencl --steps 3
+
+OpenCL switches for before/after comparisons: FACESTUDIO_CL_PROGCACHE=0 (no stored kernel
+sources: tinygrad generates every kernel), FACESTUDIO_CL_IM2COL=tinygrad (im2col from tinygrad
+movement ops), FACESTUDIO_CL_CONV=tinygrad (tinygrad's own conv kernels).
 """
 
 from __future__ import annotations
