@@ -48,6 +48,7 @@ def child(name: str, batch: int, steps: int, warmup: int, engine: str, options: 
     for _ in range(warmup):
         step(feeder.next())
     first = time.perf_counter() - t_first
+    gflop = step_gflop(step, feeder.next()) if engine == "torch" else None
     waited = work = 0.0
     losses = []
     r0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -68,7 +69,17 @@ def child(name: str, batch: int, steps: int, warmup: int, engine: str, options: 
             "peak_mb": peak_kb / 1024, "loss_first": losses[0], "loss_last": losses[-1],
             "cpu_ms": 1000 * (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / steps,
             "sys_ms": 1000 * (r1.ru_stime - r0.ru_stime) / steps,
-            "faults": (r1.ru_minflt - r0.ru_minflt) / steps}
+            "faults": (r1.ru_minflt - r0.ru_minflt) / steps, "gflop": gflop}
+
+
+def step_gflop(step, batch) -> float:
+    """GFLOP of one training step (forward + backward matmuls and convolutions, torch's
+    FlopCounterMode), counted on an extra untimed step: with the time per step it gives the
+    achieved GFLOP/s to hold against the CPU's GEMM peak (bench/engines.py)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        step(batch)
+    return counter.get_total_flops() / 1e9
 
 
 def main() -> None:
@@ -94,7 +105,7 @@ def main() -> None:
           f"{a.batch} per side; {a.steps} timed steps after {a.warmup} warm-up")
     print(f"{'model':10} {'params':>8} {'ms/step':>9} {'waited':>7} {'peak MB':>8} "
           f"{'warm-up s':>9}  engine, loss first -> last; per step: CPU ms (of it kernel), "
-          "page faults")
+          "page faults, GFLOP per step and achieved GFLOP/s")
     for name in a.models:
         cmd = [sys.executable, __file__, "--child", name, "--batch", str(a.batch), "--steps",
                str(a.steps), "--warmup", str(a.warmup), "--engine", a.engine]
@@ -110,7 +121,13 @@ def main() -> None:
         print(f"{name:10} {r['params_m']:7.1f}M {r['ms_per_step']:9.0f} {r['wait_ms']:7.1f} "
               f"{r['peak_mb']:8.0f} {r['warmup_s']:9.1f}  {r['engine']}, "
               f"{r['loss_first']:.3f} -> {r['loss_last']:.3f}; CPU {r['cpu_ms']:.0f} "
-              f"({r['sys_ms']:.0f}), {r['faults']:.0f} faults", flush=True)
+              f"({r['sys_ms']:.0f}), {r['faults']:.0f} faults{_flop_note(r)}", flush=True)
+
+
+def _flop_note(r: dict) -> str:
+    if not r.get("gflop"):
+        return ""
+    return f"; {r['gflop']:.0f} GFLOP/step = {r['gflop'] / r['ms_per_step'] * 1000:.0f} GFLOP/s"
 
 
 if __name__ == "__main__":
