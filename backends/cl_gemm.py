@@ -156,7 +156,7 @@ def _grad(gc: UOp, call: UOp) -> tuple:
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """a [M, K] @ b [K, N] with the OpenCL GEMM, differentiable. A transposed view `a` (a.T of a
     stored [K, M] tensor) is read in place rather than copied."""
-    (m, k), n = a.shape, b.shape[1]
+    m, n = a.shape[0], b.shape[1]
     mp, np_ = _up(m, RM), _up(n, 16 * _nv(n))
     trans_a = _is_transposed(a)
     if trans_a:

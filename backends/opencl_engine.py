@@ -26,7 +26,7 @@ from backends.optim import Optimizer
 
 setup_opencl()
 
-from tinygrad import Tensor, TinyJit, dtypes  # noqa: E402
+from tinygrad import Tensor, TinyJit  # noqa: E402
 from tinygrad.device import CompileError  # noqa: E402
 
 from backends import cl_gemm  # noqa: E402

@@ -1,7 +1,6 @@
 """The CLI as a user runs it: help everywhere, light start-up, video steps, clear errors."""
 
 import os
-import re
 import shutil
 import subprocess
 import sys

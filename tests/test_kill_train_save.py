@@ -13,7 +13,6 @@ costly imports happen once, the process that dies is a real one, mid-write.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import signal

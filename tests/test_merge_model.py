@@ -7,7 +7,6 @@ this checks the plumbing (face type/resolution conversion, learned mask, files),
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import cv2
 import numpy as np

@@ -1,8 +1,6 @@
 """Trainer: exact resume, backups, target iteration, clear errors, preview files, predictor."""
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np

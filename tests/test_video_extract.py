@@ -1,6 +1,5 @@
 """Frame extraction on real clips: counts, FPS choice, formats, and old frames kept safe."""
 
-import shutil
 from pathlib import Path
 
 import cv2

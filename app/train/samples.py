@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from app.errors import UserError
-from app.extract.align import face_matrix, transform_points
+from app.extract.align import face_matrix
 
 #: How much of the head each face type shows: a model can train from files that show as much or more.
 _COVERAGE = {"half": 0, "full": 1, "head": 2}

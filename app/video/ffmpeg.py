@@ -122,7 +122,7 @@ def parse_probe(text: str, p: Path) -> VideoInfo:
         reason = _last_error_line(text)
         raise UserError(f"is not a video ffmpeg can read ({reason}). Is the file complete and "
                         "really a video? Try playing it, or convert it to mp4", p)
-    video = audio = None
+    video = None
     audio_streams: list[AudioStream] = []
     for m in _STREAM.finditer(text):
         kind, fields = m.group(3), _split_top(m.group(4))
