@@ -193,10 +193,11 @@ def main() -> None:
         for prec in ("fp32", "auto"):
             runs.append(("torch " + prec, spawn(["torch", prec, *common])))
     if a.only in (None, "opencl"):
-        with tempfile.TemporaryDirectory() as cold:
-            r_cold = spawn(["opencl", "fp32", *common, "--steps", "0"], {"FACESTUDIO_CACHE": cold})
-        runs.append(("opencl cold cache", r_cold))
-        runs.append(("opencl warm cache", spawn(["opencl", "fp32", *common])))
+        with tempfile.TemporaryDirectory() as cache:    # the cold run fills it, the warm one reads it
+            runs.append(("opencl cold cache", spawn(["opencl", "fp32", *common, "--steps", "0"],
+                                                    {"FACESTUDIO_CACHE": cache})))
+            runs.append(("opencl warm cache", spawn(["opencl", "fp32", *common],
+                                                    {"FACESTUDIO_CACHE": cache})))
     print(f"DF-like {a.res} px, batch {a.batch} (src + dst halves)")
     for name, r in runs:
         if r is None:
