@@ -6,8 +6,9 @@ image work alone. Frames: the 360x288 sample dst (tests/media/merge/dst, 8 frame
 repeated to `--frames`. Prints frames/s (and CPU ms per frame, steadier on a shared machine) per
 stage setting; asserts nothing.
 
-    python bench/merge.py [--frames 80] [--workers 2] [--model H128|colorshift] [--lighter]
-                         [--compare-threads]
+    python bench/merge.py [--frames 80] [--workers 2] [--model H128|SAE|...|colorshift]
+                         [--lighter] [--option KEY=VALUE ...] [--compare-threads]
+    python bench/merge.py --model SAE            # DeepFaceLab 1.0's SAE defaults: df, 128 px
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def build_predictor(name: str, device: str | None, threads: int | None, lighter: bool = False):
+def build_predictor(name: str, device: str | None, threads: int | None, options: dict):
     if name == "colorshift":
         from app.merge.predictors import ColorShiftPredictor
         return ColorShiftPredictor(128, "full")
@@ -35,9 +36,11 @@ def build_predictor(name: str, device: str | None, threads: int | None, lighter:
     torch.set_num_threads(threads)
     from backends import get_engine
     from app.models import model_class
+    from app.models.options import resolve
     from app.models.predictor import Predictor
 
-    model = model_class(name)({"lighter_ae": True} if lighter else {})
+    cls = model_class(name)
+    model = cls(resolve(cls.options_spec, options))
     eng = get_engine("torch", device)
     eng.init_params(model.specs, seed=0)
     return Predictor(model, eng)
@@ -70,6 +73,8 @@ def main() -> None:
     ap.add_argument("--model", default="H128")
     ap.add_argument("--device", default=None)
     ap.add_argument("--lighter", action="store_true", help="the model's lightweight option")
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="a model option, as bench/train.py takes them")
     ap.add_argument("--torch-threads", type=int, default=None)
     ap.add_argument("--inference-threads", type=int, default=None,
                     help="Python threads running inference (default: as the app chooses)")
@@ -85,10 +90,13 @@ def main() -> None:
     from app.merge.engine import merge_frames
     from app.merge.options import MergeOptions
 
-    predictor = build_predictor(args.model, args.device, args.torch_threads, args.lighter)
+    options = dict(kv.split("=", 1) for kv in args.option)
+    if args.lighter:
+        options["lighter_ae"] = True
+    predictor = build_predictor(args.model, args.device, args.torch_threads, options)
     if args.superres_steps:
         bench_superres(args.superres_steps)
-    print(f"model {args.model}{' (lighter_ae)' if args.lighter else ''} ({predictor.resolution} "
+    print(f"model {args.model}{f' {options}' if options else ''} ({predictor.resolution} "
           f"px {predictor.face_type}), {args.frames} frames 360x288, workers {args.workers}, "
           f"batch {args.batch_size}, torch threads {args.torch_threads}")
     with tempfile.TemporaryDirectory() as tmp:
