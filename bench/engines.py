@@ -9,7 +9,8 @@ Each configuration runs in its own process so peak memory and caches are measure
     python bench/engines.py --res 64 --only opencl --steps 3
 
 OpenCL switches for before/after comparisons: FACESTUDIO_CL_PROGCACHE=0 (no stored kernel
-sources: tinygrad generates every kernel), FACESTUDIO_CL_IM2COL=tinygrad (im2col from tinygrad
+sources: tinygrad generates every kernel), FACESTUDIO_CL_SCHEDCACHE=0 (no stored schedules:
+tinygrad schedules the step's graph again; the warm run is also repeated this way), FACESTUDIO_CL_IM2COL=tinygrad (im2col from tinygrad
 movement ops), FACESTUDIO_CL_CONV=tinygrad (tinygrad's own conv kernels).
 """
 
@@ -201,12 +202,18 @@ def main() -> None:
                                                     {"FACESTUDIO_CACHE": cache})))
             runs.append(("opencl warm cache", spawn(["opencl", "fp32", *common],
                                                     {"FACESTUDIO_CACHE": cache})))
+            runs.append(("opencl warm, no sched", spawn(["opencl", "fp32", *common, "--steps", "0"],
+                                                        {"FACESTUDIO_CACHE": cache, "FACESTUDIO_CL_SCHEDCACHE": "0"})))
     print(f"DF-like {a.res} px, batch {a.batch} (src + dst halves)")
     for name, r in runs:
         if r is None:
             continue
         if "cold" in name:
             print(f"{name:20s} {r['device']:45s} first step {r['first_s']:.2f} s (compile caches empty)")
+            continue
+        if "no sched" in name:
+            print(f"{name:20s} {r['device']:45s} first step {r['first_s']:.2f} s (warm caches but tinygrad "
+                  "schedules the step again: FACESTUDIO_CL_SCHEDCACHE=0, as before the schedule cache)")
             continue
         share_peak = peak["bf16"] if r["precision"] == "bf16" else peak["fp32"]
         gfs = r["gflop_step"] / r["steady_s"]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from backends.devices import list_opencl
+from backends.json_store import JsonStore
 
 pytestmark = pytest.mark.skipif(not any(d.usable for d in list_opencl()), reason="no usable OpenCL device")
 
@@ -24,7 +25,7 @@ def hooked(tmp_path):
     from backends import tinygrad_progcache as pc
     pc.install(tmp_path / "unused.sqlite")            # the engine's hook, if not installed yet
     saved_store = pc._hook.store
-    pc._hook.store = pc.ProgramStore(tmp_path / "programs.sqlite")
+    pc._hook.store = JsonStore(tmp_path / "programs.sqlite", "programs")
     to_program_cache.clear()
     yield pc._hook, to_program_cache, tmp_path / "programs.sqlite"
     pc._hook.store = saved_store
