@@ -22,6 +22,22 @@ from tinygrad.renderer import Estimates
 from tinygrad.uop.ops import KernelInfo, Ops, ProgramInfo, UOp
 
 RM = 8      # rows of C per work-item; each work-item keeps an RM x (16 * NV) block of C
+WIDE = True  # up to two float16 columns (NV = 2) per work-item
+
+
+def configure(float_width: int) -> None:
+    """Size each work-item's block of C to the CPU's vector registers (the device's native float
+    vector width: 16 with AVX-512, 8 with AVX2, 4 with SSE), so that the accumulators, one row of
+    B and the broadcast of A stay in registers: a float16 takes 16 / width of them, and there are
+    32 (AVX-512) or 16. Set once per process, before any model is built (one OpenCL device per
+    process).
+
+    Measured on PoCL, GEMMs of the DF-like convs and their gradients: AVX-512, 8 x 32 (19 zmm)
+    fastest; AVX2, 6 x 16 (15 ymm: the classic 6x16 micro-kernel) 81 GFLOP/s against 47-52 for
+    8 x 32 (its 32 accumulator ymm spill). SSE, 2 x 16 (13 xmm) by the same rule, not measured.
+    A width the driver did not report (0) keeps the AVX-512 blocking."""
+    global RM, WIDE
+    RM, WIDE = (2, False) if 0 < float_width <= 4 else (6, False) if float_width <= 8 and float_width else (8, True)
 
 _SRC = r"""
 __kernel void NAME(__global float* C, __global const float* A, __global const float* B) {
@@ -35,6 +51,9 @@ __kernel void NAME(__global float* C, __global const float* A, __global const fl
   A += s * KK * MM;
   B += s * KK * NN;
   C += s * MM * NN;
+  const int kend = min(KK, KTOT - (int)s * KK);   /* the last chunk may be shorter */
+#else
+  const int kend = KK;
 #endif
   float16 acc[RM][NV];
   #pragma unroll
@@ -42,7 +61,7 @@ __kernel void NAME(__global float* C, __global const float* A, __global const fl
     #pragma unroll
     for (int j = 0; j < NV; j++) acc[i][j] = (float16)(0.0f);
   }
-  for (int k = 0; k < KK; k++) {
+  for (int k = 0; k < kend; k++) {
     float16 b[NV];
     #pragma unroll
     for (int j = 0; j < NV; j++) b[j] = vload16(j, B + k * NN + c0);
@@ -70,9 +89,9 @@ __kernel void NAME(__global float* C, __global const float* A, __global const fl
 
 
 def _nv(n: int) -> int:
-    """Two float16 columns per work-item (measured 1.5-3x faster for large K on PoCL) unless
-    that pads N by more than ~10% over one."""
-    return 2 if _up(n, 32) <= 1.1 * _up(n, 16) else 1
+    """Two float16 columns per work-item where the registers allow it (`configure`; measured
+    1.5-3x faster for large K on PoCL with AVX-512) unless that pads N by more than ~10% over one."""
+    return 2 if WIDE and _up(n, 32) <= 1.1 * _up(n, 16) else 1
 
 
 def enabled(device: str, cout: int, cpu: bool = True) -> bool:
@@ -99,19 +118,27 @@ def _param(u: UOp) -> UOp:
 SPLIT_K = 1024   # reduction chunk for A^T @ B (weight gradients reduce over N*H*W rows)
 
 
+def _chunks(k: int) -> int:
+    """How many chunks of about SPLIT_K rows an A^T @ B with reduction `k` is split into; 1: not
+    split, `matmul` copies A^T and runs the plain kernel instead, which measured faster below 3
+    chunks (weight gradient 4608 x 672, K = 2052 on AVX2: 308 ms in 3 chunks, under 120 copied)."""
+    c = round(k / SPLIT_K)
+    return c if c >= 3 else 1
+
+
 def _raw_gemm(a: Tensor, b: Tensor, trans_a: bool) -> Tensor:
     """C = op(a) @ b on padded, contiguous operands: op(a) [M, K] (a is [K, M] if trans_a),
     b [K, N]; M a multiple of RM and N of 16 * _nv(N). A^T @ B with a long reduction is split
-    into SPLIT_K chunks and summed (no gradient: it only occurs inside gradients)."""
+    into chunks of about SPLIT_K rows and summed (no gradient: it only occurs inside gradients)."""
     k, n = b.shape
     m = a.shape[1] if trans_a else a.shape[0]
-    if trans_a and k > 2 * SPLIT_K and k % SPLIT_K == 0:
-        return _split_gemm(a, b, k // SPLIT_K)
+    if trans_a and _chunks(k) > 1:
+        return _split_gemm(a, b, _chunks(k))
     nv = _nv(n)
     assert m % RM == 0 and n % (16 * nv) == 0, (m, n)
     name = f"gemm{'_at' if trans_a else ''}_{m}_{n}_{k}"
     src = f"#define NAME {name}\n#define RM {RM}\n#define NV {nv}\n#define MM {m}\n#define NN {n}\n" \
-          f"#define KK {k}\n#define TA {int(trans_a)}\n" + _SRC
+          f"#define KK {k}\n#define KTOT {k}\n#define TA {int(trans_a)}\n" + _SRC
     est = Estimates(ops=2 * m * n * k, lds=4 * (m * k + k * n + m * n), mem=4 * (m * k + k * n + m * n))
 
     fxn = _program(name, src, est, (m // RM, n // (16 * nv), 1))
@@ -130,12 +157,13 @@ def _program(name: str, src: str, est: Estimates, grid: tuple[int, int, int]):
 
 
 def _split_gemm(a: Tensor, b: Tensor, chunks: int) -> Tensor:
-    """A^T @ B as `chunks` partial products over slices of the reduction, then their sum."""
+    """A^T @ B as `chunks` partial products over equal slices of the reduction (the last one
+    shorter where K does not divide), then their sum."""
     k, n = b.shape
-    m, kk, nv = a.shape[1], k // chunks, _nv(n)
+    m, kk, nv = a.shape[1], -(-k // chunks), _nv(n)
     name = f"gemm_at_split_{m}_{n}_{k}"
     src = f"#define NAME {name}\n#define RM {RM}\n#define NV {nv}\n#define MM {m}\n#define NN {n}\n" \
-          f"#define KK {kk}\n#define TA 1\n" + _SRC
+          f"#define KK {kk}\n#define KTOT {k}\n#define TA 1\n" + _SRC
     est = Estimates(ops=2 * m * n * k, lds=4 * (m * k + k * n + chunks * m * n), mem=4 * (m * k + k * n + chunks * m * n))
     out = Tensor.empty(chunks, m, n, device=b.device)
     fxn = _program(name, src, est, (m // RM, n // (16 * nv), chunks))
@@ -155,10 +183,16 @@ def _grad(gc: UOp, call: UOp) -> tuple:
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """a [M, K] @ b [K, N] with the OpenCL GEMM, differentiable. A transposed view `a` (a.T of a
-    stored [K, M] tensor) is read in place rather than copied."""
+    stored [K, M] tensor) with a long reduction is read in place (split into chunks) rather than
+    copied."""
     m, n = a.shape[0], b.shape[1]
     mp, np_ = _up(m, RM), _up(n, 16 * _nv(n))
     trans_a = _is_transposed(a)
+    if trans_a and _chunks(a.shape[1]) == 1:
+        # a short reduction is not split (see _raw_gemm), and reading A^T in place then touches
+        # a cache line per k for a few floats of it: a copy first was 1.4-2.3x faster on PoCL
+        # (AVX2; 4608x1026x2048: 570 -> 243 ms with the copy included)
+        a, trans_a = a.contiguous(), False
     if trans_a:
         a_store = a.T.pad(((0, 0), (0, mp - m))) if mp != m else a.T
     else:

@@ -123,6 +123,8 @@ class OpenCLEngine(Engine):
         from backends.devices import opencl_tinygrad_device
         self.device, self.device_info = opencl_tinygrad_device(device)
         self.F = TinyOps(self.device, cpu=self.device_info.kind == "opencl-cpu")
+        if self.F.cpu:
+            cl_gemm.configure(self.device_info.extra.get("float_width", 0))
         self._state: dict[str, dict[str, Tensor]] = {}
         self._steps: dict[str, Tensor] = {}
         self._generation = 0

@@ -1,6 +1,7 @@
 """The OpenCL engine's im2col + hand-written GEMM convolution (backends/cl_gemm.py) against torch:
 forward and both gradients, strided and padded, including sizes that need padding to the
-kernel's register block (M not a multiple of 16, N not a multiple of 16)."""
+kernel's register block (M not a multiple of 16, N not a multiple of 16), for each register
+blocking `configure` chooses (AVX-512, AVX2, SSE vector widths)."""
 
 import numpy as np
 import pytest
@@ -21,8 +22,33 @@ def tg():
     return Tensor, cl_gemm
 
 
+@pytest.fixture(params=[16, 8, 4], ids=["avx512", "avx2", "sse"])
+def blocking(tg, request):
+    """cl_gemm set up for one vector width, restored afterwards."""
+    _, cl_gemm = tg
+    saved = cl_gemm.RM, cl_gemm.WIDE
+    cl_gemm.configure(request.param)
+    yield cl_gemm.RM, cl_gemm.WIDE
+    cl_gemm.RM, cl_gemm.WIDE = saved
+
+
+def test_blocking_fits_the_vector_registers(tg):
+    _, cl_gemm = tg
+    saved = cl_gemm.RM, cl_gemm.WIDE
+    try:
+        for width, regs in ((16, 32), (8, 16), (4, 16)):
+            cl_gemm.configure(width)
+            per_vec = 16 // width                      # registers one float16 takes
+            nv = 2 if cl_gemm.WIDE else 1
+            assert cl_gemm.RM * nv * per_vec + nv * per_vec + 1 <= regs    # C block + B row + A
+        cl_gemm.configure(8)
+        assert (cl_gemm.RM, cl_gemm.WIDE) == (6, False)  # the measured 6x16 AVX2 kernel
+    finally:
+        cl_gemm.RM, cl_gemm.WIDE = saved
+
+
 @pytest.mark.parametrize("n,cin,h,cout,k,stride", [(2, 3, 9, 20, 5, 2), (3, 6, 5, 17, 3, 1)])
-def test_conv_and_gradients_match_torch(tg, n, cin, h, cout, k, stride):
+def test_conv_and_gradients_match_torch(tg, blocking, n, cin, h, cout, k, stride):
     Tensor, cl_gemm = tg
     rng = np.random.default_rng(1)
     x = rng.standard_normal((n, cin, h, h)).astype(np.float32)
@@ -50,10 +76,12 @@ def test_gemm_path_is_used_only_where_it_pays(tg):
     assert not cl_gemm.enabled("CL", 64, cpu=False)   # an OpenCL GPU keeps tinygrad's kernels
 
 
-@pytest.mark.parametrize("k", [3072, 1000])
-def test_transposed_gemm_with_and_without_split_reduction(tg, k):
-    """A^T @ B (the weight-gradient form): long reductions are split into chunks and summed."""
+@pytest.mark.parametrize("k", [3072, 3500, 2052, 1000])
+def test_transposed_gemm_with_and_without_split_reduction(tg, blocking, k):
+    """A^T @ B (the weight-gradient form): long reductions are split into chunks (the last one
+    shorter where K does not divide) and summed, short ones copy A^T first."""
     Tensor, cl_gemm = tg
+    assert (cl_gemm._chunks(k) > 1) == (k >= 3072)
     rng = np.random.default_rng(2)
     a, b = rng.standard_normal((k, 40)).astype(np.float32), rng.standard_normal((k, 48)).astype(np.float32)
     c = cl_gemm.matmul(Tensor(a, device="CL").realize().T, Tensor(b, device="CL").realize()).numpy()
