@@ -18,6 +18,20 @@ from app.errors import UserError
 CACHE_DIR = Path(os.environ.get("FACESTUDIO_CACHE", Path(__file__).resolve().parent.parent / ".cache"))
 
 
+#: The tinygrad whose internals the app's caches of its work hook into (tinygrad_progcache,
+#: tinygrad_schedcache); with another version they stay out of the way.
+TINYGRAD_PIN = "0.14.0"
+
+
+def tinygrad_is_pinned() -> bool:
+    """Is the installed tinygrad the version the cache hooks were written for?"""
+    from importlib import metadata
+    try:
+        return metadata.version("tinygrad") == TINYGRAD_PIN
+    except metadata.PackageNotFoundError:
+        return False
+
+
 def find_libopencl() -> str | None:
     """Path of the OpenCL loader bundled with pyopencl (or OPENCL_PATH if already set)."""
     if os.environ.get("OPENCL_PATH") and Path(os.environ["OPENCL_PATH"]).is_file():

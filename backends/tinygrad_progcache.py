@@ -21,12 +21,11 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from backends.json_store import JsonStore
-from backends.opencl_loader import setup_opencl
+from backends.opencl_loader import TINYGRAD_PIN, setup_opencl, tinygrad_is_pinned
 
 setup_opencl()     # before tinygrad's first import: it reads its compile cache's path (CACHEDB) then
 
@@ -36,14 +35,13 @@ from tinygrad.renderer import Estimates  # noqa: E402
 from tinygrad.uop.ops import AddrSpace, KernelInfo, Ops, ProgramInfo, UOp  # noqa: E402
 
 VERSION = 1                       # bump when the stored format changes
-TINYGRAD = "0.14.0"               # the internals used here (lower_and_compile, PROGRAM layout)
 
 
 def record_key(key: tuple) -> str:
     """A stable text form of tinygrad's `to_program_key` (AST hash, renderer type and target,
     codegen settings), plus this format's and tinygrad's versions."""
     ast_key, ren_type, target, *config = key
-    text = repr((VERSION, TINYGRAD, ast_key.hex(), f"{ren_type.__module__}.{ren_type.__qualname__}",
+    text = repr((VERSION, TINYGRAD_PIN, ast_key.hex(), f"{ren_type.__module__}.{ren_type.__qualname__}",
                  repr(target), tuple(repr(c) for c in config)))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -173,13 +171,7 @@ def install(path: Path) -> Hook | None:
     """Hook the program cache stored at `path` into tinygrad (once per process). None if this
     tinygrad is not the version the hook was written for."""
     global _hook
-    if _hook is not None:
-        return _hook
-    try:
-        if metadata.version("tinygrad") != TINYGRAD:
-            return None
-    except metadata.PackageNotFoundError:
-        return None
-    _hook = Hook(JsonStore(path, "programs"), realize.lower_and_compile)
-    realize.lower_and_compile = _hook
+    if _hook is None and tinygrad_is_pinned():
+        _hook = Hook(JsonStore(path, "programs"), realize.lower_and_compile)
+        realize.lower_and_compile = _hook
     return _hook

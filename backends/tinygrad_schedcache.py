@@ -24,12 +24,11 @@ import enum
 import hashlib
 import sqlite3
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
 from backends.json_store import JsonStore
-from backends.opencl_loader import setup_opencl
+from backends.opencl_loader import TINYGRAD_PIN, setup_opencl, tinygrad_is_pinned
 
 setup_opencl()     # before tinygrad's first import: it reads its compile cache's path (CACHEDB) then
 
@@ -41,7 +40,6 @@ from tinygrad.renderer import Estimates  # noqa: E402
 from tinygrad.uop.ops import AxisType, CallInfo, KernelInfo, Ops, ParamArg, PatternMatcher, ProgramInfo, UOp, UPat  # noqa: E402
 
 VERSION = 1                       # bump when the stored format changes
-TINYGRAD = "0.14.0"               # the internals used here (lower_sink_to_linear, schedule_cache)
 MIN_SECONDS = 0.1                 # quicker schedules (uploads of one tensor) are not worth a record
 
 _ENUMS = {c.__name__: c for c in (Ops, AxisType, AddrSpace, OptOps)}
@@ -68,7 +66,7 @@ def stable_key(root: UOp) -> str:
     for u in root.toposort():
         head = str((u.op, u.dtype, _arg_text(u.arg), u.tag)).encode()
         keys[u] = hashlib.sha256(head + b"".join(keys[s] for s in u.src)).digest()
-    return hashlib.sha256(f"{VERSION} {TINYGRAD}".encode() + keys[root]).hexdigest()
+    return hashlib.sha256(f"{VERSION} {TINYGRAD_PIN}".encode() + keys[root]).hexdigest()
 
 
 # ---- JSON form of a UOp graph ---------------------------------------------------------------
@@ -189,14 +187,8 @@ def install(path: Path) -> Hook | None:
     """Hook the schedule cache stored at `path` into tinygrad (once per process). None if this
     tinygrad is not the version the hook was written for."""
     global _hook
-    if _hook is not None:
-        return _hook
-    try:
-        if metadata.version("tinygrad") != TINYGRAD:
-            return None
-    except metadata.PackageNotFoundError:
-        return None
-    _hook = Hook(JsonStore(path, "schedules"), tg_schedule.lower_sink_to_linear)
-    # create_linear_with_vars reads the module's `pm_schedule` at call time
-    tg_schedule.pm_schedule = PatternMatcher([(UPat(Ops.SINK, name="function"), _lower)])
+    if _hook is None and tinygrad_is_pinned():
+        _hook = Hook(JsonStore(path, "schedules"), tg_schedule.lower_sink_to_linear)
+        # create_linear_with_vars reads the module's `pm_schedule` at call time
+        tg_schedule.pm_schedule = PatternMatcher([(UPat(Ops.SINK, name="function"), _lower)])
     return _hook
