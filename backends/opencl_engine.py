@@ -30,7 +30,7 @@ setup_opencl()
 from tinygrad import Tensor, TinyJit  # noqa: E402
 from tinygrad.device import CompileError  # noqa: E402
 
-from backends import cl_gemm  # noqa: E402
+from backends import cl_gemm, cl_smallconv  # noqa: E402
 from backends import tinygrad_progcache, tinygrad_schedcache  # noqa: E402
 from backends.opencl_loader import CACHE_DIR  # noqa: E402
 
@@ -51,6 +51,8 @@ class TinyOps(Ops):
     def conv2d(self, x, w, b=None, stride=1, padding=0, groups=1):
         if groups == 1 and cl_gemm.enabled(self.device, w.shape[0], self.cpu):
             return cl_gemm.conv2d(x, w, b, stride, padding)    # im2col + tuned GEMM, see cl_gemm
+        if cl_smallconv.enabled(self.device, x.shape, w.shape, stride, padding, groups, self.cpu):
+            return cl_smallconv.conv2d(x, w, b)                # to-RGB/mask convs, see cl_smallconv
         return x.conv2d(w, b, groups=groups, stride=stride, padding=padding)
 
     def dense(self, x, w, b=None):
@@ -76,7 +78,10 @@ class TinyOps(Ops):
         return x.relu()
 
     def sigmoid(self, x):
-        return x.sigmoid()
+        # realized: the models' sigmoids are their output images and masks, read by the losses'
+        # 11x11 DSSIM windows; left lazy, tinygrad fuses the sigmoid (and a custom conv's bias)
+        # into those window kernels and recomputes it 121 times (0.7 s of a 128 px step)
+        return x.sigmoid().contiguous()
 
     def tanh(self, x):
         return x.tanh()

@@ -63,7 +63,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--top", type=int, default=10)
-    ap.add_argument("--only", choices=["tinygrad", "gemm"], default=None)
+    ap.add_argument("--only", choices=["tinygrad", "gemm-only", "gemm"], default=None,
+                    help="one variant: tinygrad's conv kernels, GEMM for 16+ outputs only, or "
+                         "GEMM plus the direct kernel for few outputs (the default)")
     ap.add_argument("--child", action="store_true")
     a = ap.parse_args()
     if a.child:
