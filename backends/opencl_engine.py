@@ -3,8 +3,9 @@ cards without a modern torch build, and PoCL on any CPU).
 
 The whole train step (forward, gradients, optimizer updates) runs under TinyJit: traced and
 compiled once, then replayed as a fixed list of OpenCL kernels. Convolutions with 16+ outputs and dense
-layers run as im2col + a hand-written OpenCL GEMM (backends/cl_gemm.py): tinygrad's own conv
-and matmul kernels reach ~5 GFLOP/s on PoCL, the GEMM 30-100. tinygrad's kernel cache, PoCL's
+layers run as im2col + a hand-written OpenCL GEMM (backends/cl_gemm.py), convolutions with fewer
+outputs as direct kernels (backends/cl_smallconv.py): tinygrad's own conv and matmul kernels
+reach ~5-15 GFLOP/s on PoCL, these 50-160. tinygrad's kernel cache, PoCL's
 binary cache, the generated kernel sources (backends/tinygrad_progcache.py) and the step's schedule
 (backends/tinygrad_schedcache.py) live in the app's `.cache/` folder: without the last two a warm
 first step spends most of its time in tinygrad's Python graph rewrites (code generation, then
