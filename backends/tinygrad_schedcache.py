@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -170,8 +169,9 @@ class Hook:
                 return
             self.store.put_many({key: rec})
             self.stored += 1
-        except (Unstorable, sqlite3.Error, ValueError, KeyError, TypeError):
-            pass                                      # only an optimisation
+        except Exception:                             # noqa: BLE001  Unstorable, a full or
+            pass                                      # read-only disk: only an optimisation, it
+                                                      # must never stop a train step
 
 
 _hook: Hook | None = None
