@@ -128,3 +128,17 @@ def test_a_new_process_reuses_the_schedule_and_trains_the_same(tmp_path):
     np.testing.assert_array_equal(second["losses"], first["losses"])
     np.testing.assert_array_equal(without["losses"], first["losses"])
     assert without["hits"] is None or without["hits"] == 0
+
+
+def test_a_store_that_cannot_write_does_not_stop_training(hooked, monkeypatch):
+    hook, cache, db = hooked
+    want = _train(5)
+    cache.clear()
+
+    def refuse(items):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(hook.store, "put_many", refuse)
+    monkeypatch.setattr(hook.store, "get_many", lambda keys: {})      # nothing stored either
+    stored = hook.stored
+    assert _train(5) == want
+    assert hook.stored == stored
