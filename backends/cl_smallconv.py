@@ -11,7 +11,7 @@ gradient is the same kernel on the padded output gradient with the kernel flippe
 channels swapped, and the weight gradient a direct reduction per (input channel, ky, kx, image).
 
 Covers stride 1, "same" padding (odd square kernel, padding k // 2), groups 1 and output widths
-that are a multiple of 16 (`fits`); everything else keeps tinygrad's kernels.
+that are a multiple of 16 (`enabled`); everything else keeps tinygrad's kernels.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def _conv(xp: Tensor, w: Tensor, h: int, wd: int, grad: bool) -> Tensor:
     flops = 2 * n * cop * h * wd * ci * kh * kw
     est = Estimates(ops=flops, lds=4 * (xp.numel() * kh * kw * cop // cob + n * cop * h * wd),
                     mem=4 * (xp.numel() + wpad.numel() + n * cop * h * wd))
-    fxn = cl_gemm._program(name, _src(name, defs, _CONV_SRC), est, (wd // 16, h, n * (cop // cob)))
+    fxn = cl_gemm._program(name, cl_gemm._defines(name, defs) + _CONV_SRC, est, (wd // 16, h, n * (cop // cob)))
     out = Tensor.empty(n, cop, h, wd, device=xp.device)
     y = out.custom_kernel(xp, wpad, fxn=fxn, grad_fxn=_grad if grad else None)[0]
     return y[:, :co] if cop != co else y
@@ -142,10 +142,6 @@ def _wgrad(g: Tensor, xp: Tensor, k: int) -> Tensor:
     defs = dict(CO=co, CI=ci, HP=hp, WP=wp, H=h, WD=wd, KH=k, KW=k)
     est = Estimates(ops=2 * n * co * ci * k * k * h * wd, lds=4 * n * ci * k * k * h * wd * (co + 1),
                     mem=4 * (g.numel() + xp.numel() + n * co * ci * k * k))
-    fxn = cl_gemm._program(name, _src(name, defs, _WGRAD_SRC), est, (k * k, ci, n))
+    fxn = cl_gemm._program(name, cl_gemm._defines(name, defs) + _WGRAD_SRC, est, (k * k, ci, n))
     out = Tensor.empty(n, co, ci, k, k, device=g.device)
     return out.custom_kernel(g, xp, fxn=fxn)[0].sum(0)
-
-
-def _src(name: str, defs: dict, body: str) -> str:
-    return f"#define NAME {name}\n" + "".join(f"#define {k} {v}\n" for k, v in defs.items()) + body
