@@ -640,8 +640,13 @@ def r_merge_erode_range(c):
     return ["merge", "--test-predictor", "--mode", "overlay", "--erode", "500"]
 
 
-def r_merge_fan_mask(c):
+def r_merge_damaged_masknet(c):
     merge_ws(c)
+    model = c.ws / "model"
+    model.mkdir(exist_ok=True)
+    (model / "masknet.safetensors").write_bytes(b"\0" * 64)
+    (model / "masknet.json").write_text('{"channels": 16, "depth": 4, "resolution": 128, '
+                                        '"face_type": "full"}')
     return ["merge", "--test-predictor", "--mask-mode", "FAN-prd"]
 
 
@@ -786,7 +791,7 @@ ROWS = [
     Row("merge-damaged-frame-keeps-merged", r_merge_damaged_frame_keeps_merged,
         ("00004.jpg", "re-extract")),
     Row("merge-erode-out-of-range", r_merge_erode_range, ("erode", "-200 to 200")),
-    Row("merge-fan-mask-not-in-build", r_merge_fan_mask, ("fan", "learned")),
+    Row("merge-damaged-mask-network", r_merge_damaged_masknet, ("mask network", "delete")),
     Row("merge-read-only-frames-folder", r_merge_read_only, ("data_dst", "cannot write")),
     Row("merge-full-disk", r_merge_full_disk, ("merged", "disk is full")),
     Row("unicode-space-workspace-video-extract", r_unicode_video_extract, (), works=True,

@@ -178,12 +178,6 @@ def test_dst_mask_mode_uses_the_landmark_hull(sample):
     assert iou > 0.9 and (learned != dst).sum() > 200
 
 
-@pytest.mark.parametrize("mode", ["FAN-prd", "FAN-dst", "FAN-prd*FAN-dst", "learned*FAN-prd*FAN-dst"])
-def test_fan_mask_modes_say_the_network_is_missing(mode):
-    with pytest.raises(UserError, match="FAN"):
-        MergeOptions(mask_mode=mode).validate()
-
-
 @pytest.mark.parametrize("field,value", [("erode_mask_modifier", 201), ("blur_mask_modifier", -201),
                                          ("output_face_scale", 51), ("hist_match_threshold", 256),
                                          ("color_degrade_power", 101), ("mode", "blend"),

@@ -67,19 +67,45 @@ def test_seamless_asks_its_own_questions(ws):
     assert settings["hist_match_threshold"] == 200
 
 
-def test_fan_mask_mode_is_a_clear_error(ws):
-    r = app(ws, "--test-predictor", "--mask-mode", "FAN-dst")
-    assert r.returncode == 2
-    assert "FAN" in r.stderr and "Traceback" not in r.stderr
-    assert "mask network" in r.stderr and "(1) learned or (2) dst" in r.stderr
+def test_fan_mask_mode_trains_the_mask_network_once_then_merges(ws):
+    r = app(ws, "--test-predictor", "--mode", "overlay", "--mask-mode", "FAN-dst",
+            "--masknet-steps", "4", "--workers", "0")
+    assert r.returncode == 0, r.stderr
+    assert "mask network on 1 held-out faces" in r.stdout and "merged 7 frames" in r.stdout
+    weights = ws / "model" / "masknet.safetensors"
+    info = json.loads((ws / "model" / "masknet.json").read_text())
+    assert weights.is_file() and info["steps"] == 4 and info["face_type"] == "full"
+    stamp = weights.stat().st_mtime_ns
+    r = app(ws, "--test-predictor", "--mode", "overlay", "--mask-mode", "FAN-prd*FAN-dst",
+            "--workers", "0", "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert "training" not in r.stdout and weights.stat().st_mtime_ns == stamp  # reused
 
 
-def test_fan_mask_mode_answer_stops_before_the_next_question(ws):
-    answers = "\n".join(["", "1", "3"]) + "\n" + "\n" * 10
-    r = app(ws, "--test-predictor", "--workers", "0", stdin=answers, ask="1")
-    assert r.returncode == 2 and "FAN" in r.stderr and "Traceback" not in r.stderr
-    assert "Mask mode" in r.stdout and "erode mask" not in r.stdout
-    assert not (ws / "data_dst/merged").exists()
+def test_fan_mask_mode_answer_goes_on_to_the_next_question(ws):
+    answers = "\n".join(["", "1", "4"]) + "\n" + "\n" * 10
+    r = app(ws, "--test-predictor", "--workers", "0", "--masknet-steps", "2", stdin=answers,
+            ask="1")
+    assert r.returncode == 0, r.stderr
+    assert "erode mask" in r.stdout
+    settings = json.loads((ws / "data_dst/merged/.merge_settings.json").read_text())
+    assert settings["mask_mode"] == "FAN-dst"
+
+
+def test_mask_train_command(ws):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    base = [sys.executable, "-m", "app", "--workspace", str(ws), "mask", "train"]
+    r = subprocess.run(base + ["--steps", "3", "--resolution", "64", "--sides", "dst"],
+                       capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert r.returncode == 0, r.stderr
+    info = json.loads((ws / "model" / "masknet.json").read_text())
+    assert info["resolution"] == 64 and info["steps"] == 3 and "iou_clean" in info
+    r = subprocess.run(base + ["--resolution", "100"], capture_output=True, text=True, env=env,
+                       cwd=REPO, timeout=300)
+    assert r.returncode == 2 and "multiple of 32" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run(base + ["--sides", "src"], capture_output=True, text=True, env=env,
+                       cwd=REPO, timeout=300)
+    assert r.returncode == 2 and "extract" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_no_model_is_a_clear_error(ws):

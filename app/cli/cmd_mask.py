@@ -1,7 +1,9 @@
-"""`python -m app mask edit [dst|src]`: DeepFaceLab's mask editor (step 5).
+"""`python -m app mask edit [dst|src]`: DeepFaceLab's mask editor (step 5), and
+`python -m app mask train`: the obstruction-aware mask network for merge's FAN mask modes.
 
 Draw include / exclude polygons over aligned faces to fix the landmark-hull mask where a hand,
-hair or a microphone is in the way. Training and merging apply them (see docs/FACE_FILE_FORMAT.md).
+hair or a microphone is in the way. Training and merging apply them (see docs/FACE_FILE_FORMAT.md),
+and the mask network learns from them (faces with polygons count 4x).
 """
 
 from __future__ import annotations
@@ -17,6 +19,18 @@ def register(sub) -> None:
                       help="the workspace's data_dst/aligned (default) or data_src/aligned")
     edit.add_argument("--dir", default=None, help="edit the faces of this folder instead")
     edit.set_defaults(run=run_edit)
+    train = acts.add_parser("train", help="train the mask network (FAN mask modes) on the "
+                                          "aligned src and dst faces")
+    train.add_argument("--steps", type=int, default=2000,
+                       help="training steps (default 2000: about 10 minutes on 2 CPU cores)")
+    train.add_argument("--resolution", type=int, default=128,
+                       help="face size the network works at, a multiple of 32 (default 128)")
+    train.add_argument("--face-type", choices=("half", "full", "head"), default=None,
+                       help="default: the face type of the model in the model folder, else full")
+    train.add_argument("--sides", default="src,dst",
+                       help="which aligned face sets to learn from (default src,dst)")
+    train.add_argument("--model-dir", help="where to store it (default: workspace/model)")
+    train.set_defaults(run=run_train)
 
 
 def run_edit(args) -> int:
@@ -28,3 +42,39 @@ def run_edit(args) -> int:
     folder = Path(args.dir) if args.dir else Workspace.resolve(args.workspace).aligned_dir(args.side)
     print(run_mask_editor(folder))
     return 0
+
+
+def run_train(args) -> int:
+    from pathlib import Path
+
+    from app.errors import UserError
+    from app.merge.runner import train_masknet
+    from app.workspace import Workspace
+
+    ws = Workspace.resolve(args.workspace)
+    model_dir = Path(args.model_dir) if args.model_dir else ws.model_dir
+    sides = tuple(s.strip() for s in args.sides.split(",") if s.strip())
+    if not sides or any(s not in ("src", "dst") for s in sides):
+        raise UserError(f"--sides {args.sides!r}: use src, dst or src,dst")
+    if args.steps < 1:
+        raise UserError("--steps must be at least 1")
+    face_type = args.face_type or _model_face_type(model_dir)
+    train_masknet(ws, model_dir, face_type, args.resolution, args.steps, sides)
+    print(f"saved the mask network ({face_type} face, {args.resolution} px) in {model_dir}")
+    return 0
+
+
+def _model_face_type(model_dir) -> str:
+    """The face type of the first trained model in `model_dir` (from its options, without
+    loading weights), else full."""
+    from app.merge.runner import available_models
+    from app.models import model_class
+    from app.train.model_files import find_model_files
+
+    for name in available_models(model_dir):
+        try:
+            cls = model_class(name)
+            return str(cls(find_model_files(model_dir, cls.name).read_data()["options"]).face_type)
+        except Exception:  # an unreadable model: the default face type still works
+            continue
+    return "full"

@@ -19,7 +19,10 @@ HELP_MODE = ("overlay: paste the face as is; hist match: match the face's histog
              "hist match bw: same on a grey face; seamless: Poisson blend into dst (default); "
              "raw: raw layers (face, mask) for compositing in another program.")
 HELP_MASK = ("learned: the mask the model learned; dst: the dst face's landmark hull (shaky but "
-             "exact); FAN modes need the obstruction-aware mask network (not in this build).")
+             "exact); FAN-prd / FAN-dst: the obstruction-aware mask network (leaves out hands, "
+             "microphones, hair) on the predicted / the dst face; the last two multiply masks. "
+             "The network is trained on your faces the first time (about 10 minutes on CPU; "
+             "`python -m app mask train` does it ahead).")
 HELP_COLOR = ("rct: Reinhard transfer in Lab (mean/std); lct: linear (covariance) transfer; "
               "mkl: Monge-Kantorovich linear; idt: iterative distribution transfer; sot: sliced "
               "optimal transport. Moves the face's colours towards the dst face's.")
@@ -56,6 +59,8 @@ def register(sub) -> None:
     p.add_argument("--super-resolution", action=b, default=None)
     p.add_argument("--superres-steps", type=int, default=3000,
                    help="training steps when the upscaler is trained (default 3000)")
+    p.add_argument("--masknet-steps", type=int, default=2000,
+                   help="training steps when the mask network is trained (default 2000)")
     p.add_argument("--degrade-color", type=int, metavar="0..100", help="degrade colour power")
     p.add_argument("--export-alpha", action=b, default=None,
                    help="PNG frames with an alpha channel (face only)")
@@ -94,8 +99,6 @@ def ask_options(args):
     o.mask_mode = ask_choice("Mask mode: (1) learned, (2) dst, (3) FAN-prd, (4) FAN-dst, "
                              "(5) FAN-prd*FAN-dst, (6) learned*FAN-prd*FAN-dst", "learned",
                              MASK_MODES, HELP_MASK, given=args.mask_mode)
-    if o.mask_mode not in ("learned", "dst"):
-        o.validate()  # says at once that the FAN modes need the mask network, and what to use
     if o.mode != "raw":
         o.erode_mask_modifier = ask_int("Choose erode mask modifier [-200..200]", 0, -200, 200,
                                         given=args.erode)
@@ -142,6 +145,7 @@ def run(args) -> int:
                       engine=engine, device=device, workers=args.workers,
                       batch_size=args.batch_size, overwrite=args.overwrite,
                       test_predictor=args.test_predictor, superres_steps=args.superres_steps,
+                      masknet_steps=args.masknet_steps,
                       inference_threads=args.inference_threads)
     print(f"merged {stats.merged} frames ({stats.faces} faces), copied {stats.copied} without a "
           f"face, skipped {stats.skipped} already merged -> {ws.merged_dir}")

@@ -27,7 +27,7 @@ from app.merge.dst_inputs import FRAME_EXTS, _as_dst_face
 from app.merge.compose import (PredictedFace, merge_frame, merge_frame_u8, probe_levels,
                                 wants_alpha)
 from app.merge.label import add_label, encode_image, to_uint8
-from app.merge.options import MergeOptions
+from app.merge.options import FAN_MASK_MODES, MergeOptions
 from app.merge.predictors import Predictor
 
 SETTINGS_NAME = ".merge_settings.json"
@@ -141,9 +141,12 @@ def needs_learned_mask(opts: MergeOptions) -> bool:
 
 
 def predict_faces(predictor: Predictor, crops: np.ndarray, upscaler=None,
-                  batch_size: int = 8, need_mask: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                  batch_size: int = 8, need_mask: bool = True, masker=None,
+                  landmarks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Batched inference; with an upscaler the faces (and masks) come back at 2x. Without
-    `need_mask` a predictor that can (`skips_mask`) returns all-ones masks, computed faster."""
+    `need_mask` a predictor that can (`skips_mask`) returns all-ones masks, computed faster.
+    A `masker` (app.merge.fan_masks.FanMasker; needs the faces' `landmarks`) makes the masks
+    of a FAN mask mode from the dst crops, the predicted faces and the learned masks."""
     skip = not need_mask and getattr(predictor, "skips_mask", False)
     faces, maskss = [], []
     for i in range(0, len(crops), batch_size):
@@ -151,6 +154,8 @@ def predict_faces(predictor: Predictor, crops: np.ndarray, upscaler=None,
                 else predictor.predict(crops[i:i + batch_size]))
         f = np.clip(np.asarray(f, np.float32), 0, 1)
         m = np.clip(np.asarray(m, np.float32), 0, 1).reshape(f.shape[:3])
+        if masker is not None:
+            m = masker(crops[i:i + batch_size], f, m, landmarks[i:i + batch_size])
         if upscaler is not None:
             f = upscaler.upscale(f)
             size = f.shape[1]
@@ -199,7 +204,7 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
                  predictor: Predictor, opts: MergeOptions, *, upscaler=None, workers: int = 2,
                  batch_size: int = 8, overwrite: bool = False, debug_dir: Path | None = None,
                  progress: Callable[[int], None] | None = None,
-                 inference_threads: int | None = None) -> MergeStats:
+                 inference_threads: int | None = None, masker=None) -> MergeStats:
     """Merge every frame of `frames` into `out_dir` (see the module docstring).
 
     `faces` maps a frame's name to its faces: `DstFace`s (landmarks and mask polygons, from
@@ -207,8 +212,12 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
 
     `inference_threads` (None: `default_inference_threads`) run the model on parts of each batch
     at once; the next batch is read and cropped while the current one is predicted.
+    `masker` (app.merge.fan_masks.FanMasker) is required by the FAN mask modes.
     """
     opts.validate()
+    if opts.mask_mode in FAN_MASK_MODES and masker is None:
+        raise UserError(f"mask mode {opts.mask_mode} needs the mask network; train it with "
+                        "`python -m app mask train` (merge trains it when it is missing)")
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out_dir)  # a killed run's half-written frame or settings file
     check_settings(out_dir, opts, overwrite)
@@ -230,7 +239,7 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
         for group in _chunks(todo, batch_size):
             try:
                 cur = _start_group(group, faces, predictor, upscaler, opts, batch_size,
-                                   executor, threads)
+                                   executor, threads, masker)
             except BaseException:
                 if prev is not None:
                     _dispatch(prev, pool, run)  # a bad frame: still write the group before it
@@ -382,7 +391,8 @@ class _Group:
 
 
 def _start_group(stream: list[tuple[Path, bool]], faces: dict, predictor: Predictor, upscaler,
-                 opts: MergeOptions, batch_size: int, executor, threads: int) -> _Group:
+                 opts: MergeOptions, batch_size: int, executor, threads: int,
+                 masker=None) -> _Group:
     """Read a group of (frame, write?), crop all their faces, start predicting them (in
     `threads` parts of the batch)."""
     group = [p for p, _ in stream]
@@ -394,10 +404,12 @@ def _start_group(stream: list[tuple[Path, bool]], faces: dict, predictor: Predic
     futures = []
     if any(len(c) for c in crops):
         flat = np.concatenate(crops)
+        flat_lms = np.stack([d.landmarks for lm in lms for d in lm])
         up = upscaler if opts.super_resolution else None
-        for part in np.array_split(flat, min(max(1, threads), len(flat))):
+        parts = min(max(1, threads), len(flat))
+        for part, part_lms in zip(np.array_split(flat, parts), np.array_split(flat_lms, parts)):
             futures.append(executor.submit(predict_faces, predictor, part, up, batch_size,
-                                           needs_learned_mask(opts)))
+                                           needs_learned_mask(opts), masker, part_lms))
     return _Group(group, [w for _, w in stream], imgs, lms, futures)
 
 

@@ -54,10 +54,6 @@ class MergeOptions:
         _in_range("output face scale", self.output_face_scale, -50, 50)
         _in_range("hist match threshold", self.hist_match_threshold, 0, 255)
         _in_range("degrade color power", self.color_degrade_power, 0, 100)
-        if self.mask_mode in FAN_MASK_MODES:
-            raise UserError(
-                f"mask mode {self.mask_mode!r} needs the FAN (obstruction-aware) mask network, "
-                "which this build does not have yet. Use mask mode (1) learned or (2) dst.")
         return self
 
     @property

@@ -69,6 +69,52 @@ def load_upscaler(ws, model_dir: Path, out_size: int, steps: int):
     return model
 
 
+def load_masker(ws, model_dir: Path, opts: MergeOptions, predictor, steps: int):
+    """The FAN mask modes' masker: the stored mask network, trained first on data_src/aligned
+    and data_dst/aligned (at the model's face type) if there is none. None for other modes."""
+    from app.merge.fan_masks import FanMasker
+    from app.merge.options import FAN_MASK_MODES
+    from app.masknet import net as masknet
+
+    if opts.mask_mode not in FAN_MASK_MODES:
+        return None
+    model = masknet.load(model_dir)
+    if model is None:
+        print("the FAN mask modes need the mask network; training it once on your faces "
+              "(python -m app mask train does this ahead, with more options)")
+        model = train_masknet(ws, model_dir, face_type=predictor.face_type, steps=steps)
+    return FanMasker(model, opts.mask_mode, predictor.resolution, predictor.face_type,
+                     learned_mask=getattr(predictor, "learned_mask", True) is not False)
+
+
+def train_masknet(ws, model_dir: Path, face_type: str = "full", resolution: int = 128,
+                  steps: int = 2000, sides: tuple[str, ...] = ("src", "dst")):
+    """Train the mask network on the workspace's aligned faces with a progress bar, save it,
+    print how it does on held-out faces; returns it."""
+    from tqdm import tqdm
+
+    from app.masknet.training import train_from_facesets
+
+    bar = tqdm(total=steps, desc="training the mask network", unit="step")
+
+    def tick(step: int, loss: float) -> None:
+        bar.update(1)
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{loss:.4f}")
+
+    folders = [ws.aligned_dir(side) for side in sides]
+    try:
+        model, report = train_from_facesets(folders, model_dir, resolution, face_type, steps,
+                                            progress=tick)
+    finally:
+        bar.close()
+    print(f"mask network on {report['held_out_faces']} held-out faces: IoU "
+          f"{report['iou_clean']:.3f} clean; with made-up obstructions {report['iou_obstructed']:.3f}"
+          f" (the landmark hull: {report['iou_obstructed_hull']:.3f}), "
+          f"{100 * report['obstruction_left_out']:.0f}% of the obstructions left out")
+    return model
+
+
 def share_cores(workers: int) -> None:
     """Leave the image workers their cores: torch threads = cores - workers (at least 1).
 
@@ -87,7 +133,8 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
               model_dir: str | Path | None = None, engine: str = "torch",
               device: str | None = None, workers: int = 2, batch_size: int = 8,
               overwrite: bool = False, test_predictor: bool = False,
-              superres_steps: int = 3000, inference_threads: int | None = None) -> MergeStats:
+              superres_steps: int = 3000, inference_threads: int | None = None,
+              masknet_steps: int = 2000) -> MergeStats:
     """Merge every dst frame of workspace `ws` into ws.merged_dir (`inference_threads`: see
     app.merge.engine.default_inference_threads)."""
     from tqdm import tqdm
@@ -107,9 +154,10 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
     upscaler = None
     if opts.super_resolution:
         upscaler = load_upscaler(ws, mdir, 2 * predictor.resolution, superres_steps)
+    masker = load_masker(ws, mdir, opts, predictor, masknet_steps)
     debug_dir = ws.root / "data_dst" / "merged_debug" if opts.debug else None
     with tqdm(total=len(frames), desc="merging", unit="frame") as bar:
         return merge_frames(frames, faces, ws.merged_dir, predictor, opts, upscaler=upscaler,
                             workers=workers, batch_size=batch_size, overwrite=overwrite,
                             debug_dir=debug_dir, progress=bar.update,
-                            inference_threads=inference_threads)
+                            inference_threads=inference_threads, masker=masker)
