@@ -40,6 +40,10 @@ BENCHES = [
     ("merge", ["bench/merge.py", "--frames", "60"], [
         ("merge full (H128)", r"full merge.*?([\d.]+) frames/s", "frames/s"),
     ]),
+    ("masknet", ["bench/masknet.py", "--steps", "100"], [
+        ("mask network training (128 px, batch 8)", r"training: ([\d.]+) ms/step", "ms/step"),
+        ("mask network inference (128 px)", r"inference: ([\d.]+) ms/face", "ms/face"),
+    ]),
     ("engines", ["bench/engines.py", "--steps", "3"], [
         ("GEMM peak fp32", r"fp32 ([\d.]+) GFLOP/s", "GFLOP/s"),
         ("GEMM peak bf16", r"bf16 ([\d.]+) GFLOP/s", "GFLOP/s"),

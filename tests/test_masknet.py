@@ -8,7 +8,6 @@ not see (with made-up obstructions) and on a dst frame with a real object pasted
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
