@@ -261,3 +261,34 @@ def test_merge_run_with_a_fan_mode_and_without_the_network(tmp_path, trained):
     differ = [np.abs(cv2.imread(str(a)).astype(int) - cv2.imread(str(b))).max() > 30
               for a, b in zip(stats.written, plain.written)]
     assert sum(differ) >= 6  # the FAN masks change the merged faces
+
+
+def test_stopped_training_resumes_where_it_was(src_data, tmp_path):
+    """A run stopped after step 4 goes on from its checkpoint and ends with the weights an
+    unbroken run gets; other settings start over."""
+    import torch
+
+    data = src_data.subset(np.arange(6))
+    kw = dict(steps=6, batch=2, channels=8, save_every=2)
+    whole = training.train(data, RES, "full", **kw)
+
+    def stop_after_4(step, loss):
+        if step == 4:
+            raise KeyboardInterrupt
+
+    ckpt = tmp_path / "masknet_training"
+    with pytest.raises(KeyboardInterrupt):
+        training.train(data, RES, "full", progress=stop_after_4, checkpoint_dir=ckpt, **kw)
+    assert json_step(ckpt) == 4
+    resumed = training.train(data, RES, "full", checkpoint_dir=ckpt, **kw)
+    assert resumed.info["resumed_at"] == 4
+    for (k, a), b in zip(whole.net.state_dict().items(), resumed.net.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), k
+    other = training.train(data, RES, "full", checkpoint_dir=ckpt, **dict(kw, batch=3))
+    assert other.info["resumed_at"] == 0
+
+
+def json_step(folder) -> int:
+    import json
+
+    return json.loads((folder / "state.json").read_text())["step"]

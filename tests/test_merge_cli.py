@@ -100,6 +100,7 @@ def test_mask_train_command(ws):
     assert r.returncode == 0, r.stderr
     info = json.loads((ws / "model" / "masknet.json").read_text())
     assert info["resolution"] == 64 and info["steps"] == 3 and "iou_clean" in info
+    assert not (ws / "model" / "masknet_training").exists()  # the finished run's checkpoint
     r = subprocess.run(base + ["--resolution", "100"], capture_output=True, text=True, env=env,
                        cwd=REPO, timeout=300)
     assert r.returncode == 2 and "multiple of 32" in r.stderr and "Traceback" not in r.stderr

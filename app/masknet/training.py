@@ -9,6 +9,7 @@ with made-up obstructions: the hull cannot leave them out, the network should.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,36 +136,57 @@ def _loss(logits, target):
     return bce + dice.mean()
 
 
+def lr_at(step: int, steps: int, peak: float) -> float:
+    """Learning rate at `step`: a short warm-up to `peak`, then cosine decay (one cycle)."""
+    warm = max(1, steps // 10)
+    if step < warm:
+        return peak * (0.04 + 0.96 * (1 - math.cos(math.pi * step / warm)) / 2)
+    t = (step - warm) / max(1, steps - warm)
+    return peak * (1e-4 + (1 - 1e-4) * (1 + math.cos(math.pi * t)) / 2)
+
+
 def train(data: MaskData, resolution: int, face_type: str, steps: int = 1500, batch: int = 8,
           channels: int = 16, lr: float = 1e-3, seed: int = 0,
-          progress: Callable[[int, float], None] | None = None) -> MaskNet:
-    """Train a mask network on `data` (faces at `resolution`, a multiple of 32)."""
+          progress: Callable[[int, float], None] | None = None,
+          checkpoint_dir: Path | None = None, save_every: int = 200) -> MaskNet:
+    """Train a mask network on `data` (faces at `resolution`, a multiple of 32).
+
+    With `checkpoint_dir` the state is saved every `save_every` steps and a run with the same
+    settings resumes from it; batch `i` depends only on (seed, i), so the result is the same.
+    """
     import torch
+
+    from app.masknet import checkpoint
 
     if len(data) < 2:
         raise UserError("the mask network needs at least 2 aligned faces to train on; extract "
                         "faces first (python -m app extract src|dst)")
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
     net = build(channels)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=max(steps, 1),
-                                                pct_start=0.1)
+    settings = {"resolution": resolution, "face_type": face_type, "steps": steps,
+                "batch": batch, "channels": channels, "lr": lr, "seed": seed,
+                "faces": len(data), "labelled": int(data.labelled.sum())}
+    start = checkpoint.load(checkpoint_dir, net, opt, settings) if checkpoint_dir else 0
     started, loss_v = time.time(), float("nan")
     net.train()
-    for step in range(steps):
-        x, y = make_batch(data, batch, rng)
+    for step in range(start, steps):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, steps, lr)
+        x, y = make_batch(data, batch, np.random.default_rng([seed, step]))
         loss = _loss(net(torch.from_numpy(x)), torch.from_numpy(y))
         opt.zero_grad()
         loss.backward()
         opt.step()
-        sched.step()
         loss_v = float(loss.detach())
+        if checkpoint_dir and (step + 1) % save_every == 0 and step + 1 < steps:
+            checkpoint.save(checkpoint_dir, net, opt, step + 1, settings)
         if progress is not None:
             progress(step + 1, loss_v)
     net.eval()
     info = {"steps": steps, "faces": len(data), "labelled_faces": int(data.labelled.sum()),
-            "final_loss": loss_v, "train_seconds": round(time.time() - started, 1)}
+            "final_loss": loss_v, "resumed_at": start,
+            "train_seconds": round(time.time() - started, 1)}
     return MaskNet(net, resolution, face_type, channels, 4, info)
 
 
@@ -214,7 +236,8 @@ def train_from_facesets(folders: list[Path], model_dir: Path, resolution: int = 
                         progress: Callable[[int, float], None] | None = None
                         ) -> tuple[MaskNet, dict]:
     """Train on the faces of `folders` (every 10th kept aside to measure), save into
-    `model_dir`; returns (network, report)."""
+    `model_dir` (resuming a stopped run from `model_dir/masknet_training/`); returns
+    (network, report)."""
     if resolution % 32 or not 32 <= resolution <= 512:
         raise UserError(f"mask network resolution {resolution} must be a multiple of 32 "
                         "between 32 and 512")
@@ -228,8 +251,13 @@ def train_from_facesets(folders: list[Path], model_dir: Path, resolution: int = 
     if held.all() or len(data) < 3:
         raise UserError("the mask network needs at least 3 aligned faces (one is kept aside to "
                         "measure it); extract more faces", folders[0])
-    model = train(data.subset(~held), resolution, face_type, steps, progress=progress)
+    from app.masknet import checkpoint
+
+    ckpt = Path(model_dir) / checkpoint.FOLDER
+    model = train(data.subset(~held), resolution, face_type, steps, progress=progress,
+                  checkpoint_dir=ckpt)
     report = evaluate(model, data.subset(held))
     model.info.update(report)
     model.save(model_dir)
+    checkpoint.remove(ckpt)
     return model, report

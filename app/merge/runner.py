@@ -98,7 +98,7 @@ def train_masknet(ws, model_dir: Path, face_type: str = "full", resolution: int 
     bar = tqdm(total=steps, desc="training the mask network", unit="step")
 
     def tick(step: int, loss: float) -> None:
-        bar.update(1)
+        bar.update(step - bar.n)  # a resumed run starts past 0
         if step % 50 == 0:
             bar.set_postfix(loss=f"{loss:.4f}")
 
