@@ -22,7 +22,7 @@ def register(sub) -> None:
     train = acts.add_parser("train", help="train the mask network (FAN mask modes) on the "
                                           "aligned src and dst faces")
     train.add_argument("--steps", type=int, default=2000,
-                       help="training steps (default 2000: about 10 minutes on 2 CPU cores)")
+                       help="training steps (default 2000: about 8 minutes on 2 CPU cores)")
     train.add_argument("--resolution", type=int, default=128,
                        help="face size the network works at, a multiple of 32 (default 128)")
     train.add_argument("--face-type", choices=("half", "full", "head"), default=None,

@@ -21,7 +21,7 @@ HELP_MODE = ("overlay: paste the face as is; hist match: match the face's histog
 HELP_MASK = ("learned: the mask the model learned; dst: the dst face's landmark hull (shaky but "
              "exact); FAN-prd / FAN-dst: the obstruction-aware mask network (leaves out hands, "
              "microphones, hair) on the predicted / the dst face; the last two multiply masks. "
-             "The network is trained on your faces the first time (about 10 minutes on CPU; "
+             "The network is trained on your faces the first time (about 8 minutes on CPU; "
              "`python -m app mask train` does it ahead).")
 HELP_COLOR = ("rct: Reinhard transfer in Lab (mean/std); lct: linear (covariance) transfer; "
               "mkl: Monge-Kantorovich linear; idt: iterative distribution transfer; sot: sliced "
