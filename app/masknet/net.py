@@ -79,9 +79,9 @@ class MaskNet:
         import torch
 
         faces = np.asarray(faces, np.float32)
-        n, size = len(faces), faces.shape[1] if len(faces) else self.resolution
-        res = self.resolution
-        x = faces if size == res else np.stack([_resize(f, res) for f in faces]) if n else faces
+        res, n = self.resolution, len(faces)
+        size = faces.shape[1] if faces.ndim == 4 else res
+        x = np.stack([_resize(f, res) for f in faces]) if n and size != res else faces
         out = np.zeros((n, res, res), np.float32)
         with torch.inference_mode():
             for i in range(0, n, batch):

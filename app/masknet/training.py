@@ -46,20 +46,12 @@ class MaskData:
 
 def load_faces(folders: list[Path], resolution: int, face_type: str) -> MaskData:
     """Every readable aligned face of `folders` at `resolution` and `face_type`."""
-    from app.faceset.face_file import FaceFileError, read_meta
     from app.train.samples import load_faceset
 
-    images, masks, labelled = [], [], []
-    for folder in folders:
-        fs = load_faceset(folder, resolution, face_type)
-        for name in fs.names:
-            try:
-                labelled.append(bool(read_meta(Path(folder) / name).mask_polygons))
-            except FaceFileError:
-                labelled.append(False)
-        images.append(fs.images)
-        masks.append(fs.masks)
-    return MaskData(np.concatenate(images), np.concatenate(masks), np.asarray(labelled, bool))
+    sets = [load_faceset(folder, resolution, face_type) for folder in folders]
+    return MaskData(np.concatenate([fs.images for fs in sets]),
+                    np.concatenate([fs.masks for fs in sets]),
+                    np.concatenate([fs.labelled for fs in sets]))
 
 
 def _jitter_colour(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -38,6 +38,8 @@ class FaceSet:
     yaws: np.ndarray
     names: list[str]
     folder: Path
+    #: per face: whether the user drew mask-editor polygons on it (a hand-made mask label)
+    labelled: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -80,7 +82,7 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
     if not files:
         raise UserError("no aligned faces in this folder; run `python -m app extract src|dst` "
                         "first", folder)
-    images, masks, yaws, names, skipped = [], [], [], [], []
+    images, masks, yaws, names, labelled, skipped = [], [], [], [], [], []
     for path in _progress(files, progress, f"loading {folder.parent.name}/{folder.name}"):
         try:
             img, meta = read_face(path)
@@ -100,12 +102,14 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
         masks.append(cv2.warpAffine(src_mask, mat, (resolution, resolution), flags=cv2.INTER_LINEAR))
         yaws.append(meta.yaw)
         names.append(path.name)
+        labelled.append(bool(meta.mask_polygons))
     for note in skipped[:5]:
         print(f"skipped unreadable face {note}")
     if not names:
         raise UserError("none of the faces in this folder could be read; extract them again",
                         folder)
-    return FaceSet(np.stack(images), np.stack(masks), np.asarray(yaws, np.float32), names, folder)
+    return FaceSet(np.stack(images), np.stack(masks), np.asarray(yaws, np.float32), names, folder,
+                   np.asarray(labelled, bool))
 
 
 def _progress(items, on: bool, desc: str):
