@@ -72,6 +72,7 @@ def test_fan_mask_mode_trains_the_mask_network_once_then_merges(ws):
             "--masknet-steps", "4", "--workers", "0")
     assert r.returncode == 0, r.stderr
     assert "mask network on 1 held-out faces" in r.stdout and "merged 7 frames" in r.stdout
+    assert "warning: the mask network does not fit" in r.stdout  # 4 steps: says to train longer
     weights = ws / "model" / "masknet.safetensors"
     info = json.loads((ws / "model" / "masknet.json").read_text())
     assert weights.is_file() and info["steps"] == 4 and info["face_type"] == "full"
@@ -80,6 +81,17 @@ def test_fan_mask_mode_trains_the_mask_network_once_then_merges(ws):
             "--workers", "0", "--overwrite")
     assert r.returncode == 0, r.stderr
     assert "training" not in r.stdout and weights.stat().st_mtime_ns == stamp  # reused
+
+
+def test_super_resolution_is_trained_on_src_faces_and_reports_against_bicubic(ws):
+    shutil.copytree(MEDIA / "merge" / "src_faces", ws / "data_src" / "aligned")
+    r = app(ws, "--test-predictor", "--mode", "overlay", "--super-resolution",
+            "--superres-steps", "3", "--workers", "0")
+    assert r.returncode == 0, r.stderr
+    assert "PSNR" in r.stdout and "bicubic" in r.stdout and "merged 7 frames" in r.stdout
+    assert "warning: the upscaler is not better than bicubic" in r.stdout  # 3 steps
+    info = json.loads((ws / "model" / "superres_x2.json").read_text())
+    assert info["steps"] == 3 and info["size"] == 256
 
 
 def test_fan_mask_mode_answer_goes_on_to_the_next_question(ws):

@@ -66,6 +66,9 @@ def load_upscaler(ws, model_dir: Path, out_size: int, steps: int):
     print(f"super resolution on {report['faces']} held-out src faces: PSNR "
           f"{report['psnr_sr']:.2f} dB (bicubic {report['psnr_bicubic']:.2f} dB), SSIM "
           f"{report['ssim_sr']:.4f} (bicubic {report['ssim_bicubic']:.4f})")
+    if not report["psnr_sr"] > report["psnr_bicubic"]:
+        print("warning: the upscaler is not better than bicubic yet; delete model/superres_x2.* "
+              f"and merge again with --superres-steps {max(3000, 2 * steps)}")
     return model
 
 
@@ -112,6 +115,10 @@ def train_masknet(ws, model_dir: Path, face_type: str = "full", resolution: int 
           f"{report['iou_clean']:.3f} clean; with made-up obstructions {report['iou_obstructed']:.3f}"
           f" (the landmark hull: {report['iou_obstructed_hull']:.3f}), "
           f"{100 * report['obstruction_left_out']:.0f}% of the obstructions left out")
+    if not report["iou_clean"] >= 0.85:
+        print("warning: the mask network does not fit the faces well yet (IoU on clean held-out "
+              "faces under 0.85); train it longer (it is replaced): python -m app mask "
+              f"train --steps {max(2000, 2 * steps)}")
     return model
 
 
