@@ -59,7 +59,7 @@ def _shape(kind: str, size: int, at: np.ndarray, donor_mask: np.ndarray,
         cv2.line(alpha, tuple(np.round(a0).astype(int)), tuple(np.round(a1).astype(int)), 1.0,
                  max(2, int(size * rng.uniform(0.04, 0.14))), lineType=cv2.LINE_AA)
     else:  # another face's outline moved over this one: a head in front
-        m = cv2.resize(donor_mask, (size, size)).astype(np.float32)
+        m = np.asarray(donor_mask, np.float32)
         shift = at - np.array([size / 2, size / 2]) + rng.normal(0, size * 0.15, 2)
         mat = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
         alpha = cv2.warpAffine(m, mat, (size, size))

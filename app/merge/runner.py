@@ -5,7 +5,9 @@ The CLI asks the questions; this module only does what the options say.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 from app.errors import UserError
 from app.merge.dst_inputs import dst_faces_by_frame, list_frames
@@ -41,28 +43,35 @@ def load_model(model_dir: Path, model_name: str | None, engine: str, device: str
     return load_predictor(model_dir, model_name, engine=engine, device=device)
 
 
+@contextmanager
+def _step_bar(steps: int, desc: str) -> Iterator[Callable[[int, float], None]]:
+    """A progress bar over training steps; yields the `progress(step, loss)` callback."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=steps, desc=desc, unit="step")
+
+    def tick(step: int, loss: float) -> None:
+        bar.update(step - bar.n)  # a resumed run starts past 0
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{loss:.4f}")
+
+    try:
+        yield tick
+    finally:
+        bar.close()
+
+
 def load_upscaler(ws, model_dir: Path, out_size: int, steps: int):
     """The stored x2 upscaler, trained on data_src/aligned first if there is none (or its
     size does not fit this model)."""
-    from tqdm import tqdm
-
     from app.merge import superres
 
     model = superres.load(model_dir)
     if model is not None and int(model.info.get("size", out_size)) == out_size:
         return model
-    bar = tqdm(total=steps, desc="training super resolution", unit="step")
-
-    def tick(step: int, loss: float) -> None:
-        bar.update(1)
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{loss:.4f}")
-
-    try:
+    with _step_bar(steps, "training super resolution") as tick:
         model, report = superres.train_from_faceset(ws.aligned_dir("src"), model_dir, out_size,
                                                     steps, progress=tick)
-    finally:
-        bar.close()
     print(f"super resolution on {report['faces']} held-out src faces: PSNR "
           f"{report['psnr_sr']:.2f} dB (bicubic {report['psnr_bicubic']:.2f} dB), SSIM "
           f"{report['ssim_sr']:.4f} (bicubic {report['ssim_bicubic']:.4f})")
@@ -94,23 +103,12 @@ def train_masknet(ws, model_dir: Path, face_type: str = "full", resolution: int 
                   steps: int = 2000, sides: tuple[str, ...] = ("src", "dst")):
     """Train the mask network on the workspace's aligned faces with a progress bar, save it,
     print how it does on held-out faces; returns it."""
-    from tqdm import tqdm
-
     from app.masknet.training import train_from_facesets
 
-    bar = tqdm(total=steps, desc="training the mask network", unit="step")
-
-    def tick(step: int, loss: float) -> None:
-        bar.update(step - bar.n)  # a resumed run starts past 0
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{loss:.4f}")
-
     folders = [ws.aligned_dir(side) for side in sides]
-    try:
+    with _step_bar(steps, "training the mask network") as tick:
         model, report = train_from_facesets(folders, model_dir, resolution, face_type, steps,
                                             progress=tick)
-    finally:
-        bar.close()
     print(f"mask network on {report['held_out_faces']} held-out faces: IoU "
           f"{report['iou_clean']:.3f} clean; with made-up obstructions {report['iou_obstructed']:.3f}"
           f" (the landmark hull: {report['iou_obstructed_hull']:.3f}), "
