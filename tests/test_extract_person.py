@@ -104,3 +104,21 @@ def test_reference_without_a_face_is_one_error_before_any_frame(tmp_path, capsys
     assert rc == 2 and "no face found in the person reference image" in err
     assert str(blank) in err
     assert not (frames / "aligned").exists() or not list_faces(frames / "aligned")
+
+
+def test_sort_by_identity_groups_the_other_person_and_trashes_them(tmp_path, people):
+    """A src set of both people (6 man, 2 woman faces): the man's come first, the woman's last."""
+    frames = _frames(tmp_path)
+    extract = ["extract", "src", "--frames", str(frames), "--detector", "fast", "--workers", "1",
+               "--face-type", "full", "--size", "128"]
+    assert main(extract) == 0
+    aligned = frames / "aligned"
+    before = _identities(aligned, people)
+    assert before.count("man") > before.count("woman") > 0
+    assert main(["faceset", "sort", "--dir", str(aligned), "--by", "identity"]) == 0
+    after = _identities(aligned, people)
+    assert after == ["man"] * before.count("man") + ["woman"] * before.count("woman")
+    assert main(["faceset", "sort", "--dir", str(aligned), "--by", "identity",
+                 "--trash-others"]) == 0
+    assert _identities(aligned, people) == ["man"] * before.count("man")
+    assert _identities(aligned.parent / "aligned_trash", people) == ["woman"] * before.count("woman")

@@ -10,12 +10,13 @@ from __future__ import annotations
 import sys
 
 SORT_METHODS = ("blur", "face-yaw", "face-pitch", "hist", "hist-dissim", "brightness", "hue",
-                "black", "source", "final")
+                "black", "source", "final", "identity")
 SORT_HELP = ("blur: sharpest first. face-yaw / face-pitch: head turn left to right / up to down. "
              "hist: similar faces next to each other. hist-dissim: most unlike the rest first. "
              "brightness, hue: by colour. black: fewest black (cut-off) pixels first. source: "
              "by source frame. final: a varied subset (sharp, spread over yaw), rest to "
-             "aligned_trash.")
+             "aligned_trash. identity: the set's main person first, faces of other people "
+             "grouped at the end (--trash-others moves them to aligned_trash).")
 
 
 def register(sub) -> None:
@@ -33,6 +34,9 @@ def register(sub) -> None:
     srt.add_argument("--by", choices=SORT_METHODS, default=None)
     srt.add_argument("--final-count", type=int, default=None,
                      help="final: how many faces to keep (default 1500)")
+    srt.add_argument("--trash-others", action="store_true",
+                     help="identity: move the faces of people other than the set's main person "
+                          "to aligned_trash")
     srt.set_defaults(run=run_sort)
     view = fs.add_parser("view", help="browse a face set; mark bad faces and move them to "
                                       "aligned_trash")
@@ -107,5 +111,6 @@ def run_sort(args) -> int:
     if method == "final":
         count = ask_int("How many faces to keep", 1500, 1, None, given=args.final_count)
     from app.faceset.sort import sort_faceset
-    print(sort_faceset(folder, method, final_count=count))
+    print(sort_faceset(folder, method, final_count=count,
+                       trash_others=bool(getattr(args, "trash_others", False))))
     return 0
