@@ -1,8 +1,10 @@
-"""`python -m app faceset info|sort|view`: inspect and organise aligned-face sets (step 4).
+"""`python -m app faceset info|sort|view|import-dfl`: inspect and organise aligned-face sets.
 
 info prints a face file's embedded metadata (`--json`: one JSON object per line per file).
 sort orders a face set DeepFaceLab's way by renaming files (metadata travels inside them).
 view opens a window to page through a set and move bad faces to aligned_trash.
+import-dfl converts a folder of DeepFaceLab 1.0/2.0 aligned faces into FaceStudio face files
+(image bytes kept; DFL's pickled metadata is read without ever running it).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ SORT_HELP = ("blur: sharpest first. face-yaw / face-pitch: head turn left to rig
 
 
 def register(sub) -> None:
-    p = sub.add_parser("faceset", help="face set tools: info, sort, view", description=__doc__)
+    p = sub.add_parser("faceset", help="face set tools: info, sort, view, import-dfl", description=__doc__)
     fs = p.add_subparsers(dest="faceset_command", metavar="ACTION")
     fs.required = True
     info = fs.add_parser("info", help="print the metadata of aligned face files")
@@ -44,6 +46,13 @@ def register(sub) -> None:
                       help="the workspace's data_src/aligned (default) or data_dst/aligned")
     view.add_argument("--dir", default=None, help="view this folder instead")
     view.set_defaults(run=run_view)
+    imp = fs.add_parser("import-dfl", help="convert DeepFaceLab aligned faces (JPG/PNG) into "
+                                           "FaceStudio face files; the source folder is left as "
+                                           "it is")
+    imp.add_argument("folder", metavar="DIR", help="a DeepFaceLab aligned folder")
+    imp.add_argument("--to", default=None, metavar="DIR",
+                     help="where to write the faces (default: DIR_facestudio beside DIR)")
+    imp.set_defaults(run=run_import_dfl)
     p.set_defaults(run=run_info)
 
 
@@ -114,3 +123,13 @@ def run_sort(args) -> int:
     print(sort_faceset(folder, method, final_count=count,
                        trash_others=bool(getattr(args, "trash_others", False))))
     return 0
+
+
+def run_import_dfl(args) -> int:
+    from app.faceset.dfl_import import import_dfl_folder
+
+    report = import_dfl_folder(args.folder, args.to)
+    for _path, reason in report.failed:
+        print(f"error: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 2 if report.failed else 0
