@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import sys
 
-SORT_METHODS = ("blur", "face-yaw", "face-pitch", "hist", "hist-dissim", "brightness", "hue",
-                "black", "source", "final")
+from app.cli.choices import Lazy
+
+
+def _sort_methods() -> tuple[str, ...]:
+    from app.faceset.sort import METHODS
+    return METHODS
+
+
 SORT_HELP = ("blur: sharpest first. face-yaw / face-pitch: head turn left to right / up to down. "
              "hist: similar faces next to each other. hist-dissim: most unlike the rest first. "
              "brightness, hue: by colour. black: fewest black (cut-off) pixels first. source: "
@@ -30,7 +36,8 @@ def register(sub) -> None:
     srt.add_argument("side", nargs="?", choices=("src", "dst"), default=None,
                      help="the workspace's data_src/aligned or data_dst/aligned")
     srt.add_argument("--dir", default=None, help="sort this folder instead")
-    srt.add_argument("--by", choices=SORT_METHODS, default=None)
+    srt.add_argument("--by", choices=Lazy(_sort_methods), default=None, metavar="METHOD",
+                     help="sort method: %(choices)s")
     srt.add_argument("--final-count", type=int, default=None,
                      help="final: how many faces to keep (default 1500)")
     srt.set_defaults(run=run_sort)
@@ -102,7 +109,7 @@ def run_sort(args) -> int:
     else:
         side = args.side or "src"
         folder = Workspace.resolve(args.workspace).aligned_dir(side)
-    method = ask_choice("Sort by", "blur", SORT_METHODS, SORT_HELP, given=args.by)
+    method = ask_choice("Sort by", "blur", _sort_methods(), SORT_HELP, given=args.by)
     count = None
     if method == "final":
         count = ask_int("How many faces to keep", 1500, 1, None, given=args.final_count)
