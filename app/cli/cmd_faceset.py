@@ -1,5 +1,5 @@
-"""`python -m app faceset info|sort|view|recover-names|debug|convert`: inspect and organise
-aligned-face sets (step 4).
+"""`python -m app faceset info|sort|view|recover-names|debug|convert|import-dfl`: inspect and
+organise aligned-face sets (step 4).
 
 info prints a face file's embedded metadata (`--json`: one JSON object per line per file).
 sort orders a face set DeepFaceLab's way by renaming files (metadata travels inside them).
@@ -7,6 +7,8 @@ view opens a window to page through a set and move bad faces to aligned_trash.
 recover-names renames faces back to `<source frame>_<i>` from their metadata.
 debug add|remove writes / removes `<face>_debug.jpg` landmark pictures beside each face.
 convert --to jpg|png re-encodes the set, keeping the metadata.
+import-dfl converts a folder of DeepFaceLab 1.0/2.0 aligned faces into FaceStudio face files
+(image bytes kept; DFL's pickled metadata is read without ever running it).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def _set_args(parser, verb: str) -> None:
 
 def register(sub) -> None:
     p = sub.add_parser("faceset", help="face set tools: info, sort, view, recover-names, debug, "
-                                       "convert", description=__doc__)
+                                       "convert, import-dfl", description=__doc__)
     fs = p.add_subparsers(dest="faceset_command", metavar="ACTION")
     fs.required = True
     info = fs.add_parser("info", help="print the metadata of aligned face files")
@@ -65,6 +67,13 @@ def register(sub) -> None:
     _set_args(conv, "convert")
     conv.add_argument("--to", choices=("jpg", "png"), required=True)
     conv.set_defaults(run=run_convert)
+    imp = fs.add_parser("import-dfl", help="convert DeepFaceLab aligned faces (JPG/PNG) into "
+                                           "FaceStudio face files; the source folder is left as "
+                                           "it is")
+    imp.add_argument("folder", metavar="DIR", help="a DeepFaceLab aligned folder")
+    imp.add_argument("--to", default=None, metavar="DIR",
+                     help="where to write the faces (default: DIR_facestudio beside DIR)")
+    imp.set_defaults(run=run_import_dfl)
     p.set_defaults(run=run_info)
 
 
@@ -164,3 +173,13 @@ def run_convert(args) -> int:
 
     print(convert_faceset(_folder(args), args.to))
     return 0
+
+
+def run_import_dfl(args) -> int:
+    from app.faceset.dfl_import import import_dfl_folder
+
+    report = import_dfl_folder(args.folder, args.to)
+    for _path, reason in report.failed:
+        print(f"error: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 2 if report.failed else 0

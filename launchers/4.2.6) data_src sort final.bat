@@ -1,5 +1,5 @@
 @echo off
-rem 4.2.5) data_src sort final  (generated from launchers/steps.toml; do not edit)
+rem 4.2.6) data_src sort final  (generated from launchers/steps.toml; do not edit)
 cd /d "%~dp0.."
 if exist "facestudio\facestudio.exe" (
   "facestudio\facestudio.exe" faceset sort src --by final %*

@@ -1,5 +1,5 @@
 #!/bin/sh
-# 4.2.4) data_src sort by one face in image  (generated from launchers/steps.toml; do not edit)
+# 4.2.5) data_src sort by one face in image  (generated from launchers/steps.toml; do not edit)
 cd "$(dirname "$0")/.." || exit 1
 if [ -x ./facestudio/facestudio ]; then
   exec ./facestudio/facestudio faceset sort src --by one-face "$@"
