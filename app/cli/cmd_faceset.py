@@ -16,14 +16,15 @@ from __future__ import annotations
 import sys
 
 SORT_METHODS = ("blur", "face-yaw", "face-pitch", "hist", "hist-dissim", "brightness", "hue",
-                "black", "source", "one-face", "final")
+                "black", "source", "one-face", "final", "identity")
 FINAL_COUNT = 2000  # DeepFaceLab's default target (app.faceset.sort.FINAL_COUNT)
 SORT_HELP = ("blur: sharpest first. face-yaw / face-pitch: head turn left to right / up to down. "
              "hist: similar faces next to each other. hist-dissim: most unlike the rest first. "
              "brightness, hue: by colour. black: fewest black (cut-off) pixels first. source: "
-             "by source frame. one-face: faces of frames that gave more than one face to aligned_trash. "
-             "final: a varied subset (sharp, spread over yaw), rest to "
-             "aligned_trash.")
+             "by source frame. one-face: faces of frames that gave more than one face to "
+             "aligned_trash. final: a varied subset (sharp, spread over yaw), rest to "
+             "aligned_trash. identity: the set's main person first, faces of other people "
+             "grouped at the end (--trash-others moves them to aligned_trash).")
 
 
 def _set_args(parser, verb: str) -> None:
@@ -48,6 +49,9 @@ def register(sub) -> None:
     srt.add_argument("--by", choices=SORT_METHODS, default=None)
     srt.add_argument("--final-count", type=int, default=None,
                      help=f"final: how many faces to keep (default {FINAL_COUNT})")
+    srt.add_argument("--trash-others", action="store_true",
+                     help="identity: move the faces of people other than the set's main person "
+                          "to aligned_trash")
     srt.set_defaults(run=run_sort)
     view = fs.add_parser("view", help="browse a face set; mark bad faces and move them to "
                                       "aligned_trash")
@@ -141,7 +145,8 @@ def run_sort(args) -> int:
     if method == "final":
         count = ask_int("Target number of images", FINAL_COUNT, 1, None, given=args.final_count)
     from app.faceset.sort import sort_faceset
-    print(sort_faceset(folder, method, final_count=count))
+    print(sort_faceset(folder, method, final_count=count,
+                       trash_others=bool(getattr(args, "trash_others", False))))
     return 0
 
 
