@@ -38,6 +38,14 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
     p.add_argument("--no-smooth", action="store_true", help="dst: no temporal landmark smoothing")
     p.add_argument("--jpeg-quality", type=int, default=95)
+    p.add_argument("--person", metavar="FACE.jpg|first", default=None,
+                   help="keep only this person's face in every frame: a photo or an aligned "
+                        "face of them, or `first` for the largest face of the first frame with "
+                        "one; frames where they are not found are listed like frames without "
+                        "a face (src and dst)")
+    p.add_argument("--person-threshold", type=float, default=None, metavar="D",
+                   help="largest face-embedding distance still taken as the person (default "
+                        "0.6, dlib's same-person threshold; lower is stricter)")
     p.add_argument("--frames", metavar="DIR", default=None,
                    help="read frames from DIR instead of the workspace's data_src/data_dst")
     p.set_defaults(run=run)
@@ -83,6 +91,8 @@ def run(args) -> int:
         manual_fix = ask_bool("Manual fix (open the manual window for frames with no face)",
                               False, given=args.manual_fix)
     opts = _options(args, side, detector, face_type, size, debug)
+    if args.person and detector != MANUAL:
+        opts.person = _person(args, frames_dir, opts.detector)
     if detector == MANUAL:
         return _manual(frames_dir, aligned, debug_dir if debug else None, opts, None)
     from app.extract.pipeline import extract_folder
@@ -108,6 +118,18 @@ def _options(args, side, detector, face_type, size, debug):
     return ExtractOptions(side=side, detector=detector if detector != MANUAL else "fast",
                           face_type=face_type, size=size, debug=debug, workers=args.workers,
                           jpeg_quality=args.jpeg_quality, smooth=not args.no_smooth)
+
+
+def _person(args, frames_dir, detector: str):
+    """The identity to keep, found before any frame is processed (bad reference: UserError)."""
+    from app.errors import UserError
+    from app.extract.person import resolve_person
+    if args.person_threshold is not None and not 0 < args.person_threshold < 2:
+        raise UserError(f"--person-threshold {args.person_threshold} is out of range: use a "
+                        "distance between 0 and 2 (default 0.6)")
+    person, note = resolve_person(args.person, frames_dir, detector, args.person_threshold)
+    print(note)
+    return person
 
 
 def _manual(frames_dir, aligned, debug_dir, opts, only) -> int:

@@ -19,7 +19,9 @@ def register(sub) -> None:
     edit = acts.add_parser("edit", help="open the mask editor window over an aligned face set")
     edit.add_argument("side", nargs="?", choices=("dst", "src"), default="dst",
                       help="the workspace's data_dst/aligned (default) or data_src/aligned")
-    edit.add_argument("--dir", default=None, help="edit the faces of this folder instead")
+    edit.add_argument("--dir", default=None,
+                      help="edit the faces of this folder instead (E / W move faces to "
+                           "DIR_confirmed / DIR_skipped beside it)")
     edit.set_defaults(run=run_edit)
     train = acts.add_parser("train", help="train the mask network (FAN mask modes) on the "
                                           "aligned src and dst faces")
@@ -41,8 +43,13 @@ def run_edit(args) -> int:
     from app.ui.mask_editor_window import run_mask_editor
     from app.workspace import Workspace
 
-    folder = Path(args.dir) if args.dir else Workspace.resolve(args.workspace).aligned_dir(args.side)
-    print(run_mask_editor(folder))
+    if args.dir:  # the DeepFaceLab folders beside it: <dir>_confirmed, <dir>_skipped
+        print(run_mask_editor(Path(args.dir)))
+        return 0
+    ws = Workspace.resolve(args.workspace)
+    print(run_mask_editor(ws.aligned_dir(args.side),
+                          {"confirmed": ws.aligned_confirmed_dir(args.side),
+                           "skipped": ws.aligned_skipped_dir(args.side)}))
     return 0
 
 
