@@ -31,6 +31,12 @@ MIN_CONFIDENCE = 50
 #: width (sd 0.08), centre 0.07 HOG widths lower (sd 0.04), no horizontal shift (sd 0.04)
 WIDTH_RATIO, DOWN_SHIFT = 1.09, 0.069
 
+#: the registry's declaration (app/registry.py reads it without importing this module)
+DETECTOR = {"name": "yunet", "order": 30,
+            "help": "libfacedetection's YuNet CNN: turned, tilted and small faces, fast "
+                    "(64-bit Linux and Windows builds on AVX2 CPUs)",
+            "class": "YuNetDetector"}
+
 MISSING = ("the yunet detector needs the yuface package, which has wheels for Python 3.11 on "
            "64-bit Linux (x86_64) and 64-bit Windows only, and this install has none; use "
            "--detector fast or accurate (or install a build for one of those systems)")

@@ -3,7 +3,9 @@
 The metadata travels inside each file, so renaming loses nothing (the source frame is in
 `source_filename`). Files are renamed to `00000.jpg`, `00001.jpg`, ... in two steps (temporary
 names first) so no file is overwritten. `final` keeps a varied subset and moves the rest to a
-sibling `aligned_trash` folder, as DeepFaceLab's "best faces" did. Files that are not readable
+sibling `aligned_trash` folder, as DeepFaceLab's "best faces" did; `one-face` moves every face of
+a frame that gave more than one face there (DeepFaceLab's "one face in image": the other person,
+a reflection, a poster). Files that are not readable
 faces are reported and left as they are.
 """
 
@@ -19,7 +21,8 @@ from app.faceset.face_file import FaceFileError, FaceMeta, list_faces, read_face
 from app.faceset.trash import move_to_trash, trash_dir
 
 METHODS = ("blur", "face-yaw", "face-pitch", "hist", "hist-dissim", "brightness", "hue", "black",
-           "source", "final", "identity")
+           "source", "one-face", "final", "identity")
+FINAL_COUNT = 2000  # DeepFaceLab's "Target number of images? (default:2000)"
 
 
 @dataclass
@@ -127,6 +130,15 @@ def final_selection(faces: list[FaceInfo], count: int, bins: int = 32) -> tuple[
     return sorted(kept, key=lambda f: f.meta.yaw), [f for f in faces if id(f) not in kept_ids]
 
 
+def one_face_selection(faces: list[FaceInfo]) -> tuple[list, list]:
+    """(kept, trashed): faces whose source frame gave exactly one face are kept (in name order)."""
+    per_frame: dict[str, int] = {}
+    for f in faces:
+        per_frame[f.meta.source_filename] = per_frame.get(f.meta.source_filename, 0) + 1
+    kept = [f for f in faces if per_frame[f.meta.source_filename] == 1]
+    return kept, [f for f in faces if per_frame[f.meta.source_filename] > 1]
+
+
 def rename_in_order(folder: Path, faces: list[FaceInfo], reserved: set[str]) -> None:
     """Rename to 00000.jpg, 00001.jpg ... via temporary names (never overwrites a file)."""
     temps = []
@@ -169,7 +181,9 @@ def sort_faceset(folder: Path, method: str, final_count: int | None = None,
     trashed: list[FaceInfo] = []
     note = ""
     if method == "final":
-        faces, trashed = final_selection(faces, final_count or 1500)
+        faces, trashed = final_selection(faces, final_count or FINAL_COUNT)
+    elif method == "one-face":
+        faces, trashed = one_face_selection(faces)
     elif method == "identity":
         faces, others, note = _by_identity(faces, progress)
         if trash_others:
