@@ -1,5 +1,5 @@
 #!/bin/sh
-# 5) data_dst extract faces YuNet  (generated from launchers/steps.toml; do not edit)
+# 5) data_dst extract faces yunet  (generated from launchers/steps.toml; do not edit)
 cd "$(dirname "$0")/.." || exit 1
 if [ -x ./facestudio/facestudio ]; then
   exec ./facestudio/facestudio extract dst --detector yunet "$@"

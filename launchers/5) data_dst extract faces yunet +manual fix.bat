@@ -1,5 +1,5 @@
 @echo off
-rem 5) data_dst extract faces YuNet +manual fix  (generated from launchers/steps.toml; do not edit)
+rem 5) data_dst extract faces yunet +manual fix  (generated from launchers/steps.toml; do not edit)
 cd /d "%~dp0.."
 if exist "facestudio\facestudio.exe" (
   "facestudio\facestudio.exe" extract dst --detector yunet --manual-fix %*

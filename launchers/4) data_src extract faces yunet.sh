@@ -1,5 +1,5 @@
 #!/bin/sh
-# 4) data_src extract faces YuNet  (generated from launchers/steps.toml; do not edit)
+# 4) data_src extract faces yunet  (generated from launchers/steps.toml; do not edit)
 cd "$(dirname "$0")/.." || exit 1
 if [ -x ./facestudio/facestudio ]; then
   exec ./facestudio/facestudio extract src --detector yunet "$@"

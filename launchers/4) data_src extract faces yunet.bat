@@ -1,5 +1,5 @@
 @echo off
-rem 4) data_src extract faces YuNet  (generated from launchers/steps.toml; do not edit)
+rem 4) data_src extract faces yunet  (generated from launchers/steps.toml; do not edit)
 cd /d "%~dp0.."
 if exist "facestudio\facestudio.exe" (
   "facestudio\facestudio.exe" extract src --detector yunet %*
