@@ -83,3 +83,14 @@ def test_missing_package_names_the_builds_and_the_other_detectors(monkeypatch):
         make_detector("yunet")
     text = str(exc.value)
     assert "yuface" in text and "Linux" in text and "--detector fast" in text
+
+
+def test_yunet_is_the_default_where_installed_and_fast_elsewhere(monkeypatch):
+    import importlib.util
+
+    from app.cli import cmd_extract
+    assert cmd_extract.default_detector() == "yunet"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "yuface" else real(name, *a))
+    assert cmd_extract.default_detector() == "fast"

@@ -57,6 +57,12 @@ def cpu_runs_yunet() -> bool:
     return bool(feats.get("AVX2", True) and feats.get("FMA3", True))
 
 
+def available() -> bool:
+    """yuface installed and a CPU that runs it (cheap: no import of the library)."""
+    import importlib.util
+    return importlib.util.find_spec("yuface") is not None and cpu_runs_yunet()
+
+
 def _yuface():
     if not cpu_runs_yunet():
         raise UserError(NO_AVX2)
