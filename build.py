@@ -487,7 +487,9 @@ def _release_steps(args, out: Path) -> int:
             return 1
     if args.zip:
         zip_path = archive_path(args.variant, host_os())
-        print(release_note_line(zip_path, *make_zip(out, zip_path)))
+        line = release_note_line(zip_path, *make_zip(out, zip_path))
+        zip_path.with_suffix(".notes.md").write_text(line + "\n", encoding="utf-8")
+        print(line)
     return 0
 
 

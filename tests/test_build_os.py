@@ -225,3 +225,5 @@ def test_zip_and_smoke_test_of_an_unbuilt_folder_stop(tmp_path, monkeypatch):
     monkeypatch.setattr(build, "smoke_test", lambda *a, **k: [])
     assert build.main(["--variant", "cpu", "--smoke-test", "--zip"]) == 0
     assert (tmp_path / "cpu" / f"FaceStudio-cpu-{build.host_os()}.zip").is_file()
+    notes = (tmp_path / "cpu" / f"FaceStudio-cpu-{build.host_os()}.notes.md").read_text()
+    assert notes.startswith(f"| `FaceStudio-cpu-{build.host_os()}.zip` | ") and "MiB" in notes
