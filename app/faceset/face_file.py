@@ -26,11 +26,11 @@ import numpy as np
 
 from app import ALTERED_MEDIA_LABEL
 from app.errors import UserError
+from app.faceset.face_types import FACE_TYPES
 from app.fileio import atomic_write_bytes
 
 FORMAT_NAME = "facestudio-face"
 FORMAT_VERSION = 1
-FACE_TYPES = ("half", "full", "head")
 FACE_EXTS = (".jpg", ".jpeg", ".png")
 
 JPEG_MAGIC = b"FACESTUDIO\0"
@@ -168,13 +168,19 @@ def has_meta(path: str | Path) -> bool:
         return False
 
 
+#: `faceset debug add` writes `<face stem>_debug.jpg` beside each face (no metadata in them)
+DEBUG_SUFFIX = "_debug.jpg"
+
+
 def list_faces(folder: str | Path) -> list[Path]:
-    """Face files (.jpg/.jpeg/.png, any case) in `folder`, sorted by name; temp files skipped."""
+    """Face files (.jpg/.jpeg/.png, any case) in `folder`, sorted by name; temp files and
+    `faceset debug` pictures (`*_debug.jpg`) skipped."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError("face folder not found; run `python -m app extract` first", folder)
     return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in FACE_EXTS and not p.name.startswith("."))
+                  if p.is_file() and p.suffix.lower() in FACE_EXTS and not p.name.startswith(".")
+                  and not p.name.lower().endswith(DEBUG_SUFFIX))
 
 
 # ---------------------------------------------------------------- JSON + validation
