@@ -355,12 +355,17 @@ def launcher_command(launcher: Path, os_name: str, *args: str) -> list[str]:
     return ["/bin/sh", str(launcher), *args]
 
 
+#: what a user's session has besides PATH (Windows needs its system variables to start programs)
+_KEPT_ENV = ("SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "TEMP", "TMP", "USERPROFILE", "APPDATA",
+             "LOCALAPPDATA", "PROGRAMDATA", "COMSPEC", "PATHEXT", "NUMBER_OF_PROCESSORS",
+             "PROCESSOR_ARCHITECTURE", "HOME", "LANG", "FACESTUDIO_THREADS")
+
+
 def bare_env(os_name: str, tmp: Path) -> dict:
     """An environment without Python or ffmpeg on PATH (a user's PC): what the folder brings
     must be enough. Windows keeps its system folders (cmd.exe); elsewhere only `dirname`."""
     env = {k: v for k, v in os.environ.items()
-           if k.upper() in ("SYSTEMROOT", "WINDIR", "TEMP", "TMP", "USERPROFILE", "LANG",
-                            "FACESTUDIO_THREADS", "COMSPEC", "PATHEXT", "HOME")}
+           if k.upper() in _KEPT_ENV}
     env.update(FACESTUDIO_NOPAUSE="1", FACESTUDIO_ASK="0", PYTHONIOENCODING="utf-8")
     if os_name == "windows":
         root = os.environ.get("SYSTEMROOT", r"C:\Windows")
