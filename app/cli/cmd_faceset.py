@@ -15,9 +15,16 @@ from __future__ import annotations
 
 import sys
 
-SORT_METHODS = ("blur", "face-yaw", "face-pitch", "hist", "hist-dissim", "brightness", "hue",
-                "black", "source", "one-face", "final", "identity")
+from app.cli.choices import Lazy
+
 FINAL_COUNT = 2000  # DeepFaceLab's default target (app.faceset.sort.FINAL_COUNT)
+
+
+def _sort_methods() -> tuple[str, ...]:
+    from app.faceset.sort import METHODS
+    return METHODS
+
+
 SORT_HELP = ("blur: sharpest first. face-yaw / face-pitch: head turn left to right / up to down. "
              "hist: similar faces next to each other. hist-dissim: most unlike the rest first. "
              "brightness, hue: by colour. black: fewest black (cut-off) pixels first. source: "
@@ -46,7 +53,8 @@ def register(sub) -> None:
     srt.add_argument("side", nargs="?", choices=("src", "dst"), default=None,
                      help="the workspace's data_src/aligned or data_dst/aligned")
     srt.add_argument("--dir", default=None, help="sort this folder instead")
-    srt.add_argument("--by", choices=SORT_METHODS, default=None)
+    srt.add_argument("--by", choices=Lazy(_sort_methods), default=None, metavar="METHOD",
+                     help="sort method: %(choices)s")
     srt.add_argument("--final-count", type=int, default=None,
                      help=f"final: how many faces to keep (default {FINAL_COUNT})")
     srt.add_argument("--trash-others", action="store_true",
@@ -140,7 +148,7 @@ def run_sort(args) -> int:
     else:
         side = args.side or "src"
         folder = Workspace.resolve(args.workspace).aligned_dir(side)
-    method = ask_choice("Sort by", "blur", SORT_METHODS, SORT_HELP, given=args.by)
+    method = ask_choice("Sort by", "blur", _sort_methods(), SORT_HELP, given=args.by)
     count = None
     if method == "final":
         count = ask_int("Target number of images", FINAL_COUNT, 1, None, given=args.final_count)

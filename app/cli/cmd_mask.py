@@ -8,6 +8,8 @@ and the mask network learns from them (faces with polygons count 4x).
 
 from __future__ import annotations
 
+from app.faceset.face_types import FACE_TYPES
+
 
 def register(sub) -> None:
     p = sub.add_parser("mask", help="5) mask editor: fix face masks with polygons",
@@ -27,7 +29,7 @@ def register(sub) -> None:
                        help="training steps (default 2000: about 8 minutes on 2 CPU cores)")
     train.add_argument("--resolution", type=int, default=128,
                        help="face size the network works at, a multiple of 32 (default 128)")
-    train.add_argument("--face-type", choices=("half", "full", "head"), default=None,
+    train.add_argument("--face-type", choices=FACE_TYPES, default=None,
                        help="default: the face type of the model in the model folder, else full")
     train.add_argument("--sides", default="src,dst",
                        help="which aligned face sets to learn from (default src,dst)")

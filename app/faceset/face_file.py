@@ -26,11 +26,11 @@ import numpy as np
 
 from app import ALTERED_MEDIA_LABEL
 from app.errors import UserError
+from app.faceset.face_types import FACE_TYPES
 from app.fileio import atomic_write_bytes
 
 FORMAT_NAME = "facestudio-face"
 FORMAT_VERSION = 1
-FACE_TYPES = ("half", "full", "head")
 FACE_EXTS = (".jpg", ".jpeg", ".png")
 
 JPEG_MAGIC = b"FACESTUDIO\0"
