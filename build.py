@@ -77,6 +77,8 @@ VARIANTS = {
 }
 
 OPENCL_PINS = ("tinygrad", "pyopencl", "pocl-binary-distribution")
+# compiled for AVX2 + FMA only (the yunet detector): the AVX variant alone ships it
+AVX2_PINS = ("yuface",)
 TEST_PINS = ("pytest", "hypothesis")
 
 
@@ -88,7 +90,7 @@ def variant_requirements(name: str) -> list[str]:
         pkg = line.split("==")[0].strip()
         if not line.strip() or line.lstrip().startswith("#") or pkg in TEST_PINS:
             continue
-        if pkg in OPENCL_PINS and not v.opencl:
+        if pkg in OPENCL_PINS and not v.opencl or pkg in AVX2_PINS and not v.avx:
             continue
         out.append(v.torch if pkg == "torch" else line.strip())
     return out + list(PYINSTALLER)

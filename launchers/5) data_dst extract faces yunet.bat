@@ -1,0 +1,9 @@
+@echo off
+rem 5) data_dst extract faces yunet  (generated from launchers/steps.toml; do not edit)
+cd /d "%~dp0.."
+if exist "facestudio\facestudio.exe" (
+  "facestudio\facestudio.exe" extract dst --detector yunet %*
+) else (
+  python -m app extract dst --detector yunet %*
+)
+if "%FACESTUDIO_NOPAUSE%"=="" pause
