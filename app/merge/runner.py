@@ -155,6 +155,11 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
         raise UserError("no aligned dst faces; run `python -m app extract dst` first",
                         ws.aligned_dir("dst"))
     predictor = load_model(mdir, model_name, engine, device, test_predictor)
+    if opts.clip_hborder_mask_per is None:  # the model's own default, as DFL's converters had
+        model = getattr(predictor, "model", None)
+        opts.clip_hborder_mask_per = float(
+            type(model).merge_defaults(model.options)["clip_hborder_mask_per"] if model is not None
+            else 0.0)
     share_cores(workers)
     upscaler = None
     if opts.super_resolution:
