@@ -147,6 +147,8 @@ def choose_device(args) -> tuple[str, object]:
     """(engine, device) to run the model on: DeepFaceLab's "GPU idx" question where torch sees
     several GPUs, else the flag (or FACESTUDIO_DEVICE, or the best device). The graph engines
     take --device as a provider / OpenVINO device name (dml, cuda, GPU.1; best; cpu)."""
+    if args.test_predictor:  # no model runs: no engine question
+        args.engine = args.engine or "torch"
     args.engine = ask_engine(args.engine)
     if args.engine in ("onnx", "openvino"):
         import os
