@@ -64,7 +64,8 @@ def torch_dst_mask(p: Predictor, x: np.ndarray) -> np.ndarray:
     return p.engine.predict(fn, {"face": x.transpose(0, 3, 1, 2).copy()}).transpose(0, 2, 3, 1)
 
 
-def check_dfm(p: Predictor, path) -> None:
+def check_dfm(p: Predictor, path, tol: float = 1e-3, spread: bool = True) -> None:
+    """`spread`: the outputs cover 0..1 (else `tol` should be far under their spread)."""
     sess = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     r = p.resolution
     ins, outs = sess.get_inputs(), sess.get_outputs()
@@ -75,12 +76,13 @@ def check_dfm(p: Predictor, path) -> None:
     dst_mask, face, mask = sess.run(None, {"in_face:0": x})
     assert face.shape == (3, r, r, 3) and mask.shape == dst_mask.shape == (3, r, r, 1)
     want_face, want_mask = p.predict(x)
-    assert want_face.std() > 0.05 and (not p.learned_mask or want_mask.std() > 0.05)
-    assert np.abs(face - want_face).max() < 1e-3
-    assert np.abs(mask - want_mask).max() < 1e-3
+    if spread:
+        assert want_face.std() > 0.05 and (not p.learned_mask or want_mask.std() > 0.05)
+    assert np.abs(face - want_face).max() < tol
+    assert np.abs(mask - want_mask).max() < tol
     if p.learned_mask:
-        assert np.abs(dst_mask - torch_dst_mask(p, x)).max() < 1e-3
-        assert np.abs(dst_mask - mask).max() > 0.05  # dst's decoder, not the src one again
+        assert np.abs(dst_mask - torch_dst_mask(p, x)).max() < tol
+        assert np.abs(dst_mask - mask).max() > (0.05 if spread else 10 * tol)  # dst's decoder
     else:
         assert (dst_mask == 1).all() and (mask == 1).all()
 
@@ -129,7 +131,8 @@ def test_export_of_a_model_trained_on_opencl(tmp_path, monkeypatch):
     path = export_model(ws.model_dir, "SAE", "dfm", tmp_path / "sae.dfm")
     p = Predictor.load(ws.model_dir, "SAE", engine="torch", device="cpu")
     assert p.iteration == 2
-    check_dfm(p, path)
+    # two steps leave the outputs at 0.5 +- 3e-4: fp32 on both sides, so hold them to 1e-6
+    check_dfm(p, path, tol=1e-6, spread=False)
 
 
 def make_workspace(root) -> "Workspace":
