@@ -24,6 +24,15 @@ SHORT = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
          "coreml": "CoreMLExecutionProvider"}
 
 
+#: the wheel that brings each provider (one onnxruntime package per install)
+PACKAGE = {"DmlExecutionProvider": "onnxruntime-directml (Windows)",
+           "CUDAExecutionProvider": "onnxruntime-gpu", "TensorrtExecutionProvider": "onnxruntime-gpu",
+           "ROCMExecutionProvider": "onnxruntime-rocm (AMD's ROCm wheel index)",
+           "MIGraphXExecutionProvider": "onnxruntime-migraphx (AMD)",
+           "OpenVINOExecutionProvider": "onnxruntime-openvino",
+           "CoreMLExecutionProvider": "onnxruntime (macOS)"}
+
+
 def present() -> bool:
     import importlib.util
     return importlib.util.find_spec("onnxruntime") is not None
@@ -45,9 +54,10 @@ def pick(spec: str | int | None) -> str:
         return avail[0]
     want = SHORT.get(str(spec).lower(), str(spec))
     if want not in avail:
-        raise UserError(f"ONNX Runtime provider {spec!r} is not in this install (it has: "
-                        f"{', '.join(avail)}); install the onnxruntime package for it (see the "
-                        "README, Engines)")
+        hint = PACKAGE.get(want, "the onnxruntime package that has it")
+        raise UserError(f"ONNX Runtime provider {want} is not in this install (it has: "
+                        f"{', '.join(avail)}); uninstall onnxruntime and install {hint} "
+                        "(README, Engines), or use --device cpu")
     return want
 
 
