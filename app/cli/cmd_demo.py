@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.models import model_names
+
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="run the whole pipeline on the workspace, no questions",
@@ -9,7 +11,7 @@ def register(sub) -> None:
     p.add_argument("--minutes", type=float, default=12.0,
                    help="training budget in minutes (default 12; the demo takes ~15 in all "
                         "on a 2-core CPU)")
-    p.add_argument("--model", default="SAE", choices=("H64", "H128", "DF", "LIAEF128", "SAE"))
+    p.add_argument("--model", default="SAE", choices=model_names())
     p.add_argument("--engine", default="torch", choices=("torch", "opencl"))
     p.add_argument("--fresh", action="store_true",
                    help="clear frames, faces and model first (the videos stay)")
