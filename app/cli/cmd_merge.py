@@ -68,7 +68,7 @@ def register(sub) -> None:
     p.add_argument("--hist-match-threshold", type=int, metavar="0..255")
     p.add_argument("--mask-mode", choices=MASK_MODES)
     p.add_argument("--erode", type=int, metavar="-200..200", help="erode mask modifier")
-    p.add_argument("--blur", type=int, metavar="-200..200", help="blur mask modifier")
+    p.add_argument("--blur", type=int, metavar="0..200", help="blur mask modifier")
     p.add_argument("--face-scale", type=int, metavar="-50..50", help="output face scale, %%")
     p.add_argument("--color-transfer", choices=Lazy(_colour_transfers), metavar="NAME",
                    help="colour transfer: %(choices)s")
@@ -91,14 +91,17 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-def ask_options(args):
-    """DeepFaceLab's converter questions, in its order; flags answer them."""
+def ask_options(args, defaults: dict | None = None):
+    """DeepFaceLab's converter questions, in its order; flags answer them. `defaults`: the
+    model's own (`app.merge.model_defaults`): the default mode and SAE's mask border clip."""
     from app.merge.options import MergeOptions
 
-    o = MergeOptions()
+    defaults = defaults or {}
+    o = MergeOptions(clip_hborder_mask_per=defaults.get("clip_hborder_mask_per"))
     o.debug = ask_bool("Debug mode (write every stage)?", False, given=args.debug)
     labels = [m.label for m in MERGE_MODES.values()]
-    o.mode = ask_choice(f"Choose mode: {numbered(labels)}.", "seamless", MERGE_MODES.names(),
+    o.mode = ask_choice(f"Choose mode: {numbered(labels)}.", defaults.get("mode", "seamless"),
+                        MERGE_MODES.names(),
                         _mode_help(), given=args.mode)
     if o.mode == "raw":
         o.raw_mode = ask_choice("Choose raw mode: (1) rgb, (2) rgb+mask, (3) mask only, "
@@ -108,7 +111,7 @@ def ask_options(args):
                                               given=args.suppress_seamless_jitter)
         o.seamless_hist_match = ask_bool("Seamless hist match?", False,
                                          given=args.seamless_hist_match)
-    if o.mode in ("hist-match", "hist-match-bw"):
+    if o.mode in ("hist-match", "hist-match-bw") or o.seamless_hist_match:
         o.masked_hist_match = ask_bool("Masked hist match?", True, given=args.masked_hist_match)
     if o.mode in ("hist-match", "hist-match-bw") or o.seamless_hist_match:
         o.hist_match_threshold = ask_int("Hist match threshold [0..255]", 255, 0, 255,
@@ -119,7 +122,7 @@ def ask_options(args):
     if o.mode != "raw":
         o.erode_mask_modifier = ask_int("Choose erode mask modifier [-200..200]", 0, -200, 200,
                                         given=args.erode)
-        o.blur_mask_modifier = ask_int("Choose blur mask modifier [-200..200]", 0, -200, 200,
+        o.blur_mask_modifier = ask_int("Choose blur mask modifier [0..200]", 0, 0, 200,
                                        given=args.blur)
     o.output_face_scale = ask_int("Choose output face scale modifier [-50..50]", 0, -50, 50,
                                   given=args.face_scale)
@@ -187,7 +190,15 @@ def run(args) -> int:
 
     ws = Workspace.resolve(args.workspace)
     engine, device = choose_device(args)
-    opts = ask_options(args)
+    defaults = {}
+    if not args.test_predictor:
+        from pathlib import Path
+
+        from app.merge.model_defaults import model_merge_defaults
+
+        defaults = model_merge_defaults(Path(args.model_dir) if args.model_dir else ws.model_dir,
+                                        args.model)
+    opts = ask_options(args, defaults)
     stats = run_merge(ws, opts, model_name=args.model, model_dir=args.model_dir,
                       engine=engine, device=device, workers=args.workers,
                       batch_size=args.batch_size, overwrite=args.overwrite,

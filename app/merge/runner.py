@@ -51,6 +51,15 @@ def load_model(model_dir: Path, model_name: str | None, engine: str, device: str
     return load_predictor(model_dir, model_name, engine=engine, device=device)
 
 
+def model_merge_defaults(predictor) -> dict:
+    """The model's merge defaults (FaceModel.merge_defaults); a graph predictor carries them in
+    its file; {} for the model-free stand-in."""
+    model = getattr(predictor, "model", None)
+    if model is not None:
+        return type(model).merge_defaults(model.options)
+    return dict(getattr(predictor, "merge_defaults", {}))
+
+
 @contextmanager
 def _step_bar(steps: int, desc: str) -> Iterator[Callable[[int, float], None]]:
     """A progress bar over training steps; yields the `progress(step, loss)` callback."""
@@ -163,6 +172,9 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
         raise UserError("no aligned dst faces; run `python -m app extract dst` first",
                         ws.aligned_dir("dst"))
     predictor = load_model(mdir, model_name, engine, device, test_predictor, graph)
+    if opts.clip_hborder_mask_per is None:  # the model's own default, as DFL's converters had
+        opts.clip_hborder_mask_per = float(model_merge_defaults(predictor).get(
+            "clip_hborder_mask_per", 0.0))
     share_cores(workers)
     upscaler = None
     if opts.super_resolution:

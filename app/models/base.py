@@ -44,6 +44,12 @@ class FaceModel:
     default_batch = 8
     options_spec: tuple[Option, ...] = (PIXEL_LOSS,)
 
+    @classmethod
+    def merge_defaults(cls, options: dict) -> dict:
+        """The merge settings this model's converter starts from (DeepFaceLab's
+        `get_ConverterConfig`): H64, H128, DF and LIAEF128 blend seamlessly."""
+        return {"mode": "seamless", "clip_hborder_mask_per": 0.0}
+
     def __init__(self, options: dict):
         self.options = dict(options)
         self.net = self.build()

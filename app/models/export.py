@@ -21,6 +21,7 @@ older ONNX Runtimes read.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,9 @@ def _add_metadata(path: Path, predictor: Any, fmt: str, extra: dict[str, str]) -
     proto = onnx.load(str(path))
     meta = {"format": fmt, "model": predictor.name, "resolution": str(predictor.resolution),
             "face_type": predictor.face_type, "learned_mask": str(int(predictor.learned_mask)),
-            "iteration": str(predictor.iteration), **extra}
+            "iteration": str(predictor.iteration),
+            "merge_defaults": json.dumps(type(predictor.model).merge_defaults(
+                predictor.model.options)), **extra}
     for k, v in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = META_PREFIX + k, v

@@ -9,6 +9,7 @@ than the model's, is refused with one line naming it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ class GraphPredictor:
         self.learned_mask = meta.get("learned_mask") == "1"
         self.iteration = int(meta.get("iteration", 0))
         self.fmt = meta["format"]
+        self.merge_defaults = json.loads(meta.get("merge_defaults", "{}"))
         self.input_name = NAMES[self.fmt][0][0]
         # outputs by position: onnx (face, mask); dfm (dst mask, celeb face, celeb mask)
         self._picks = (0, 1) if self.fmt == "onnx" else (1, 2)
