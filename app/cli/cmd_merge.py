@@ -50,7 +50,12 @@ def register(sub) -> None:
                                    "writing data_dst/merged/ (labelled as altered media).")
     p.add_argument("model", nargs="?", help=f"model name ({', '.join(model_names())})")
     p.add_argument("--model-dir", help="model folder (default: workspace/model)")
-    p.add_argument("--engine", default="torch", help="torch or opencl (default torch)")
+    p.add_argument("--engine", default=None,
+                   help="torch, opencl, onnx (ONNX Runtime) or openvino: those this build has "
+                        "(default: the fastest measured, see README \"Engines\")")
+    p.add_argument("--graph", metavar="FILE",
+                   help="onnx/openvino: run this file from `python -m app export` instead of "
+                        "exporting the model")
     p.add_argument("--device", help="GPU idx, best or cpu (default: best; env FACESTUDIO_DEVICE)")
     p.add_argument("--test-predictor", action="store_true",
                    help="no model: a colour-shifted dst face, to check settings and speed")
@@ -134,9 +139,39 @@ def ask_options(args, defaults: dict | None = None):
     return o.validate()
 
 
+HELP_ENGINE = ("torch: the training engine; opencl: tinygrad on an OpenCL device; onnx: ONNX "
+               "Runtime (CPU, DirectML, CUDA, ROCm by the installed package); openvino: Intel "
+               "CPUs, GPUs and NPUs. onnx and openvino run the model exported once to "
+               "model/NAME_merge.onnx.")
+
+
+def ask_engine(given: str | None) -> str:
+    """The engine question, offering what this build has; a flag naming another is an error."""
+    from app.merge import engine_choice
+
+    if given is not None:
+        return engine_choice.check(given)
+    have = engine_choice.available()
+    if len(have) == 1:
+        return have[0]
+    listed = ", ".join(f"({i + 1}) {e}" for i, e in enumerate(have))
+    return ask_choice(f"Merge engine: {listed}", engine_choice.default(), have, HELP_ENGINE)
+
+
 def choose_device(args) -> tuple[str, object]:
     """(engine, device) to run the model on: DeepFaceLab's "GPU idx" question where torch sees
-    several GPUs, else the flag (or FACESTUDIO_DEVICE, or the best device)."""
+    several GPUs, else the flag (or FACESTUDIO_DEVICE, or the best device). The graph engines
+    take --device as a provider / OpenVINO device name (dml, cuda, GPU.1; best; cpu)."""
+    if args.test_predictor:  # no model runs: no engine question
+        args.engine = args.engine or "torch"
+    args.engine = ask_engine(args.engine)
+    if args.engine in ("onnx", "openvino"):
+        import os
+        env = os.environ.get("FACESTUDIO_DEVICE", "").strip()
+        return args.engine, args.device or (env if env.lower() == "cpu" else None)
+    if args.graph:
+        from app.errors import UserError
+        raise UserError("--graph runs with --engine onnx or openvino", args.graph)
     if args.test_predictor and args.device is None:
         return args.engine, None  # no model: nothing runs on a device
     from backends.devices import choose
@@ -169,7 +204,7 @@ def run(args) -> int:
                       batch_size=args.batch_size, overwrite=args.overwrite,
                       test_predictor=args.test_predictor, superres_steps=args.superres_steps,
                       masknet_steps=args.masknet_steps,
-                      inference_threads=args.inference_threads)
+                      inference_threads=args.inference_threads, graph=args.graph)
     print(f"merged {stats.merged} frames ({stats.faces} faces), copied {stats.copied} without a "
           f"face, skipped {stats.skipped} already merged -> {ws.merged_dir}")
     return 0

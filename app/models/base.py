@@ -72,6 +72,11 @@ class FaceModel:
         """dst faces -> (src-looking faces, mask or None), full resolution."""
         raise NotImplementedError
 
+    def swap_with_dst_mask(self, F, P, x) -> tuple[Any, Any, Any]:
+        """dst faces -> (src-looking faces, their mask, dst's own mask), masks None without a
+        learned mask: what DeepFaceLive's DFM carries (app.models.export)."""
+        raise NotImplementedError
+
     def reconstruct(self, F, P, src, dst) -> tuple[Any, Any]:
         """src->src and dst->dst at full resolution (preview)."""
         out = self.forward_train(F, P, src, dst)
