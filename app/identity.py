@@ -31,6 +31,28 @@ def _read_rgb(path: Path) -> np.ndarray | None:
     return None if img is None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+#: dlib's own threshold: two faces nearer than this (euclidean, 128-d) are the same person
+#: (99.38% on LFW at this value, per dlib's model notes)
+SAME_PERSON = 0.6
+
+
+def embed_landmarks(image_rgb: np.ndarray, landmarks68: np.ndarray) -> np.ndarray:
+    """128-d embedding of the face whose 68 landmarks (image pixels) are given.
+
+    The net was trained on chips aligned by dlib's 5-point or 68-point shape (`get_face_chip`,
+    150 px, padding 0.25); building that shape from our own landmarks means any detector's
+    faces can be compared, and aligned face files (whose metadata carries landmarks) too.
+    """
+    import dlib
+    lm = np.asarray(landmarks68, np.float64)
+    lo, hi = lm.min(0), lm.max(0)
+    rect = dlib.rectangle(int(lo[0]), int(lo[1]), int(np.ceil(hi[0])), int(np.ceil(hi[1])))
+    shape = dlib.full_object_detection(
+        rect, [dlib.point(int(round(x)), int(round(y))) for x, y in lm])
+    chip = dlib.get_face_chip(np.ascontiguousarray(image_rgb), shape, size=150, padding=0.25)
+    return np.asarray(_recognizer().compute_face_descriptor(chip), np.float64)
+
+
 def embed_largest_face(image_rgb: np.ndarray) -> np.ndarray | None:
     """128-d embedding of the largest face found by the HOG detector, or None."""
     import dlib

@@ -44,6 +44,14 @@ class Workspace:
     def aligned_dir(self, side: str) -> Path:
         return self.frames_dir(side) / "aligned"
 
+    def aligned_confirmed_dir(self, side: str) -> Path:
+        """Where the mask editor's E moves a face (DeepFaceLab's `aligned_confirmed`)."""
+        return self.frames_dir(side) / "aligned_confirmed"
+
+    def aligned_skipped_dir(self, side: str) -> Path:
+        """Where the mask editor's W moves a face (DeepFaceLab's `aligned_skipped`)."""
+        return self.frames_dir(side) / "aligned_skipped"
+
     @property
     def aligned_debug_dir(self) -> Path:
         return self.root / "data_dst" / "aligned_debug"

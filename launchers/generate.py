@@ -12,6 +12,8 @@ import tomllib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:  # run as a script: the app package sits beside launchers/
+    sys.path.insert(0, str(HERE.parent))
 
 SH = """#!/bin/sh
 # {name}  (generated from launchers/steps.toml; do not edit)
@@ -35,9 +37,29 @@ if "%FACESTUDIO_NOPAUSE%"=="" pause
 """
 
 
+def _names(kind: str) -> tuple[str, ...]:
+    """The registry's names for an `each` step (models and detectors are found from files)."""
+    if kind == "model":
+        from app.models import model_names
+        return model_names()
+    if kind == "detector":
+        from app.extract import detector_names
+        return detector_names()
+    raise ValueError(f"steps.toml: unknown each = {kind!r} (model or detector)")
+
+
 def load_steps(table: Path = HERE / "steps.toml") -> list[dict]:
+    """The launchers' steps, an `each` step expanded into one step per name."""
     with open(table, "rb") as fh:
-        return tomllib.load(fh)["step"]
+        steps = tomllib.load(fh)["step"]
+    out = []
+    for step in steps:
+        if "each" not in step:
+            out.append(step)
+            continue
+        for name in _names(step["each"]):
+            out.append({k: v.format(name=name) for k, v in step.items() if k != "each"})
+    return out
 
 
 def generate(out_dir: Path = HERE) -> list[Path]:

@@ -59,17 +59,148 @@ def test_blur_puts_blurred_copies_last_and_renames(tmp_path, faceset):
     assert not any(s.startswith("blurred_") for s in order[:-3])
 
 
-def test_yaw_order_and_hist_dissim_outlier_first(tmp_path, faceset):
+def _mirrored(img, meta):
+    """The face flipped left-right, landmarks mirrored with their 68-point order kept (so a head
+    turned to one side becomes one turned to the other)."""
+    import numpy as np
+
+    from app.extract.align import estimate_pitch_yaw
+
+    w = img.shape[1]
+    flip = list(range(16, -1, -1)) + list(range(26, 16, -1)) + list(range(27, 31)) + \
+        list(range(35, 30, -1)) + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40] + \
+        list(range(54, 47, -1)) + list(range(59, 54, -1)) + list(range(64, 59, -1)) + \
+        list(range(67, 64, -1))
+    lm = meta.landmarks_array().copy()
+    lm[:, 0] = w - 1 - lm[:, 0]
+    meta.landmarks = lm[flip].tolist()
+    meta.pitch, meta.yaw = estimate_pitch_yaw(lm[flip])
+    return img[:, ::-1].copy(), meta
+
+
+def _nose_side(meta) -> float:
+    """Where the nose tip sits between the jaw ends in the picture: -1 at the left end, +1 at
+    the right (the test's own measure, from the landmarks, not the stored yaw)."""
+    import numpy as np
+
+    lm = meta.landmarks_array()
+    left, right, nose = lm[0], lm[16], lm[30]
+    return float(2 * np.dot(nose - left, right - left) / np.dot(right - left, right - left) - 1)
+
+
+def test_yaw_goes_from_turned_left_to_turned_right(tmp_path, faceset):
     folder = _copy(faceset, tmp_path)
+    faces = list_faces(folder)
+    turned = max(faces, key=lambda p: abs(_nose_side(read_meta(p))))
+    img, meta = read_face(turned)
+    original = meta.source_filename
+    meta.source_filename = "mirror_" + original
+    write_face(folder / "zz_mirror.jpg", *_mirrored(img, meta))
     sort_faceset(folder, "face-yaw", progress=False)
-    yaws = [read_meta(p).yaw for p in list_faces(folder)]
-    assert yaws == sorted(yaws)
+    metas = [read_meta(p) for p in list_faces(folder)]
+    sides = [_nose_side(m) for m in metas]
+    assert sides[0] < 0 < sides[-1]  # nose towards the picture's left first, right last
+    assert _mostly_sorted(sides), sides
+    # the most turned face and its mirror image are the two ends
+    assert {metas[0].source_filename, metas[-1].source_filename} == {original, "mirror_" + original}
+
+
+def _mostly_sorted(values, slack=0.05) -> bool:
+    """Non-decreasing up to `slack` (the stored yaw and the test's measure differ slightly)."""
+    return all(b >= a - slack for a, b in zip(values, values[1:]))
+
+
+def test_pitch_goes_from_looking_up_to_looking_down(tmp_path, faceset):
+    import numpy as np
+
+    folder = _copy(faceset, tmp_path)
+    sort_faceset(folder, "face-pitch", progress=False)
+    ratios = []
+    for p in list_faces(folder):  # nose-to-brows over nose-to-chin, from the landmarks
+        lm = read_meta(p).landmarks_array()
+        brows, nose, chin = lm[17:27].mean(0), lm[30], lm[8]
+        ratios.append(np.linalg.norm(nose - brows) / np.linalg.norm(chin - nose))
+    assert len(ratios) >= 8 and ratios[0] < ratios[-1]
+    assert _mostly_sorted(ratios, slack=0.08), ratios
+
+
+def test_hist_puts_similar_faces_together(tmp_path, faceset):
+    import numpy as np
+
+    folder = _copy(faceset, tmp_path)
+    for k, path in enumerate(list_faces(folder)[:6:2]):  # 3 different faces with a blue cast
+        img, meta = read_face(path)
+        img[..., 0] = 255
+        img[..., 1] //= 3
+        meta.source_filename = f"blue_{k}_" + meta.source_filename
+        write_face(folder / f"zz_blue_{k}.jpg", img, meta)
+
+    def hists(paths):
+        out = []
+        for p in paths:
+            img = read_face(p)[0]
+            h = np.concatenate([cv2.calcHist([img], [c], None, [32], [0, 256]).ravel()
+                                for c in range(3)])
+            out.append(h / h.sum())
+        return out
+
+    def chain_cost(paths):  # sum of L1 histogram distances between neighbours
+        h = hists(paths)
+        return sum(np.abs(a - b).sum() for a, b in zip(h, h[1:]))
+
+    rng = np.random.default_rng(0)
+    paths = list_faces(folder)
+    shuffled = [chain_cost([paths[i] for i in rng.permutation(len(paths))]) for _ in range(20)]
+    sort_faceset(folder, "hist", progress=False)
+    after_paths = list_faces(folder)
+    names = [read_meta(p).source_filename for p in after_paths]
+    blue = [i for i, n in enumerate(names) if n.startswith("blue_")]
+    assert blue == list(range(blue[0], blue[0] + 3)), names  # the blue ones side by side
+    assert chain_cost(after_paths) < min(shuffled)  # neighbours more alike than any shuffle
+
+
+def test_hist_dissim_puts_the_outlier_first_and_source_sorts_by_frame(tmp_path, faceset):
+    folder = _copy(faceset, tmp_path)
     sort_faceset(folder, "hist-dissim", progress=False)
     assert read_meta(list_faces(folder)[0]).source_filename.startswith("odd_")
-    sort_faceset(folder, "hist", progress=False)
     sort_faceset(folder, "source", progress=False)
     sources = [read_meta(p).source_filename for p in list_faces(folder)]
     assert sources == sorted(sources)
+
+
+def test_black_puts_faces_with_fewer_black_pixels_first(tmp_path, faceset):
+    import numpy as np
+
+    folder = _copy(faceset, tmp_path)
+    img, meta = read_face(list_faces(folder)[0])
+    for rows in (40, 120, 80):  # cut-off faces: black bands of three heights
+        cut = img.copy()
+        cut[:rows] = 0
+        meta.source_filename = f"black_{rows:03d}"
+        write_face(folder / f"zz_black_{rows}.jpg", cut, meta)
+    sort_faceset(folder, "black", progress=False)
+    names = [read_meta(p).source_filename for p in list_faces(folder)]
+    assert names[-3:] == ["black_040", "black_080", "black_120"]
+    blacks = [int((read_face(p)[0].max(axis=2) <= 2).sum()) for p in list_faces(folder)]
+    assert blacks == sorted(blacks)
+
+
+def test_one_face_trashes_every_face_of_a_frame_with_several(tmp_path, faceset):
+    folder = _copy(faceset, tmp_path)
+    first = list_faces(folder)[0]
+    img, meta = read_face(first)
+    write_face(folder / "zz_second_person.jpg", 255 - img, meta)  # same frame, a second face
+    from collections import Counter
+
+    frames = Counter(read_meta(p).source_filename for p in list_faces(folder))
+    several = {name for name, k in frames.items() if k > 1}
+    assert meta.source_filename in several
+    text = sort_faceset(folder, "one-face", progress=False)
+    trash = Counter(read_meta(p).source_filename for p in list_faces(folder.parent / "aligned_trash"))
+    assert trash == {name: frames[name] for name in several}
+    assert f"{sum(trash.values())} moved" in text
+    kept = [read_meta(p).source_filename for p in list_faces(folder)]
+    assert sorted(kept) == sorted(name for name, k in frames.items() if k == 1) and kept
 
 
 def test_final_keeps_count_and_trashes_the_rest(tmp_path, faceset):

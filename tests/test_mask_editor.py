@@ -89,7 +89,7 @@ def test_fewer_than_three_points_is_dropped():
     assert s.result() == ([], []) and not s.dirty
 
 
-def test_undo_redo_point_by_point():
+def test_undo_redo_point_by_point_and_ctrl_wheel_to_start_and_end():
     s = _state()
     for pt in SQUARE:
         s.on_click(*pt, "include")
@@ -101,37 +101,129 @@ def test_undo_redo_point_by_point():
     s.on_wheel(+1)
     s.on_wheel(+1)
     assert s.result()[0] == [SQUARE]
+    s.on_wheel(-1, ctrl=True)  # DFL: Ctrl + wheel down undoes to the start of the history
+    assert s.polys == []
+    s.on_wheel(+1, ctrl=True)  # ... and Ctrl + wheel up redoes to its end
+    assert s.result()[0] == [SQUARE]
     s.on_key(8)  # Backspace undoes too
     s.on_click(0, 0, "include")  # a new edit drops the redo branch
-    s.on_key(ord("r"))
+    s.on_wheel(+1, ctrl=True)
     assert s.polys[0].points[-1] == (0.0, 0.0) and not s.polys[0].closed
 
 
-def test_save_next_skip_previous_and_esc_keeps_drawn_work():
+def _draw_square(s, mode="include"):
+    for pt in SQUARE:
+        s.on_click(*pt, mode)
+
+
+def test_dfl_keys_c_saves_x_skips_both_stay_in_place():
+    """DeepFaceLab 1.0's program (its help line "[z] - prev image. [x] - skip. [c] - save.")."""
     stored = {1: ([SQUARE], ["exclude"])}
     s = _state(stored, count=3)
-    for pt in SQUARE:
-        s.on_click(*pt, "include")
+    _draw_square(s)
     s.on_key(ord("c"))  # save face 0 (closes the open polygon), go to 1
-    assert s.take_saves() == [(0, [SQUARE], ["include"])] and s.index == 1
+    assert s.take_actions() == [("save", 0, [SQUARE], ["include"])] and s.index == 1
     assert s.result() == ([SQUARE], ["exclude"])  # face 1's stored polygon is loaded
     s.on_click(1, 1, "include")
-    s.on_key(ord("x"))  # next without saving
-    assert s.take_saves() == [] and s.index == 2
+    s.on_key(ord("x"))  # skip: nothing written, nothing moved
+    assert s.take_actions() == [] and s.index == 2
     s.on_key(ord("z"))
     assert s.index == 1 and s.result() == ([SQUARE], ["exclude"])  # the skipped edit is gone
-    s.on_wheel(1)
+    assert s.take_actions() == []  # face 1 never left the set, nothing to bring back
+
+
+def test_dfl_keys_e_saves_and_confirms_w_skips_and_moves_q_brings_back():
+    s = _state(count=4)
+    _draw_square(s, "exclude")
+    s.on_key(ord("e"))
+    assert s.take_actions() == [("save", 0, [SQUARE], ["exclude"]), ("move", 0, "confirmed")]
+    _draw_square(s)
+    s.on_key(ord("w"))  # skip: the drawing is not written, the face goes to aligned_skipped
+    assert s.take_actions() == [("move", 1, "skipped")] and s.index == 2
+    s.on_key(ord("q"))  # Q: back to face 1, out of aligned_skipped
+    assert s.index == 1 and s.take_actions() == [("move", 1, "")]
+    s.on_key(ord("z"))  # Z does the same as Q
+    assert s.index == 0 and s.take_actions() == [("move", 0, "")]
+    assert s.result() == ([], [])  # a stub loader: what the file holds is loaded again
+
+
+def test_shift_acts_on_ten_faces():
+    stored = {i: ([SQUARE], ["include"]) for i in range(25)}
+    s = _state(stored, count=25)
+    s.on_key(ord("X"))  # Shift+X: skip 10
+    assert s.index == 10 and s.take_actions() == []
+    s.on_key(ord("C"))  # Shift+C: save 10 (each as it is)
+    acts = s.take_actions()
+    assert s.index == 20 and [a[:2] for a in acts] == [("save", i) for i in range(10, 20)]
+    s.on_key(ord("W"))  # Shift+W at face 20: the last 5 are moved, then the editor ends
+    assert s.finished and s.take_actions() == [("move", i, "skipped") for i in range(20, 25)]
+    s = _state(stored, count=25)
+    for _ in range(12):
+        s.on_key(ord("e"))
+    s.take_actions()
+    s.on_key(ord("Q"))  # Shift+Q: 10 back, each moved face brought back
+    assert s.index == 2 and s.take_actions() == [("move", i, "") for i in range(11, 1, -1)]
+
+
+def test_r_puts_the_last_saved_polygons_on_this_face():
+    s = _state(count=3)
+    _draw_square(s, "exclude")
+    s.on_key(ord("c"))
+    s.take_actions()
+    s.on_key(ord("r"))
+    assert s.result() == ([SQUARE], ["exclude"]) and s.dirty
+    s.on_wheel(-1)  # undoable like any edit
+    assert s.result() == ([], [])
+
+
+def test_esc_quits_keeping_drawn_work_and_help_lists_every_key():
+    stored = {0: ([SQUARE], ["exclude"])}
+    s = _state(stored, count=2)
     for pt in [[0, 0], [9, 0], [9, 9]]:
         s.on_click(*pt, "exclude")
     s.on_key(27)  # Esc saves what was drawn
-    assert s.finished and s.take_saves() == [(1, [SQUARE, [[0, 0], [9, 0], [9, 9]]],
-                                                  ["exclude", "exclude"])]
+    assert s.finished and s.take_actions() == [
+        ("save", 0, [SQUARE, [[0, 0], [9, 0], [9, 9]]], ["exclude", "exclude"])]
+    helptext = " ".join(s.view()["help"])
+    for words in ("C: save", "X: skip", "E: save, to aligned_confirmed",
+                  "W: skip, to aligned_skipped", "Q/Z: previous", "Shift: 10", "+Ctrl",
+                  "Esc: quit", "-/+: zoom"):
+        assert words in helptext
 
 
 def test_save_on_last_face_finishes():
     s = _state(count=1)
     s.on_key(ord("c"))
-    assert s.finished and s.take_saves() == [(0, [], [])]
+    assert s.finished and s.take_actions() == [("save", 0, [], [])]
+
+
+def test_moves_go_to_the_workspace_folders_and_back(tmp_path):
+    from app.ui.mask_editor_window import FacePlaces, carry_out
+    from app.workspace import Workspace
+
+    ws = Workspace(tmp_path)
+    folder = ws.aligned_dir("dst")
+    folder.mkdir(parents=True)
+    for name in ("00001_0.jpg", "00002_0.jpg"):
+        shutil.copy(MEDIA / "merge" / "dst" / "aligned" / "00001_0.jpg", folder / name)
+    paths = sorted(folder.iterdir())
+    places = FacePlaces(paths, {"": folder, "confirmed": ws.aligned_confirmed_dir("dst"),
+                                "skipped": ws.aligned_skipped_dir("dst")})
+    s = MaskEditorState(2, lambda i: (read_meta(places.path(i)).mask_polygons,
+                                      read_meta(places.path(i)).mask_polygon_modes))
+    _draw_square(s, "exclude")
+    s.on_key(ord("e"))
+    s.on_key(ord("w"))
+    assert carry_out(places, s.take_actions()) == 1
+    confirmed = tmp_path / "data_dst" / "aligned_confirmed" / "00001_0.jpg"
+    assert confirmed.exists() and not (folder / "00001_0.jpg").exists()
+    assert (tmp_path / "data_dst" / "aligned_skipped" / "00002_0.jpg").exists()
+    assert read_meta(confirmed).mask_polygon_modes == ["exclude"]
+    s = MaskEditorState(2, s.load, index=1, places={0: "confirmed", 1: "skipped"})
+    s.on_key(ord("q"))
+    carry_out(places, s.take_actions())
+    assert (folder / "00001_0.jpg").exists() and not confirmed.exists()
+    assert s.result() == ([SQUARE], ["exclude"])  # loaded from wherever the file is
 
 
 # ---------------------------------------------------------------- the real window (Xvfb)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.models import model_names
+
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="run the whole pipeline on the workspace, no questions",
@@ -12,7 +14,7 @@ def register(sub) -> None:
     p.add_argument("--iterations", type=int, default=None,
                    help="train to this iteration instead of for --minutes (same result on a "
                         "busy or idle machine)")
-    p.add_argument("--model", default="SAE", choices=("H64", "H128", "DF", "LIAEF128", "SAE"))
+    p.add_argument("--model", default="SAE", choices=model_names())
     p.add_argument("--engine", default="torch", choices=("torch", "opencl"))
     p.add_argument("--fresh", action="store_true",
                    help="clear frames, faces and model first (the videos stay)")

@@ -8,9 +8,13 @@ detector missed. Asks DeepFaceLab's questions for whatever was not given as a fl
 from __future__ import annotations
 
 from app.cli.ask import ask_bool, ask_choice, ask_int
+from app.cli.choices import described
+from app.extract import detector_entries, detector_names
+from app.faceset.face_types import FACE_TYPES
 
-DETECTOR_HELP = ("fast: dlib HOG, frontal faces, very fast. accurate: dlib MMOD CNN, finds turned "
-                 "and smaller faces, slow on the CPU. manual: you place every face in a window.")
+#: not a detector: the manual window, where you place every face
+MANUAL = "manual"
+MANUAL_HELP = "you place every face in a window"
 FACE_TYPE_HELP = ("half: eyebrows to chin; full: the whole face (DeepFaceLab's default); head: "
                   "with hair and more margin. Training picks its own face type from these.")
 
@@ -19,9 +23,9 @@ def register(sub) -> None:
     p = sub.add_parser("extract", help="find, landmark and align faces from the frames (4, 5)",
                        description=__doc__)
     p.add_argument("side", choices=("src", "dst"), help="which frames: data_src or data_dst")
-    p.add_argument("--detector", choices=("fast", "accurate", "manual"), default=None,
-                   help=DETECTOR_HELP)
-    p.add_argument("--face-type", choices=("half", "full", "head"), default=None,
+    p.add_argument("--detector", choices=_detector_choices(), default=None,
+                   help=_detector_help())
+    p.add_argument("--face-type", choices=FACE_TYPES, default=None,
                    help=FACE_TYPE_HELP)
     p.add_argument("--size", type=int, default=None, help="aligned face size in pixels "
                    "(default 256)")
@@ -34,9 +38,31 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
     p.add_argument("--no-smooth", action="store_true", help="dst: no temporal landmark smoothing")
     p.add_argument("--jpeg-quality", type=int, default=95)
+    p.add_argument("--person", metavar="FACE.jpg|first", default=None,
+                   help="keep only this person's face in every frame: a photo or an aligned "
+                        "face of them, or `first` for the largest face of the first frame with "
+                        "one; frames where they are not found are listed like frames without "
+                        "a face (src and dst)")
+    p.add_argument("--person-threshold", type=float, default=None, metavar="D",
+                   help="largest face-embedding distance still taken as the person (default "
+                        "0.6, dlib's same-person threshold; lower is stricter)")
     p.add_argument("--frames", metavar="DIR", default=None,
                    help="read frames from DIR instead of the workspace's data_src/data_dst")
     p.set_defaults(run=run)
+
+
+def ask_detector(given: str | None) -> str:
+    """The detector question: every detector file's name, then manual; the flag answers it."""
+    return ask_choice("Face detector", "fast", _detector_choices(), _detector_help(), given=given)
+
+
+def _detector_choices() -> tuple[str, ...]:
+    return (*detector_names(), MANUAL)
+
+
+def _detector_help() -> str:
+    pairs = [(e.name, e.info.get("help", "")) for e in detector_entries()]
+    return described(pairs + [(MANUAL, MANUAL_HELP)], sep=". ") + "."
 
 
 def run(args) -> int:
@@ -53,20 +79,21 @@ def run(args) -> int:
             from app.errors import UserError
             raise UserError("--manual-fix-deleted-debug works on dst only")
         return _fix_deleted_debug(args, frames_dir, aligned, debug_dir)
-    detector = ask_choice("Face detector", "fast", ("fast", "accurate", "manual"),
-                          DETECTOR_HELP, given=args.detector)
-    face_type = ask_choice("Face type", "full", ("half", "full", "head"), FACE_TYPE_HELP,
+    detector = ask_detector(args.detector)
+    face_type = ask_choice("Face type", "full", FACE_TYPES, FACE_TYPE_HELP,
                            given=args.face_type)
     size = ask_int("Aligned face size", 256, 64, 1024, "pixels of the aligned face square",
                    given=args.size)
     debug = side == "dst" or ask_bool("Write debug frames (aligned_debug)", False,
                                       given=args.debug)
     manual_fix = False
-    if side == "dst" and detector != "manual":
+    if side == "dst" and detector != MANUAL:
         manual_fix = ask_bool("Manual fix (open the manual window for frames with no face)",
                               False, given=args.manual_fix)
     opts = _options(args, side, detector, face_type, size, debug)
-    if detector == "manual":
+    if args.person and detector != MANUAL:
+        opts.person = _person(args, frames_dir, opts.detector)
+    if detector == MANUAL:
         return _manual(frames_dir, aligned, debug_dir if debug else None, opts, None)
     from app.extract.pipeline import extract_folder
     report = extract_folder(frames_dir, aligned, debug_dir, opts)
@@ -88,9 +115,21 @@ def _options(args, side, detector, face_type, size, debug):
         raise UserError(f"--jpeg-quality {args.jpeg_quality} is out of range: use 1 to 100")
     if args.workers < 0:
         raise UserError("--workers must be 0 (all cores) or more")
-    return ExtractOptions(side=side, detector=detector if detector != "manual" else "fast",
+    return ExtractOptions(side=side, detector=detector if detector != MANUAL else "fast",
                           face_type=face_type, size=size, debug=debug, workers=args.workers,
                           jpeg_quality=args.jpeg_quality, smooth=not args.no_smooth)
+
+
+def _person(args, frames_dir, detector: str):
+    """The identity to keep, found before any frame is processed (bad reference: UserError)."""
+    from app.errors import UserError
+    from app.extract.person import resolve_person
+    if args.person_threshold is not None and not 0 < args.person_threshold < 2:
+        raise UserError(f"--person-threshold {args.person_threshold} is out of range: use a "
+                        "distance between 0 and 2 (default 0.6)")
+    person, note = resolve_person(args.person, frames_dir, detector, args.person_threshold)
+    print(note)
+    return person
 
 
 def _manual(frames_dir, aligned, debug_dir, opts, only) -> int:
@@ -102,7 +141,7 @@ def _manual(frames_dir, aligned, debug_dir, opts, only) -> int:
 
 def _fix_deleted_debug(args, frames_dir, aligned, debug_dir) -> int:
     from app.extract.manual_fix import frames_with_deleted_debug
-    face_type = ask_choice("Face type", "full", ("half", "full", "head"), FACE_TYPE_HELP,
+    face_type = ask_choice("Face type", "full", FACE_TYPES, FACE_TYPE_HELP,
                            given=args.face_type)
     size = ask_int("Aligned face size", 256, 64, 1024, given=args.size)
     opts = _options(args, "dst", "fast", face_type, size, True)

@@ -1,25 +1,48 @@
-"""`python -m app faceset info|sort|view`: inspect and organise aligned-face sets (step 4).
+"""`python -m app faceset info|sort|view|recover-names|debug|convert|import-dfl`: inspect and
+organise aligned-face sets (step 4).
 
 info prints a face file's embedded metadata (`--json`: one JSON object per line per file).
 sort orders a face set DeepFaceLab's way by renaming files (metadata travels inside them).
 view opens a window to page through a set and move bad faces to aligned_trash.
+recover-names renames faces back to `<source frame>_<i>` from their metadata.
+debug add|remove writes / removes `<face>_debug.jpg` landmark pictures beside each face.
+convert --to jpg|png re-encodes the set, keeping the metadata.
+import-dfl converts a folder of DeepFaceLab 1.0/2.0 aligned faces into FaceStudio face files
+(image bytes kept; DFL's pickled metadata is read without ever running it).
 """
 
 from __future__ import annotations
 
 import sys
 
-SORT_METHODS = ("blur", "face-yaw", "face-pitch", "hist", "hist-dissim", "brightness", "hue",
-                "black", "source", "final")
+from app.cli.choices import Lazy
+
+FINAL_COUNT = 2000  # DeepFaceLab's default target (app.faceset.sort.FINAL_COUNT)
+
+
+def _sort_methods() -> tuple[str, ...]:
+    from app.faceset.sort import METHODS
+    return METHODS
+
+
 SORT_HELP = ("blur: sharpest first. face-yaw / face-pitch: head turn left to right / up to down. "
              "hist: similar faces next to each other. hist-dissim: most unlike the rest first. "
              "brightness, hue: by colour. black: fewest black (cut-off) pixels first. source: "
-             "by source frame. final: a varied subset (sharp, spread over yaw), rest to "
-             "aligned_trash.")
+             "by source frame. one-face: faces of frames that gave more than one face to "
+             "aligned_trash. final: a varied subset (sharp, spread over yaw), rest to "
+             "aligned_trash. identity: the set's main person first, faces of other people "
+             "grouped at the end (--trash-others moves them to aligned_trash).")
+
+
+def _set_args(parser, verb: str) -> None:
+    parser.add_argument("side", nargs="?", choices=("src", "dst"), default="src",
+                        help="the workspace's data_src/aligned (default) or data_dst/aligned")
+    parser.add_argument("--dir", default=None, help=f"{verb} this folder instead")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("faceset", help="face set tools: info, sort, view", description=__doc__)
+    p = sub.add_parser("faceset", help="face set tools: info, sort, view, recover-names, debug, "
+                                       "convert, import-dfl", description=__doc__)
     fs = p.add_subparsers(dest="faceset_command", metavar="ACTION")
     fs.required = True
     info = fs.add_parser("info", help="print the metadata of aligned face files")
@@ -30,9 +53,13 @@ def register(sub) -> None:
     srt.add_argument("side", nargs="?", choices=("src", "dst"), default=None,
                      help="the workspace's data_src/aligned or data_dst/aligned")
     srt.add_argument("--dir", default=None, help="sort this folder instead")
-    srt.add_argument("--by", choices=SORT_METHODS, default=None)
+    srt.add_argument("--by", choices=Lazy(_sort_methods), default=None, metavar="METHOD",
+                     help="sort method: %(choices)s")
     srt.add_argument("--final-count", type=int, default=None,
-                     help="final: how many faces to keep (default 1500)")
+                     help=f"final: how many faces to keep (default {FINAL_COUNT})")
+    srt.add_argument("--trash-others", action="store_true",
+                     help="identity: move the faces of people other than the set's main person "
+                          "to aligned_trash")
     srt.set_defaults(run=run_sort)
     view = fs.add_parser("view", help="browse a face set; mark bad faces and move them to "
                                       "aligned_trash")
@@ -40,6 +67,25 @@ def register(sub) -> None:
                       help="the workspace's data_src/aligned (default) or data_dst/aligned")
     view.add_argument("--dir", default=None, help="view this folder instead")
     view.set_defaults(run=run_view)
+    rec = fs.add_parser("recover-names", help="rename faces back to <source frame>_<i> from "
+                                              "their metadata")
+    _set_args(rec, "rename")
+    rec.set_defaults(run=run_recover_names)
+    dbg = fs.add_parser("debug", help="add or remove <face>_debug.jpg landmark pictures")
+    dbg.add_argument("action", choices=("add", "remove"))
+    _set_args(dbg, "use")
+    dbg.set_defaults(run=run_debug)
+    conv = fs.add_parser("convert", help="re-encode a face set as jpg or png (metadata kept)")
+    _set_args(conv, "convert")
+    conv.add_argument("--to", choices=("jpg", "png"), required=True)
+    conv.set_defaults(run=run_convert)
+    imp = fs.add_parser("import-dfl", help="convert DeepFaceLab aligned faces (JPG/PNG) into "
+                                           "FaceStudio face files; the source folder is left as "
+                                           "it is")
+    imp.add_argument("folder", metavar="DIR", help="a DeepFaceLab aligned folder")
+    imp.add_argument("--to", default=None, metavar="DIR",
+                     help="where to write the faces (default: DIR_facestudio beside DIR)")
+    imp.set_defaults(run=run_import_dfl)
     p.set_defaults(run=run_info)
 
 
@@ -102,10 +148,51 @@ def run_sort(args) -> int:
     else:
         side = args.side or "src"
         folder = Workspace.resolve(args.workspace).aligned_dir(side)
-    method = ask_choice("Sort by", "blur", SORT_METHODS, SORT_HELP, given=args.by)
+    method = ask_choice("Sort by", "blur", _sort_methods(), SORT_HELP, given=args.by)
     count = None
     if method == "final":
-        count = ask_int("How many faces to keep", 1500, 1, None, given=args.final_count)
+        count = ask_int("Target number of images", FINAL_COUNT, 1, None, given=args.final_count)
     from app.faceset.sort import sort_faceset
-    print(sort_faceset(folder, method, final_count=count))
+    print(sort_faceset(folder, method, final_count=count,
+                       trash_others=bool(getattr(args, "trash_others", False))))
     return 0
+
+
+def _folder(args):
+    from pathlib import Path
+
+    from app.workspace import Workspace
+
+    return Path(args.dir) if args.dir else Workspace.resolve(args.workspace).aligned_dir(args.side)
+
+
+def run_recover_names(args) -> int:
+    from app.faceset.recover_names import recover_names
+
+    print(recover_names(_folder(args)))
+    return 0
+
+
+def run_debug(args) -> int:
+    from app.faceset.debug_images import add_debug_images, remove_debug_images
+
+    action = add_debug_images if args.action == "add" else remove_debug_images
+    print(action(_folder(args)))
+    return 0
+
+
+def run_convert(args) -> int:
+    from app.faceset.convert import convert_faceset
+
+    print(convert_faceset(_folder(args), args.to))
+    return 0
+
+
+def run_import_dfl(args) -> int:
+    from app.faceset.dfl_import import import_dfl_folder
+
+    report = import_dfl_folder(args.folder, args.to)
+    for _path, reason in report.failed:
+        print(f"error: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 2 if report.failed else 0

@@ -8,6 +8,8 @@ and the mask network learns from them (faces with polygons count 4x).
 
 from __future__ import annotations
 
+from app.faceset.face_types import FACE_TYPES
+
 
 def register(sub) -> None:
     p = sub.add_parser("mask", help="5) mask editor: fix face masks with polygons",
@@ -17,7 +19,9 @@ def register(sub) -> None:
     edit = acts.add_parser("edit", help="open the mask editor window over an aligned face set")
     edit.add_argument("side", nargs="?", choices=("dst", "src"), default="dst",
                       help="the workspace's data_dst/aligned (default) or data_src/aligned")
-    edit.add_argument("--dir", default=None, help="edit the faces of this folder instead")
+    edit.add_argument("--dir", default=None,
+                      help="edit the faces of this folder instead (E / W move faces to "
+                           "DIR_confirmed / DIR_skipped beside it)")
     edit.set_defaults(run=run_edit)
     train = acts.add_parser("train", help="train the mask network (FAN mask modes) on the "
                                           "aligned src and dst faces")
@@ -25,7 +29,7 @@ def register(sub) -> None:
                        help="training steps (default 2000: about 8 minutes on 2 CPU cores)")
     train.add_argument("--resolution", type=int, default=128,
                        help="face size the network works at, a multiple of 32 (default 128)")
-    train.add_argument("--face-type", choices=("half", "full", "head"), default=None,
+    train.add_argument("--face-type", choices=FACE_TYPES, default=None,
                        help="default: the face type of the model in the model folder, else full")
     train.add_argument("--sides", default="src,dst",
                        help="which aligned face sets to learn from (default src,dst)")
@@ -39,8 +43,13 @@ def run_edit(args) -> int:
     from app.ui.mask_editor_window import run_mask_editor
     from app.workspace import Workspace
 
-    folder = Path(args.dir) if args.dir else Workspace.resolve(args.workspace).aligned_dir(args.side)
-    print(run_mask_editor(folder))
+    if args.dir:  # the DeepFaceLab folders beside it: <dir>_confirmed, <dir>_skipped
+        print(run_mask_editor(Path(args.dir)))
+        return 0
+    ws = Workspace.resolve(args.workspace)
+    print(run_mask_editor(ws.aligned_dir(args.side),
+                          {"confirmed": ws.aligned_confirmed_dir(args.side),
+                           "skipped": ws.aligned_skipped_dir(args.side)}))
     return 0
 
 

@@ -9,23 +9,33 @@ from __future__ import annotations
 import argparse
 
 from app.cli.ask import ask_bool, ask_choice, ask_device_spec, ask_int
+from app.cli.choices import Lazy, described, numbered
+from app.merge.modes import MERGE_MODES
+from app.merge.options import MASK_MODES, RAW_MODES
+from app.models import model_names
 
-MODES = ("overlay", "hist-match", "hist-match-bw", "seamless", "raw")
-RAW_MODES = ("rgb", "rgb-mask", "mask-only", "predicted-only")
-MASK_MODES = ("learned", "dst", "FAN-prd", "FAN-dst", "FAN-prd*FAN-dst", "learned*FAN-prd*FAN-dst")
-COLOR = ("none", "rct", "lct", "mkl", "idt", "sot")
 
-HELP_MODE = ("overlay: paste the face as is; hist match: match the face's histogram to dst's; "
-             "hist match bw: same on a grey face; seamless: Poisson blend into dst (default); "
-             "raw: raw layers (face, mask) for compositing in another program.")
+
+def _colour_transfers():
+    from app.merge.color import transfer_names
+    return transfer_names()
+
+
+def _mode_help() -> str:
+    return described([(m.label, m.help) for m in MERGE_MODES.values()]) + "."
+
+
+def _colour_help() -> str:
+    from app.merge.color import TRANSFERS
+    return (described([(t.name, t.help) for t in TRANSFERS.values()]) +
+            ". Moves the face's colours towards the dst face's.")
+
+
 HELP_MASK = ("learned: the mask the model learned; dst: the dst face's landmark hull (shaky but "
              "exact); FAN-prd / FAN-dst: the obstruction-aware mask network (leaves out hands, "
              "microphones, hair) on the predicted / the dst face; the last two multiply masks. "
              "The network is trained on your faces the first time (about 8 minutes on CPU; "
              "`python -m app mask train` does it ahead).")
-HELP_COLOR = ("rct: Reinhard transfer in Lab (mean/std); lct: linear (covariance) transfer; "
-              "mkl: Monge-Kantorovich linear; idt: iterative distribution transfer; sot: sliced "
-              "optimal transport. Moves the face's colours towards the dst face's.")
 HELP_SR = ("Sharpens the predicted face x2 with a small network trained on your src faces "
            "(trained once, a few minutes on CPU, stored in the model folder).")
 HELP_JITTER = ("Seamless clone makes the face's tint flicker slightly from frame to frame (the "
@@ -38,13 +48,13 @@ def register(sub) -> None:
     p = sub.add_parser("merge", help="7) merge the predicted face into the dst frames",
                        description="Merge the trained model's face into data_dst/ frames, "
                                    "writing data_dst/merged/ (labelled as altered media).")
-    p.add_argument("model", nargs="?", help="model name (H64, H128, DF, LIAEF128, SAE)")
+    p.add_argument("model", nargs="?", help=f"model name ({', '.join(model_names())})")
     p.add_argument("--model-dir", help="model folder (default: workspace/model)")
     p.add_argument("--engine", default="torch", help="torch or opencl (default torch)")
     p.add_argument("--device", help="GPU idx, best or cpu (default: best; env FACESTUDIO_DEVICE)")
     p.add_argument("--test-predictor", action="store_true",
                    help="no model: a colour-shifted dst face, to check settings and speed")
-    p.add_argument("--mode", choices=MODES)
+    p.add_argument("--mode", choices=MERGE_MODES.names())
     p.add_argument("--raw-mode", choices=RAW_MODES)
     b = argparse.BooleanOptionalAction
     p.add_argument("--suppress-seamless-jitter", action=b, default=None)
@@ -55,7 +65,8 @@ def register(sub) -> None:
     p.add_argument("--erode", type=int, metavar="-200..200", help="erode mask modifier")
     p.add_argument("--blur", type=int, metavar="-200..200", help="blur mask modifier")
     p.add_argument("--face-scale", type=int, metavar="-50..50", help="output face scale, %%")
-    p.add_argument("--color-transfer", choices=COLOR)
+    p.add_argument("--color-transfer", choices=Lazy(_colour_transfers), metavar="NAME",
+                   help="colour transfer: %(choices)s")
     p.add_argument("--super-resolution", action=b, default=None)
     p.add_argument("--superres-steps", type=int, default=3000,
                    help="training steps when the upscaler is trained (default 3000)")
@@ -81,8 +92,9 @@ def ask_options(args):
 
     o = MergeOptions()
     o.debug = ask_bool("Debug mode (write every stage)?", False, given=args.debug)
-    o.mode = ask_choice("Choose mode: (1) overlay, (2) hist match, (3) hist match bw, "
-                        "(4) seamless, (5) raw.", "seamless", MODES, HELP_MODE, given=args.mode)
+    labels = [m.label for m in MERGE_MODES.values()]
+    o.mode = ask_choice(f"Choose mode: {numbered(labels)}.", "seamless", MERGE_MODES.names(),
+                        _mode_help(), given=args.mode)
     if o.mode == "raw":
         o.raw_mode = ask_choice("Choose raw mode: (1) rgb, (2) rgb+mask, (3) mask only, "
                                 "(4) predicted only", "rgb-mask", RAW_MODES, given=args.raw_mode)
@@ -106,9 +118,9 @@ def ask_options(args):
                                        given=args.blur)
     o.output_face_scale = ask_int("Choose output face scale modifier [-50..50]", 0, -50, 50,
                                   given=args.face_scale)
-    o.color_transfer = ask_choice("Apply color transfer to predicted face? (1) none, (2) rct, "
-                                  "(3) lct, (4) mkl, (5) idt, (6) sot", "none", COLOR,
-                                  HELP_COLOR, given=args.color_transfer)
+    transfers = _colour_transfers()
+    o.color_transfer = ask_choice(f"Apply color transfer to predicted face? {numbered(transfers)}",
+                                  "none", transfers, _colour_help(), given=args.color_transfer)
     o.super_resolution = ask_bool("Apply super resolution?", False, HELP_SR,
                                   given=args.super_resolution)
     if o.mode != "raw":

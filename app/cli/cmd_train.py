@@ -1,4 +1,4 @@
-"""`python -m app train MODEL`: step 6, DeepFaceLab 1.0's trainer (H64, H128, DF, LIAEF128, SAE).
+"""`python -m app train MODEL`: step 6, DeepFaceLab 1.0's trainer (models: app/models/).
 
 First run: the general questions, then the model's (all saved with the model). Later runs:
 "Press enter in 2 seconds to override some model settings." and then only the overridable ones.
@@ -11,16 +11,15 @@ from __future__ import annotations
 import sys
 
 from app.cli.ask import ask_bool, ask_choice, ask_device_spec, ask_float, interactive
-
-MODELS = ("H64", "H128", "DF", "LIAEF128", "SAE")
+from app.models import model_entries, model_names
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="step 6: train a model (H64, H128, DF, LIAEF128, SAE)",
+    p = sub.add_parser("train", help=f"step 6: train a model ({', '.join(model_names())})",
                        description="Train a face-swap model on data_src/aligned and "
                                    "data_dst/aligned; preview window (Enter: save and exit, "
                                    "s: save, p: refresh) or model/<NAME>_preview.png headless.")
-    p.add_argument("model", nargs="?", help="model: " + ", ".join(MODELS))
+    p.add_argument("model", nargs="?", help="model: " + ", ".join(model_names()))
     p.add_argument("--src-dir", help="aligned src faces (default: workspace data_src/aligned)")
     p.add_argument("--dst-dir", help="aligned dst faces (default: workspace data_dst/aligned)")
     p.add_argument("--model-dir", help="model folder (default: workspace model/)")
@@ -48,10 +47,7 @@ def run(args) -> int:
     from app.workspace import Workspace
 
     ws = Workspace.resolve(args.workspace)
-    name = args.model or ask_choice("Choose a model", "SAE", MODELS,
-                                    help_text="H64/H128: half face; DF, LIAEF128: full face; "
-                                              "SAE: every option")
-    cls = model_class(name)
+    cls = model_class(ask_model(args.model))
     given = _parse_options(args.option)
     if args.batch_size is not None:
         given["batch_size"] = args.batch_size
@@ -86,6 +82,15 @@ def run(args) -> int:
     print(f"stopped ({result.stopped}) at iteration {result.iteration}; "
           f"{result.ms_per_step:.0f} ms/step; saved to {files.dir}")
     return 0
+
+
+def ask_model(given: str | None) -> str:
+    """DeepFaceLab's model question (numbered, from the model files); the flag answers it."""
+    return given or ask_choice("Choose a model", "SAE", model_names(), help_text=_models_help())
+
+
+def _models_help() -> str:
+    return "; ".join(f"{e.name}: {e.info['help']}" for e in model_entries() if e.info.get("help"))
 
 
 def _parse_options(pairs: list[str]) -> dict:

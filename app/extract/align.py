@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-FACE_TYPES = ("half", "full", "head")
+from app.faceset.face_types import FACE_TYPES
 
 #: DeepFaceLab's default output size per face type at extraction.
 DEFAULT_SIZE = {"half": 256, "full": 256, "head": 256}

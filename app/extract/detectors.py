@@ -1,6 +1,8 @@
-"""Face detectors (fast = HOG, accurate = MMOD CNN) and the 68-point landmark fit.
+"""What every face detector shares (the box, the scale logic, `make_detector`) and the 68-point
+landmark fit. Each detector is one module `app/extract/detector_<name>.py` that declares
+`DETECTOR = {"name": ..., "order": ..., "help": ..., "class": ...}` (see app/registry.py).
 
-Both detectors work on a resized copy of the frame chosen from its size, so big photos stay fast
+The detectors work on a resized copy of the frame chosen from its size, so big photos stay fast
 and small video frames still find their faces; boxes come back in source-frame pixels.
 """
 
@@ -12,8 +14,6 @@ import cv2
 import numpy as np
 
 from app.extract import dlib_models
-
-DETECTORS = ("fast", "accurate")
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Box:
         return [self.left, self.top, self.right, self.bottom]
 
 
-def _gray(img: np.ndarray) -> np.ndarray:
+def to_gray(img: np.ndarray) -> np.ndarray:
     return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
 
 
@@ -43,7 +43,7 @@ def _resized(img: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(img, None, fx=scale, fy=scale, interpolation=interp)
 
 
-class _ScaledDetector:
+class ScaledDetector:
     """Shared scale logic: a frame is searched at one scale chosen from its size, or, given a
     `hint` (the smallest face width found in the previous video frame), at the smaller scale
     that brings such a face to `target` pixels; when that finds nothing, the full search runs.
@@ -79,71 +79,6 @@ class _ScaledDetector:
                 for (l, t, r, b), score in self._run(small, up)]
 
 
-class FastDetector(_ScaledDetector):
-    """dlib's HOG frontal detector (80 px window; x2 upsampling on frames up to 800 px finds
-    faces down to ~40 px). About 5 ms for a 360x288 frame at one scale, 22 ms upsampled.
-    """
-
-    name = "fast"
-    max_side, upsample_side, target = 1280, 800, 90
-
-    def __init__(self):
-        self._det = dlib_models.hog_detector()
-
-    def _prepare(self, img: np.ndarray) -> np.ndarray:
-        return _gray(img)
-
-    def _run(self, img, up):
-        rects, scores, _ = self._det.run(img, up, 0.0)
-        return [((r.left(), r.top(), r.right(), r.bottom()), float(sc))
-                for r, sc in zip(rects, scores)]
-
-
-class _CnnDetector(_ScaledDetector):
-    """dlib's MMOD CNN alone: ~0.4 s of CPU per 360x288 frame (1.2 s at 640x480), so frames are
-    brought to at most 640 px and only tiny ones are upsampled. Its boxes are tighter than the
-    HOG's (which the 68-point predictor was trained on), so they are mapped to HOG geometry
-    (measured on the test photos and GRID frames: 1.2x wider, centre 0.04w right, 0.12w lower).
-    """
-
-    max_side, upsample_side, target = 640, 300, 100  # target in HOG-like box widths
-
-    def __init__(self):
-        self._det = dlib_models.cnn_detector()
-
-    def _prepare(self, img: np.ndarray) -> np.ndarray:
-        return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-    def _run(self, img, up):
-        out = []
-        for d in self._det(img, up):
-            r = d.rect
-            w = r.right() - r.left()
-            cx = (r.left() + r.right()) / 2 + 0.04 * w
-            cy = (r.top() + r.bottom()) / 2 + 0.12 * w
-            half = 0.6 * w
-            out.append(((cx - half, cy - half, cx + half, cy + half), float(d.confidence)))
-        return out
-
-
-class AccurateDetector:
-    """The CNN's faces (turned, occluded, badly lit) together with the HOG's (small frontal
-    faces it finds with upsampling), duplicates merged keeping the HOG box. A superset of
-    `fast`, at the CNN's cost.
-    """
-
-    name = "accurate"
-
-    def __init__(self):
-        self._cnn = _CnnDetector()
-        self._hog = FastDetector()
-
-    def detect(self, img: np.ndarray, hint: float | None = None) -> list[Box]:
-        hog = self._hog.detect(img, hint)
-        cnn = self._cnn.detect(img, hint)
-        return hog + [c for c in cnn if all(iou(c, h) < 0.25 for h in hog)]
-
-
 def iou(a: Box, b: Box) -> float:
     """Intersection over union of two boxes."""
     w = min(a.right, b.right) - max(a.left, b.left)
@@ -154,11 +89,15 @@ def iou(a: Box, b: Box) -> float:
 
 
 def make_detector(name: str):
-    if name == "fast":
-        return FastDetector()
-    if name == "accurate":
-        return AccurateDetector()
-    raise ValueError(f"unknown detector {name!r}; use one of {DETECTORS}")
+    """A new detector of the declared `name` (ValueError for an unknown one)."""
+    from app.extract import detector_entries
+    from app.registry import by_name
+
+    entry = by_name(detector_entries(), name)
+    if entry is None:
+        names = ", ".join(e.name for e in detector_entries())
+        raise ValueError(f"unknown detector {name!r}; use one of {names}")
+    return getattr(entry.load(), entry.info["class"])()
 
 
 class Landmarker:
@@ -169,16 +108,8 @@ class Landmarker:
 
     def fit(self, img: np.ndarray, box: Box) -> np.ndarray:
         import dlib
-        gray = _gray(img)
+        gray = to_gray(img)
         rect = dlib.rectangle(int(round(box.left)), int(round(box.top)),
                               int(round(box.right)), int(round(box.bottom)))
         shape = self._sp(gray, rect)
         return np.array([[p.x, p.y] for p in shape.parts()], np.float64)
-
-
-def box_from_landmarks(lm: np.ndarray) -> Box:
-    """A detector-like square box around 68 landmarks (for manual mode and tracking)."""
-    lo, hi = lm.min(0), lm.max(0)
-    c = (lo + hi) / 2
-    half = max(hi - lo) / 2 * 1.1
-    return Box(c[0] - half, c[1] - half, c[0] + half, c[1] + half)

@@ -1,7 +1,8 @@
 """Frames folder -> aligned faces, in parallel over frames, resumable.
 
 src: every face of every frame -> `aligned/<frame>_<i>.jpg`. dst: the largest face of each frame
--> `aligned/<frame>_0.jpg`, landmarks smoothed over neighbouring frames, and a debug frame with
+-> `aligned/<frame>_0.jpg` (with a `person`, src and dst keep only that person's face, see
+app/extract/person.py), landmarks smoothed over neighbouring frames, and a debug frame with
 the face outline and landmarks in `aligned_debug/<frame>.jpg`.
 
 Work is split into runs of consecutive frames; each worker process loads dlib's models once and
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import UserError
+from app.extract.person import Person
 from app.fileio import remove_stale_temps
 
 SMOOTH_RADIUS = 2
@@ -37,10 +39,11 @@ class ExtractOptions:
     workers: int = 0                  # 0: all cores
     jpeg_quality: int = 95
     smooth: bool = True               # dst only
+    person: Person | None = None      # keep only this identity's face (one per frame)
 
     @property
     def one_face(self) -> bool:
-        return self.side == "dst"
+        return self.side == "dst" or self.person is not None
 
     @property
     def write_debug(self) -> bool:
@@ -52,6 +55,7 @@ class FrameResult:
     name: str
     faces: int = 0
     error: str | None = None
+    others: int = 0       # faces found that were not the chosen person
 
 
 @dataclass
@@ -62,11 +66,15 @@ class ExtractReport:
     faces: int = 0
     no_face: list[str] = field(default_factory=list)
     bad: list[tuple[str, str]] = field(default_factory=list)
+    only_others: list[str] = field(default_factory=list)  # in no_face: only other people seen
 
     def summary(self) -> str:
         lines = [f"{self.frames} frames: {self.processed} processed, {self.already_done} already "
                  f"done; {self.faces} faces written; {len(self.no_face)} frames without a face; "
                  f"{len(self.bad)} bad files"]
+        if self.only_others:
+            lines.append(f"  {len(self.only_others)} of the frames without a face show only "
+                         "other people than the one to keep")
         if self.no_face:
             shown = ", ".join(self.no_face[:10]) + (" ..." if len(self.no_face) > 10 else "")
             lines.append(f"  no face: {shown}")
@@ -171,16 +179,22 @@ def _pool_init(*args) -> None:
     _init_worker(*args)
 
 
-def _find(frame: np.ndarray, hint: float | None = None) -> list:
+def _find(frame: np.ndarray, hint: float | None = None) -> tuple[list, int]:
+    """(faces to write, how many faces found belonged to other people than opts.person)."""
     import cv2
 
     from app.extract.faces import Found
+    from app.extract.person import nearest
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     boxes = _STATE["detector"].detect(frame, hint)
     boxes = sorted(boxes, key=lambda b: -b.area)  # _0 is the largest face
-    if _STATE["opts"].one_face:
+    person = _STATE["opts"].person
+    if _STATE["opts"].one_face and person is None:
         boxes = boxes[:1]
-    return [Found(b, _STATE["landmarker"].fit(gray, b)) for b in boxes]
+    faces = [Found(b, _STATE["landmarker"].fit(gray, b)) for b in boxes]
+    if person is None:
+        return faces, 0
+    return nearest(person, frame, faces)
 
 
 def _process_run(run: tuple[list[Path], int, int]) -> list[FrameResult]:
@@ -191,6 +205,7 @@ def _process_run(run: tuple[list[Path], int, int]) -> list[FrameResult]:
     opts: ExtractOptions = _STATE["opts"]
     frames: list[np.ndarray | None] = []
     found: list[list] = []
+    others: list[int] = []
     results: list[FrameResult] = []
     hint = None  # smallest face width of the previous frame: search a smaller image
     for k, path in enumerate(paths):
@@ -200,12 +215,15 @@ def _process_run(run: tuple[list[Path], int, int]) -> list[FrameResult]:
         try:
             img = read_frame(path)
             frames.append(img)
-            found.append(_find(img, hint))
-            widths = [f.box.right - f.box.left for f in found[-1]]
+            faces, n_others = _find(img, hint)
+            found.append(faces)
+            others.append(n_others)
+            widths = [f.box.right - f.box.left for f in faces]
             hint = min(widths) if widths else None
         except BadFrame as exc:
             frames.append(None)
             found.append([])
+            others.append(0)
             if own:
                 results.append(FrameResult(path.name, error=str(exc)))
     if opts.one_face and opts.smooth:
@@ -215,15 +233,15 @@ def _process_run(run: tuple[list[Path], int, int]) -> list[FrameResult]:
                 f[0].landmarks = lm
     for k in range(n_before, len(paths) - n_after):
         if frames[k] is not None:
-            results.append(_write_frame(paths[k], frames[k], found[k]))
+            results.append(_write_frame(paths[k], frames[k], found[k], others[k]))
         _STATE.get("tick", lambda: None)()
     return results
 
 
-def _write_frame(path: Path, frame: np.ndarray, faces: list) -> FrameResult:
+def _write_frame(path: Path, frame: np.ndarray, faces: list, others: int = 0) -> FrameResult:
     n = write_frame_faces(path, frame, faces, _STATE["opts"], _STATE["aligned_dir"],
                           _STATE["debug_dir"])
-    return FrameResult(path.name, faces=n)
+    return FrameResult(path.name, faces=n, others=others)
 
 
 def write_frame_faces(path: Path, frame: np.ndarray, faces: list, opts: ExtractOptions,
@@ -313,8 +331,11 @@ def extract_folder(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
             _say(f"bad frame {frames_dir / res.name}: {res.error} (skipped)", progress)
         elif res.faces == 0:
             report.no_face.append(res.name)
+            if res.others:
+                report.only_others.append(res.name)
         report.faces += res.faces
     report.no_face.sort()
+    report.only_others.sort()
     return report
 
 

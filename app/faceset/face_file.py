@@ -26,11 +26,11 @@ import numpy as np
 
 from app import ALTERED_MEDIA_LABEL
 from app.errors import UserError
+from app.faceset.face_types import FACE_TYPES
 from app.fileio import atomic_write_bytes
 
 FORMAT_NAME = "facestudio-face"
 FORMAT_VERSION = 1
-FACE_TYPES = ("half", "full", "head")
 FACE_EXTS = (".jpg", ".jpeg", ".png")
 
 JPEG_MAGIC = b"FACESTUDIO\0"
@@ -39,7 +39,7 @@ _COM = 0xFE
 # segment length field counts itself (2 bytes) and is at most 65535; 2 more bytes: index, count
 _JPEG_CHUNK = 65535 - 2 - len(JPEG_MAGIC) - 2
 PNG_KEYWORD = b"facestudio"
-_PNG_SIG = b"\x89PNG\r\n\x1a\n"
+PNG_SIGNATURE = _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _MAX_META_BYTES = 64 * 1024 * 1024
 
 
@@ -168,13 +168,19 @@ def has_meta(path: str | Path) -> bool:
         return False
 
 
+#: `faceset debug add` writes `<face stem>_debug.jpg` beside each face (no metadata in them)
+DEBUG_SUFFIX = "_debug.jpg"
+
+
 def list_faces(folder: str | Path) -> list[Path]:
-    """Face files (.jpg/.jpeg/.png, any case) in `folder`, sorted by name; temp files skipped."""
+    """Face files (.jpg/.jpeg/.png, any case) in `folder`, sorted by name; temp files and
+    `faceset debug` pictures (`*_debug.jpg`) skipped."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError("face folder not found; run `python -m app extract` first", folder)
     return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in FACE_EXTS and not p.name.startswith("."))
+                  if p.is_file() and p.suffix.lower() in FACE_EXTS and not p.name.startswith(".")
+                  and not p.name.lower().endswith(DEBUG_SUFFIX))
 
 
 # ---------------------------------------------------------------- JSON + validation
@@ -335,12 +341,22 @@ def _extract_meta(data: bytes, path: object) -> FaceMeta:
     else:
         raise FaceFileError("not a JPEG or PNG face file", path)
     if payload is None:
+        if _looks_like_dfl(data, path):
+            raise FaceFileError("this is a DeepFaceLab face; convert its folder with "
+                                "`python -m app faceset import-dfl FOLDER`", path)
         raise FaceFileError("this image has no face metadata (not an aligned face from "
                             "`python -m app extract`); extract faces with it", path)
     return _parse_json(payload, path)
 
 
-def _jpeg_segments(data: bytes, path: object):
+def _looks_like_dfl(data: bytes, path: object) -> bool:
+    """An APP15 segment (JPEG) or fcWp chunk (PNG) of DeepFaceLab's (app.faceset.dfl_face)."""
+    if data.startswith(_PNG_SIG):
+        return any(ctype == b"fcWp" for ctype, *_ in png_chunks(data, path))
+    return any(marker == _APP15 for marker, *_ in jpeg_segments(data, path))
+
+
+def jpeg_segments(data: bytes, path: object):
     """Yield (marker, start, end, payload_start) of the header segments up to SOS."""
     pos = 2
     n = len(data)
@@ -371,7 +387,7 @@ def _jpeg_segments(data: bytes, path: object):
 def _jpeg_payload(data: bytes, path: object) -> bytes | None:
     parts: dict[int, bytes] = {}
     count = None
-    for marker, _start, end, body in _jpeg_segments(data, path):
+    for marker, _start, end, body in jpeg_segments(data, path):
         if marker == _APP15 and data[body:body + len(JPEG_MAGIC)] == JPEG_MAGIC:
             head = body + len(JPEG_MAGIC)
             if head + 2 > end:
@@ -401,7 +417,7 @@ def _jpeg_embed(data: bytes, payload: bytes, path: object) -> bytes:
     kept = bytearray(data[:2])
     insert_at = None
     rest_from = 2
-    for marker, start, end, body in _jpeg_segments(data, path):
+    for marker, start, end, body in jpeg_segments(data, path):
         is_ours = marker == _APP15 and data[body:body + len(JPEG_MAGIC)] == JPEG_MAGIC
         is_label = marker == _COM and data[body:end] == label
         if marker == 0xDA:
@@ -417,7 +433,7 @@ def _jpeg_embed(data: bytes, payload: bytes, path: object) -> bytes:
     return bytes(kept[:insert_at] + ours + kept[insert_at:]) + data[rest_from:]
 
 
-def _png_chunks(data: bytes, path: object):
+def png_chunks(data: bytes, path: object):
     pos = len(_PNG_SIG)
     n = len(data)
     while pos < n:
@@ -434,7 +450,7 @@ def _png_chunks(data: bytes, path: object):
 
 
 def _png_payload(data: bytes, path: object) -> bytes | None:
-    for ctype, _s, _e, body in _png_chunks(data, path):
+    for ctype, _s, _e, body in png_chunks(data, path):
         if ctype == b"iTXt" and body.startswith(PNG_KEYWORD + b"\0"):
             rest = body[len(PNG_KEYWORD) + 1:]
             if len(rest) < 2:
@@ -464,7 +480,7 @@ def _png_embed(data: bytes, payload: bytes, path: object) -> bytes:
     label = b"Comment\0" + ALTERED_MEDIA_LABEL.encode("latin-1", "replace")
     itxt = PNG_KEYWORD + b"\0" + b"\x01\x00" + b"\0" + b"\0" + zlib.compress(payload, 6)
     out = bytearray(_PNG_SIG)
-    for ctype, start, end, body in _png_chunks(data, path):
+    for ctype, start, end, body in png_chunks(data, path):
         if ctype == b"iTXt" and body.startswith(PNG_KEYWORD + b"\0"):
             continue
         if ctype == b"tEXt" and body == label:

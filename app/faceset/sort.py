@@ -3,7 +3,9 @@
 The metadata travels inside each file, so renaming loses nothing (the source frame is in
 `source_filename`). Files are renamed to `00000.jpg`, `00001.jpg`, ... in two steps (temporary
 names first) so no file is overwritten. `final` keeps a varied subset and moves the rest to a
-sibling `aligned_trash` folder, as DeepFaceLab's "best faces" did. Files that are not readable
+sibling `aligned_trash` folder, as DeepFaceLab's "best faces" did; `one-face` moves every face of
+a frame that gave more than one face there (DeepFaceLab's "one face in image": the other person,
+a reflection, a poster). Files that are not readable
 faces are reported and left as they are.
 """
 
@@ -19,7 +21,8 @@ from app.faceset.face_file import FaceFileError, FaceMeta, list_faces, read_face
 from app.faceset.trash import move_to_trash, trash_dir
 
 METHODS = ("blur", "face-yaw", "face-pitch", "hist", "hist-dissim", "brightness", "hue", "black",
-           "source", "final")
+           "source", "one-face", "final", "identity")
+FINAL_COUNT = 2000  # DeepFaceLab's "Target number of images? (default:2000)"
 
 
 @dataclass
@@ -127,6 +130,15 @@ def final_selection(faces: list[FaceInfo], count: int, bins: int = 32) -> tuple[
     return sorted(kept, key=lambda f: f.meta.yaw), [f for f in faces if id(f) not in kept_ids]
 
 
+def one_face_selection(faces: list[FaceInfo]) -> tuple[list, list]:
+    """(kept, trashed): faces whose source frame gave exactly one face are kept (in name order)."""
+    per_frame: dict[str, int] = {}
+    for f in faces:
+        per_frame[f.meta.source_filename] = per_frame.get(f.meta.source_filename, 0) + 1
+    kept = [f for f in faces if per_frame[f.meta.source_filename] == 1]
+    return kept, [f for f in faces if per_frame[f.meta.source_filename] > 1]
+
+
 def rename_in_order(folder: Path, faces: list[FaceInfo], reserved: set[str]) -> None:
     """Rename to 00000.jpg, 00001.jpg ... via temporary names (never overwrites a file)."""
     temps = []
@@ -145,8 +157,12 @@ def rename_in_order(folder: Path, faces: list[FaceInfo], reserved: set[str]) -> 
 
 
 def sort_faceset(folder: Path, method: str, final_count: int | None = None,
-                 progress: bool = True) -> str:
-    """Sort the faces of `folder` by `method`; returns a summary line."""
+                 progress: bool = True, trash_others: bool = False) -> str:
+    """Sort the faces of `folder` by `method`; returns a summary line.
+
+    `identity`: the set's main person first, other people grouped at the end; with
+    `trash_others` those other people's faces are moved to aligned_trash.
+    """
     from tqdm import tqdm
 
     if method not in METHODS:
@@ -163,8 +179,15 @@ def sort_faceset(folder: Path, method: str, final_count: int | None = None,
             bad.append(path.name)
             print(f"skipped: {exc}")
     trashed: list[FaceInfo] = []
+    note = ""
     if method == "final":
-        faces, trashed = final_selection(faces, final_count or 1500)
+        faces, trashed = final_selection(faces, final_count or FINAL_COUNT)
+    elif method == "one-face":
+        faces, trashed = one_face_selection(faces)
+    elif method == "identity":
+        faces, others, note = _by_identity(faces, progress)
+        if trash_others:
+            faces, trashed, note = faces[:len(faces) - len(others)], others, ""
     else:
         faces = order(faces, method)
     if trashed:
@@ -175,4 +198,29 @@ def sort_faceset(folder: Path, method: str, final_count: int | None = None,
         text += f"; {len(trashed)} moved to {trash_dir(folder)}"
     if bad:
         text += f"; {len(bad)} unreadable files left as they were"
+    if note:
+        text += "\n" + note
     return text
+
+
+def _by_identity(faces: list[FaceInfo], progress: bool) -> tuple[list, list, str]:
+    """(all faces in identity order, the other people's faces, a line about them)."""
+    from tqdm import tqdm
+
+    from app.faceset.identity_sort import embed_face_file, identity_order
+    from app.identity import SAME_PERSON
+
+    emb = []
+    for f in tqdm(faces, desc="identity", unit="face", disable=not progress):
+        img, _ = read_face(f.path)
+        emb.append(embed_face_file(img, f.meta.landmarks_array()))
+    grouping = identity_order(np.array(emb).reshape(len(faces), -1), SAME_PERSON)
+    ordered = [faces[i] for i in grouping.order]
+    others = ordered[len(grouping.main):]
+    if not others:
+        return ordered, [], "every face is the same person"
+    note = (f"{len(grouping.main)} faces of the set's main person first, then "
+            f"{len(others)} faces of {len(grouping.others)} other people (from number "
+            f"{len(grouping.main):05d}); `faceset sort --by identity --trash-others` moves "
+            "those to aligned_trash")
+    return ordered, others, note

@@ -10,7 +10,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from app.registry import FunctionRegistry
+
 _EPS = 1e-6
+
+#: every colour transfer by name (plus "none"): `@TRANSFERS.register(name, help=...)` on a
+#: function `(face, target, face_mask=None, target_mask=None) -> face` adds one to merge.
+TRANSFERS = FunctionRegistry()
 
 
 def _weights(mask: np.ndarray | None, shape: tuple) -> np.ndarray:
@@ -30,6 +36,7 @@ def _stats(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, std
 
 
+@TRANSFERS.register("rct", help="Reinhard transfer in Lab (mean/std)")
 def rct(face: np.ndarray, target: np.ndarray, face_mask: np.ndarray | None = None,
         target_mask: np.ndarray | None = None) -> np.ndarray:
     """Reinhard colour transfer in Lab: match per-channel mean and std to `target`'s."""
@@ -58,6 +65,7 @@ def _sqrtm(cov: np.ndarray) -> np.ndarray:
     return vecs @ np.diag(np.sqrt(np.maximum(vals, 1e-10))) @ vecs.T
 
 
+@TRANSFERS.register("lct", help="linear (covariance) transfer")
 def lct(face: np.ndarray, target: np.ndarray, face_mask: np.ndarray | None = None,
         target_mask: np.ndarray | None = None) -> np.ndarray:
     """Linear colour transfer (PCA form): map mean and full 3x3 covariance onto `target`'s."""
@@ -67,6 +75,7 @@ def lct(face: np.ndarray, target: np.ndarray, face_mask: np.ndarray | None = Non
     return _apply_linear(face, a, mu_s, mu_t)
 
 
+@TRANSFERS.register("mkl", help="Monge-Kantorovich linear")
 def mkl(face: np.ndarray, target: np.ndarray, face_mask: np.ndarray | None = None,
         target_mask: np.ndarray | None = None) -> np.ndarray:
     """Monge-Kantorovich linear transfer: the optimal-transport linear map between Gaussians."""
@@ -104,6 +113,7 @@ def _random_rotation(rng: np.random.Generator) -> np.ndarray:
     return q * np.sign(np.diag(r))
 
 
+@TRANSFERS.register("idt", help="iterative distribution transfer")
 def idt(face: np.ndarray, target: np.ndarray, face_mask: np.ndarray | None = None,
         target_mask: np.ndarray | None = None, iterations: int = 10, step: float = 1.0,
         seed: int = 0) -> np.ndarray:
@@ -122,6 +132,7 @@ def idt(face: np.ndarray, target: np.ndarray, face_mask: np.ndarray | None = Non
     return np.clip(x.reshape(face.shape), 0, 1).astype(np.float32)
 
 
+@TRANSFERS.register("sot", help="sliced optimal transport")
 def sot(face: np.ndarray, target: np.ndarray, face_mask: np.ndarray | None = None,
         target_mask: np.ndarray | None = None, iterations: int = 10, seed: int = 0) -> np.ndarray:
     """Sliced optimal transport: like idt with a relaxed step, averaged over random slices."""
@@ -129,7 +140,9 @@ def sot(face: np.ndarray, target: np.ndarray, face_mask: np.ndarray | None = Non
                seed=seed)
 
 
-TRANSFERS = {"rct": rct, "lct": lct, "mkl": mkl, "idt": idt, "sot": sot}
+def transfer_names() -> tuple[str, ...]:
+    """The colour transfer choices of merge: "none" first, then every registered one."""
+    return ("none", *TRANSFERS)
 
 
 def color_transfer(kind: str, face: np.ndarray, target: np.ndarray,
@@ -138,7 +151,7 @@ def color_transfer(kind: str, face: np.ndarray, target: np.ndarray,
     """Dispatch by name ("none" returns `face` unchanged)."""
     if kind == "none":
         return face
-    return TRANSFERS[kind](face, target, face_mask, target_mask)
+    return TRANSFERS[kind].fn(face, target, face_mask, target_mask)
 
 
 def hist_match(face: np.ndarray, target: np.ndarray, threshold: int = 255,

@@ -14,6 +14,7 @@ import numpy as np
 
 from app.extract.align import face_matrix, transform_points
 from app.merge import color, jitter, masks
+from app.merge.modes import MERGE_MODES
 from app.merge.options import MergeOptions
 
 _INV = cv2.WARP_INVERSE_MAP
@@ -170,15 +171,13 @@ def merge_face(frame: np.ndarray, canvas: np.ndarray, alpha: np.ndarray, face: P
         return
     blurry = masks.erode_blur(img_mask, opts.erode_mask_modifier, opts.blur_mask_modifier, extent)
     _stage(stages, "mask_eroded_blurred", blurry)
-    seamless = opts.mode == "seamless"
+    mode = MERGE_MODES[opts.mode]
+    seamless = bool(mode.info.get("seamless"))
     if not seamless and opts.color_transfer != "none":
         prd = color.color_transfer(opts.color_transfer, prd, dst_face, mask_s, mask_s)
         _stage(stages, f"color_{opts.color_transfer}", prd)
-    if opts.mode == "hist-match-bw":
-        prd = np.repeat(cv2.cvtColor(prd, cv2.COLOR_BGR2GRAY)[..., None], 3, axis=-1)
-    if opts.mode in ("hist-match", "hist-match-bw"):
-        prd = color.hist_match(prd, dst_face, opts.hist_match_threshold,
-                               mask_s if opts.masked_hist_match else None)
+    prd = np.asarray(mode.fn(prd, dst_face, mask_s, opts), np.float32)
+    if mode.info.get("hist_match"):
         _stage(stages, "hist_matched", prd)
     out = _paste(prd, om, region)
     _stage(stages, "pasted", out)

@@ -10,12 +10,10 @@ from dataclasses import asdict, dataclass
 
 from app.errors import UserError
 
-MODES = ("overlay", "hist-match", "hist-match-bw", "seamless", "raw")
 RAW_MODES = ("rgb", "rgb-mask", "mask-only", "predicted-only")
 MASK_MODES = ("learned", "dst", "FAN-prd", "FAN-dst", "FAN-prd*FAN-dst",
               "learned*FAN-prd*FAN-dst")
-COLOR_TRANSFERS = ("none", "rct", "lct", "mkl", "idt", "sot")
-#: mask modes that need the obstruction-aware mask network (not available yet)
+#: mask modes that need the obstruction-aware mask network (app.masknet)
 FAN_MASK_MODES = MASK_MODES[2:]
 
 
@@ -45,10 +43,13 @@ class MergeOptions:
 
     def validate(self) -> "MergeOptions":
         """Raise UserError for a value out of range or a mode that cannot run here."""
-        _one_of("mode", self.mode, MODES)
+        from app.merge.color import transfer_names
+        from app.merge.modes import MERGE_MODES
+
+        _one_of("mode", self.mode, MERGE_MODES.names())
         _one_of("raw mode", self.raw_mode, RAW_MODES)
         _one_of("mask mode", self.mask_mode, MASK_MODES)
-        _one_of("color transfer", self.color_transfer, COLOR_TRANSFERS)
+        _one_of("color transfer", self.color_transfer, transfer_names())
         _in_range("erode mask modifier", self.erode_mask_modifier, -200, 200)
         _in_range("blur mask modifier", self.blur_mask_modifier, -200, 200)
         _in_range("output face scale", self.output_face_scale, -50, 50)
@@ -58,7 +59,8 @@ class MergeOptions:
 
     @property
     def is_raw(self) -> bool:
-        return self.mode == "raw"
+        from app.merge.modes import MERGE_MODES
+        return bool(MERGE_MODES[self.mode].info.get("raw")) if self.mode in MERGE_MODES else False
 
     def to_dict(self) -> dict:
         return asdict(self)

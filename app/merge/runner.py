@@ -14,16 +14,16 @@ from app.merge.dst_inputs import dst_faces_by_frame, list_frames
 from app.merge.engine import MergeStats, merge_frames
 from app.merge.options import MergeOptions
 
-MODEL_NAMES = ("H64", "H128", "DF", "LIAEF128", "SAE")
-
 
 def available_models(model_dir: Path) -> list[str]:
     """Model names with saved files in `model_dir` (`[N_]NAME_data.json`)."""
+    from app.models import canonical_name
+
     found = []
     for p in sorted(model_dir.glob("*_data.json")) if model_dir.is_dir() else []:
-        name = p.name[:-len("_data.json")].split("_")[-1]
-        if name.upper() in MODEL_NAMES and name.upper() not in found:
-            found.append(name.upper())
+        name = canonical_name(p.name[:-len("_data.json")].split("_")[-1])
+        if name is not None and name not in found:
+            found.append(name)
     return found
 
 

@@ -7,6 +7,9 @@ from app.models.h64 import H64
 from app.models.nets import Decoder
 from app.models.options import LEARN_MASK, PIXEL_LOSS
 
+#: the registry's declaration (app/registry.py reads it without importing this module)
+MODEL = {"name": "DF", "order": 30, "help": "full face, 128 px, dfaker-style decoders"}
+
 
 class DF(H64):
     name = "DF"

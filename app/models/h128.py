@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from app.models.h64 import H64
 
+#: the registry's declaration (app/registry.py reads it without importing this module)
+MODEL = {"name": "H128", "order": 20, "help": "half face, 128 px"}
+
 
 class H128(H64):
     name = "H128"

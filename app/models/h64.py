@@ -6,6 +6,9 @@ from app.models.df_family import TwoDecoderModel
 from app.models.nets import Decoder, Encoder
 from app.models.options import LEARN_MASK, PIXEL_LOSS, Option
 
+#: the registry's declaration (app/registry.py reads it without importing this module)
+MODEL = {"name": "H64", "order": 10, "help": "half face, 64 px: DeepFaceLab's 2 GB-class model"}
+
 LIGHTER_AE = Option("lighter_ae", "Use lightweight autoencoder", False, "bool",
                     help="Smaller bottleneck and decoders: less memory and faster, less detail.")
 

@@ -6,6 +6,9 @@ from app.models.liae_family import LIAEModel
 from app.models.nets import Bottleneck, ConvEncoder, Decoder
 from app.models.options import LEARN_MASK, PIXEL_LOSS
 
+#: the registry's declaration (app/registry.py reads it without importing this module)
+MODEL = {"name": "LIAEF128", "order": 40, "help": "full face, 128 px, LIAE (one shared decoder)"}
+
 
 class LIAEF128(LIAEModel):
     name = "LIAEF128"

@@ -18,6 +18,9 @@ from app.models.liae_family import LIAEModel
 from app.models.nets import Bottleneck, ConvEncoder, Decoder, Encoder, VGEncoder, VGResBlock
 from app.models.options import PIXEL_LOSS, Option
 
+#: the registry's declaration (app/registry.py reads it without importing this module)
+MODEL = {"name": "SAE", "order": 50, "help": "every option: resolution, face type, architecture, dims, losses"}
+
 ARCHIS = ("df", "liae", "vg")
 
 OPTIONS = (

@@ -2,13 +2,17 @@
 
 Each face is shown with its mask (landmark hull with the polygons applied) as a tint, include
 polygons in green and exclude polygons in red. Saving rewrites only the metadata of the face file
-(`update_meta`, atomic), never its pixels.
+(`update_meta`, atomic), never its pixels. W / E move a face to the `aligned_skipped` /
+`aligned_confirmed` folder beside the face set (`Workspace.aligned_skipped_dir`, DeepFaceLab's
+5.4 launcher's folders); going back over it brings it back.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+
+import shutil
 
 import numpy as np
 
@@ -54,10 +58,38 @@ def draw(face: np.ndarray, meta, view: dict, name: str) -> tuple[np.ndarray, flo
     return img, scale
 
 
-def _loader(paths: list[Path]):
+class FacePlaces:
+    """Where each face of the set is now: the set's folder or one of the two DeepFaceLab folders
+    beside it (`aligned_confirmed`, `aligned_skipped`)."""
+
+    def __init__(self, paths: list[Path], folders: dict[str, Path]) -> None:
+        self.names = [p.name for p in paths]
+        self.folders = folders  # "" (the set), "confirmed", "skipped" -> folder
+
+    def path(self, i: int) -> Path:
+        """Face i's file wherever it is now (the set's folder when it is nowhere)."""
+        for folder in self.folders.values():
+            if (folder / self.names[i]).exists():
+                return folder / self.names[i]
+        return self.folders[""] / self.names[i]
+
+    def move(self, i: int, place: str) -> None:
+        target_dir = self.folders[place]
+        source = self.path(i)
+        if source.parent == target_dir or not source.exists():
+            return
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = target_dir / self.names[i]
+        if target.exists():
+            raise UserError(f"{target.name} is already in {target_dir}; move one of them away",
+                            target)
+        shutil.move(str(source), str(target))
+
+
+def _loader(places: FacePlaces):
     def load(i: int) -> tuple[list, list]:
         try:
-            meta = read_meta(paths[i])
+            meta = read_meta(places.path(i))
         except FaceFileError:
             return [], []
         return meta.mask_polygons, meta.mask_polygon_modes
@@ -70,8 +102,17 @@ def save_polygons(path: Path, polygons: list, modes: list) -> None:
     update_meta(path, replace(meta, mask_polygons=polygons, mask_polygon_modes=modes))
 
 
-def run_mask_editor(folder: Path) -> str:
-    """Open the editor over the aligned faces of `folder`; returns a summary line."""
+def side_folders(folder: Path) -> dict[str, Path]:
+    """The set and its DeepFaceLab neighbours: `aligned` -> `aligned_confirmed`,
+    `aligned_skipped` (the names `Workspace.aligned_confirmed_dir` / `aligned_skipped_dir` give)."""
+    folder = Path(folder)
+    return {"": folder, "confirmed": folder.with_name(folder.name + "_confirmed"),
+            "skipped": folder.with_name(folder.name + "_skipped")}
+
+
+def run_mask_editor(folder: Path, folders: dict[str, Path] | None = None) -> str:
+    """Open the editor over the aligned faces of `folder`; returns a summary line. `folders`
+    maps "confirmed" / "skipped" to where E / W move faces (default: `side_folders`)."""
     import cv2
 
     paths = list_faces(folder) if Path(folder).is_dir() else []
@@ -79,7 +120,8 @@ def run_mask_editor(folder: Path) -> str:
         raise UserError("no aligned faces to edit; run `python -m app extract dst` first", folder)
     open_window(WINDOW, "the mask editor needs a display (run it on a desktop, not over "
                         "ssh/headless)")
-    state = MaskEditorState(len(paths), _loader(paths))
+    places = FacePlaces(paths, {**side_folders(folder), **(folders or {}), "": Path(folder)})
+    state = MaskEditorState(len(paths), _loader(places))
     scale_of = {"s": 1.0}
     buttons = {cv2.EVENT_LBUTTONDOWN: "include", cv2.EVENT_RBUTTONDOWN: "exclude"}
 
@@ -93,7 +135,8 @@ def run_mask_editor(folder: Path) -> str:
         elif event == cv2.EVENT_MBUTTONDOWN:
             state.on_close_polygon()
         elif event == cv2.EVENT_MOUSEWHEEL:
-            state.on_wheel(cv2.getMouseWheelDelta(flags))
+            state.on_wheel(cv2.getMouseWheelDelta(flags),
+                           ctrl=bool(flags & cv2.EVENT_FLAG_CTRLKEY))
     cv2.setMouseCallback(WINDOW, on_mouse)
     saved, cache = 0, {}
     try:
@@ -101,22 +144,26 @@ def run_mask_editor(folder: Path) -> str:
             i = state.index
             if i not in cache:
                 cache.clear()
-                cache[i] = _read(paths[i])
+                cache[i] = _read(places.path(i))
             if cache[i] is None:  # unreadable face: step over it
                 state.on_key(ord("x"))
                 continue
-            img, scale_of["s"] = draw(*cache[i], state.view(), paths[i].name)
+            img, scale_of["s"] = draw(*cache[i], state.view(), places.names[i])
             cv2.imshow(WINDOW, img)
             key = cv2.waitKey(20)
             if key != -1:
                 state.on_key(key & 0xFF)
             if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
                 state.on_key(27)
-            saved += _write(paths, state)
+            saved += carry_out(places, state.take_actions())
     finally:
-        saved += _write(paths, state)
+        saved += carry_out(places, state.take_actions())
         cv2.destroyWindow(WINDOW)
-    return f"mask editor: {saved} faces saved of {len(paths)}"
+    moved = {k: sum(1 for i in range(len(paths)) if places.path(i).parent == places.folders[k])
+             for k in ("confirmed", "skipped")}
+    return (f"mask editor: {saved} faces saved of {len(paths)}; {moved['confirmed']} in "
+            f"{places.folders['confirmed'].name}, {moved['skipped']} in "
+            f"{places.folders['skipped'].name}")
 
 
 def _read(path: Path):
@@ -127,9 +174,14 @@ def _read(path: Path):
         return None
 
 
-def _write(paths: list[Path], state: MaskEditorState) -> int:
+def carry_out(places: FacePlaces, actions: list[tuple]) -> int:
+    """Do the editor's saves and moves in order; returns how many faces were saved."""
     n = 0
-    for index, polygons, modes in state.take_saves():
-        save_polygons(paths[index], polygons, modes)
-        n += 1
+    for action in actions:
+        if action[0] == "save":
+            _, index, polygons, modes = action
+            save_polygons(places.path(index), polygons, modes)
+            n += 1
+        else:
+            places.move(action[1], action[2])
     return n
