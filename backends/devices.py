@@ -373,4 +373,17 @@ def report(spec: str | int | None = None) -> str:
                          + (f"; model files prefixed {c.prefix!r}" if c.prefix else ""))
         except UserError as e:
             lines.append(f"{engine} engine: {str(e).splitlines()[0]}")
-    return "\n".join(lines)
+    return "\n".join(lines + graph_engine_lines())
+
+
+def graph_engine_lines() -> list[str]:
+    """ONNX Runtime's providers and OpenVINO's devices (the merge engines onnx / openvino)."""
+    from backends import onnx_runtime, openvino_runtime
+
+    lines = []
+    for rt in (onnx_runtime, openvino_runtime):
+        try:
+            lines += rt.describe()
+        except Exception as e:  # a broken install must not hide the rest of the report
+            lines.append(f"{rt.__name__.split('.')[-1]}: failed to start ({onnx_runtime.first_line(e)})")
+    return lines

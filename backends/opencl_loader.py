@@ -45,7 +45,7 @@ def find_libopencl() -> str | None:
     for d in (base / ".libs", base.parent / "pyopencl.libs", base / ".dylibs", base):
         if d.is_dir():
             candidates += sorted(d.glob("libOpenCL*.so*")) + sorted(d.glob("libOpenCL*.dylib")) \
-                + sorted(d.glob("OpenCL*.dll"))
+                + sorted(d.glob("OpenCL*.dll")) + sorted(d.glob("opencl*.dll"))
     if candidates:
         return str(candidates[0])
     for sysp in ("/usr/lib/x86_64-linux-gnu/libOpenCL.so.1", "/usr/lib64/libOpenCL.so.1",

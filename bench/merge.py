@@ -9,6 +9,9 @@ stage setting; asserts nothing.
     python bench/merge.py [--frames 80] [--workers 2] [--model H128|SAE|...|colorshift]
                          [--lighter] [--option KEY=VALUE ...] [--compare-threads]
     python bench/merge.py --model SAE            # DeepFaceLab 1.0's SAE defaults: df, 128 px
+    python bench/merge.py --engines torch,onnx,openvino --models H128,SAE
+        # the same frames merged by each engine, one run: frames/s, inference faces/s and the
+        # mean absolute difference (0..255) of each engine's merged frames from torch's
 """
 
 from __future__ import annotations
@@ -83,7 +86,12 @@ def main() -> None:
     ap.add_argument("--superres-steps", type=int, default=0,
                     help="also train the x2 upscaler on the test src faces and print PSNR/SSIM "
                          "against bicubic on held-out faces (e.g. 3000, the app's default)")
+    ap.add_argument("--engines", default=None,
+                    help="compare merge engines (torch,onnx,openvino) on --models instead")
+    ap.add_argument("--models", default="H128,SAE", help="models for --engines")
     args = ap.parse_args()
+    if args.engines:
+        return bench_engines(args)
     if args.torch_threads is None:  # as the app does (app.merge.runner.share_cores)
         args.torch_threads = max(1, (os.cpu_count() or 1) - args.workers)
 
@@ -145,6 +153,90 @@ def main() -> None:
             print(f"{label}: {k} frames in {dt:.2f} s = {k / dt:.1f} frames/s (incl. worker "
                   f"start-up; CPU {cpu / k * 1000:.0f} ms/frame; load average "
                   f"{os.getloadavg()[0]:.1f})")
+
+
+def spread_outputs(predictor) -> None:
+    """Untrained weights give faces and masks at sigmoid(~0) = 0.5 everywhere, where any two
+    engines agree; scale the output convs so they cover 0..1 (same cost, a difference that
+    means something)."""
+    faces = np.random.default_rng(1).random((2, predictor.resolution, predictor.resolution, 3))
+    face, mask = predictor.predict(faces.astype(np.float32))
+    gain = {3: 1.5 / (4 * face.std() + 1e-9), 1: 1.5 / (4 * mask.std() + 1e-9)}
+    eng = predictor.engine
+    sd = eng.state_dict()
+    for k, v in list(sd.items()):
+        if v.ndim == 4 and v.shape[0] in gain:
+            sd[k] = v * gain[v.shape[0]]
+            b = k.rsplit(".", 1)[0] + ".bias"
+            if b in sd:
+                sd[b] = sd[b] * gain[v.shape[0]]
+    eng.load_state_dict(sd)
+
+
+def graph_predictor(predictor, engine: str, folder: Path):
+    """`predictor`'s model exported (the app's merge graph) and opened on `engine`."""
+    from app.models.export import export_predictor
+    from app.models.graph_predictor import GraphPredictor, check_graph, open_session
+
+    path = export_predictor(predictor, folder / f"{predictor.name}.onnx", "onnx")
+    return GraphPredictor(open_session(path, engine), check_graph(path), path)
+
+
+def inference_rate(predictor, batch: int) -> float:
+    crops = np.random.default_rng(0).random(
+        (batch, predictor.resolution, predictor.resolution, 3)).astype(np.float32)
+    predictor.predict(crops)  # warm-up
+    best = float("inf")
+    for _ in range(2):
+        t = time.perf_counter()
+        predictor.predict(crops)
+        best = min(best, time.perf_counter() - t)
+    return batch / best
+
+
+def read_merged(folder: Path) -> dict[str, np.ndarray]:
+    import cv2
+    return {p.name: cv2.imread(str(p)).astype(np.float32) for p in sorted(folder.iterdir())
+            if p.suffix in (".jpg", ".png")}
+
+
+def bench_engines(args) -> None:
+    """Each model merged by each engine on the same frames (seamless + rct, the app's
+    threads), one after the other in this one process."""
+    from app.merge.engine import merge_frames
+    from app.merge.options import MergeOptions
+
+    threads = max(1, (os.cpu_count() or 1) - args.workers)
+    engines = args.engines.split(",")
+    print(f"{args.frames} frames 360x288, seamless + rct, workers {args.workers}, batch "
+          f"{args.batch_size}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f})")
+    print(f"{'model':<10}{'engine':<10}{'merge frames/s':>15}{'CPU ms/frame':>14}"
+          f"{'inference faces/s':>19}{'MAD vs torch':>14}")
+    with tempfile.TemporaryDirectory() as tmp:
+        frames, faces = make_frames(args.frames, Path(tmp) / "dst")
+        for name in args.models.split(","):
+            torch_pred = build_predictor(name, args.device, threads, {})
+            spread_outputs(torch_pred)
+            ref = None
+            for engine in engines:
+                pred = torch_pred if engine == "torch" else graph_predictor(torch_pred, engine,
+                                                                            Path(tmp))
+                rate = inference_rate(pred, args.batch_size)
+                out = Path(tmp) / f"{name}-{engine}"
+                t, cpu = time.perf_counter(), cpu_seconds()
+                stats = merge_frames(frames, faces, out, pred,
+                                     MergeOptions(mode="seamless", color_transfer="rct"),
+                                     workers=args.workers, batch_size=args.batch_size)
+                dt, cpu = time.perf_counter() - t, cpu_seconds() - cpu
+                k = stats.merged + stats.copied
+                imgs = read_merged(out)
+                if engine == "torch":
+                    ref = imgs
+                mad = (np.mean([np.abs(imgs[f] - ref[f]).mean() for f in ref])
+                       if ref is not None else float("nan"))
+                print(f"{name:<10}{engine:<10}{k / dt:>15.2f}{cpu / k * 1000:>14.0f}"
+                      f"{rate:>19.1f}{mad:>14.3f}", flush=True)
+                shutil.rmtree(out)
 
 
 def cpu_seconds() -> float:

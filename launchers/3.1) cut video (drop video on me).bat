@@ -1,9 +1,13 @@
 @echo off
 rem 3.1) cut video (drop video on me)  (generated from launchers/steps.toml; do not edit)
-cd /d "%~dp0.."
-if exist "facestudio\facestudio.exe" (
-  "facestudio\facestudio.exe" video cut %*
-) else (
-  python -m app video cut %*
-)
+setlocal
+cd /d "%~dp0.." || exit /b 1
+if not exist "facestudio\facestudio.exe" goto python
+"facestudio\facestudio.exe" video cut %*
+goto done
+:python
+python -m app video cut %*
+:done
+set "FACESTUDIO_RC=%ERRORLEVEL%"
 if "%FACESTUDIO_NOPAUSE%"=="" pause
+exit /b %FACESTUDIO_RC%

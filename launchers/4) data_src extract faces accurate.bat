@@ -1,9 +1,13 @@
 @echo off
 rem 4) data_src extract faces accurate  (generated from launchers/steps.toml; do not edit)
-cd /d "%~dp0.."
-if exist "facestudio\facestudio.exe" (
-  "facestudio\facestudio.exe" extract src --detector accurate %*
-) else (
-  python -m app extract src --detector accurate %*
-)
+setlocal
+cd /d "%~dp0.." || exit /b 1
+if not exist "facestudio\facestudio.exe" goto python
+"facestudio\facestudio.exe" extract src --detector accurate %*
+goto done
+:python
+python -m app extract src --detector accurate %*
+:done
+set "FACESTUDIO_RC=%ERRORLEVEL%"
 if "%FACESTUDIO_NOPAUSE%"=="" pause
+exit /b %FACESTUDIO_RC%

@@ -1,9 +1,13 @@
 @echo off
 rem 4.2.other) data_src util add landmarks debug images  (generated from launchers/steps.toml; do not edit)
-cd /d "%~dp0.."
-if exist "facestudio\facestudio.exe" (
-  "facestudio\facestudio.exe" faceset debug add src %*
-) else (
-  python -m app faceset debug add src %*
-)
+setlocal
+cd /d "%~dp0.." || exit /b 1
+if not exist "facestudio\facestudio.exe" goto python
+"facestudio\facestudio.exe" faceset debug add src %*
+goto done
+:python
+python -m app faceset debug add src %*
+:done
+set "FACESTUDIO_RC=%ERRORLEVEL%"
 if "%FACESTUDIO_NOPAUSE%"=="" pause
+exit /b %FACESTUDIO_RC%

@@ -1,9 +1,13 @@
 @echo off
 rem 4.2.other) data_src util convert PNG to JPG  (generated from launchers/steps.toml; do not edit)
-cd /d "%~dp0.."
-if exist "facestudio\facestudio.exe" (
-  "facestudio\facestudio.exe" faceset convert src --to jpg %*
-) else (
-  python -m app faceset convert src --to jpg %*
-)
+setlocal
+cd /d "%~dp0.." || exit /b 1
+if not exist "facestudio\facestudio.exe" goto python
+"facestudio\facestudio.exe" faceset convert src --to jpg %*
+goto done
+:python
+python -m app faceset convert src --to jpg %*
+:done
+set "FACESTUDIO_RC=%ERRORLEVEL%"
 if "%FACESTUDIO_NOPAUSE%"=="" pause
+exit /b %FACESTUDIO_RC%

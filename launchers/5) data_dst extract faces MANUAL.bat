@@ -1,9 +1,13 @@
 @echo off
 rem 5) data_dst extract faces MANUAL  (generated from launchers/steps.toml; do not edit)
-cd /d "%~dp0.."
-if exist "facestudio\facestudio.exe" (
-  "facestudio\facestudio.exe" extract dst --detector manual %*
-) else (
-  python -m app extract dst --detector manual %*
-)
+setlocal
+cd /d "%~dp0.." || exit /b 1
+if not exist "facestudio\facestudio.exe" goto python
+"facestudio\facestudio.exe" extract dst --detector manual %*
+goto done
+:python
+python -m app extract dst --detector manual %*
+:done
+set "FACESTUDIO_RC=%ERRORLEVEL%"
 if "%FACESTUDIO_NOPAUSE%"=="" pause
+exit /b %FACESTUDIO_RC%

@@ -1,9 +1,13 @@
 @echo off
 rem 6) train LIAEF128  (generated from launchers/steps.toml; do not edit)
-cd /d "%~dp0.."
-if exist "facestudio\facestudio.exe" (
-  "facestudio\facestudio.exe" train LIAEF128 %*
-) else (
-  python -m app train LIAEF128 %*
-)
+setlocal
+cd /d "%~dp0.." || exit /b 1
+if not exist "facestudio\facestudio.exe" goto python
+"facestudio\facestudio.exe" train LIAEF128 %*
+goto done
+:python
+python -m app train LIAEF128 %*
+:done
+set "FACESTUDIO_RC=%ERRORLEVEL%"
 if "%FACESTUDIO_NOPAUSE%"=="" pause
+exit /b %FACESTUDIO_RC%

@@ -1,9 +1,13 @@
 @echo off
 rem 8) merged to mov lossless with alpha  (generated from launchers/steps.toml; do not edit)
-cd /d "%~dp0.."
-if exist "facestudio\facestudio.exe" (
-  "facestudio\facestudio.exe" video assemble --format mov_alpha %*
-) else (
-  python -m app video assemble --format mov_alpha %*
-)
+setlocal
+cd /d "%~dp0.." || exit /b 1
+if not exist "facestudio\facestudio.exe" goto python
+"facestudio\facestudio.exe" video assemble --format mov_alpha %*
+goto done
+:python
+python -m app video assemble --format mov_alpha %*
+:done
+set "FACESTUDIO_RC=%ERRORLEVEL%"
 if "%FACESTUDIO_NOPAUSE%"=="" pause
+exit /b %FACESTUDIO_RC%

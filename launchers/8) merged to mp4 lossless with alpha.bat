@@ -1,9 +1,13 @@
 @echo off
 rem 8) merged to mp4 lossless with alpha  (generated from launchers/steps.toml; do not edit)
-cd /d "%~dp0.."
-if exist "facestudio\facestudio.exe" (
-  "facestudio\facestudio.exe" video assemble --format mp4_alpha %*
-) else (
-  python -m app video assemble --format mp4_alpha %*
-)
+setlocal
+cd /d "%~dp0.." || exit /b 1
+if not exist "facestudio\facestudio.exe" goto python
+"facestudio\facestudio.exe" video assemble --format mp4_alpha %*
+goto done
+:python
+python -m app video assemble --format mp4_alpha %*
+:done
+set "FACESTUDIO_RC=%ERRORLEVEL%"
 if "%FACESTUDIO_NOPAUSE%"=="" pause
+exit /b %FACESTUDIO_RC%

@@ -25,15 +25,22 @@ else
 fi
 """
 
+# No parenthesised if/else blocks: inside one, cmd.exe ends the block at the first ")" of an
+# expanded path ("C:\\Program Files (x86)\\...", a dropped "clip (1).mp4"); gotos instead.
+# The app's exit code is kept through the pause, so scripts and CI can check it.
 BAT = """@echo off
 rem {name}  (generated from launchers/steps.toml; do not edit)
-cd /d "%~dp0.."
-if exist "facestudio\\facestudio.exe" (
-  "facestudio\\facestudio.exe" {args} %*
-) else (
-  python -m app {args} %*
-)
+setlocal
+cd /d "%~dp0.." || exit /b 1
+if not exist "facestudio\\facestudio.exe" goto python
+"facestudio\\facestudio.exe" {args} %*
+goto done
+:python
+python -m app {args} %*
+:done
+set "FACESTUDIO_RC=%ERRORLEVEL%"
 if "%FACESTUDIO_NOPAUSE%"=="" pause
+exit /b %FACESTUDIO_RC%
 """
 
 
@@ -62,12 +69,15 @@ def load_steps(table: Path = HERE / "steps.toml") -> list[dict]:
     return out
 
 
-def generate(out_dir: Path = HERE) -> list[Path]:
-    """Write one .sh and one .bat per step; returns the written paths."""
+TEMPLATES = {".sh": SH, ".bat": BAT}
+
+
+def generate(out_dir: Path = HERE, exts: tuple[str, ...] = (".sh", ".bat")) -> list[Path]:
+    """Write one launcher per step and extension in `exts`; returns the written paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for step in load_steps():
-        for ext, template in ((".sh", SH), (".bat", BAT)):
+        for ext, template in ((e, TEMPLATES[e]) for e in exts):
             path = out_dir / f"{step['name']}{ext}"
             text = template.format(name=step["name"], args=step["args"])
             newline = "\r\n" if ext == ".bat" else "\n"

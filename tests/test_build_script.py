@@ -23,6 +23,12 @@ def test_each_variant_pins_its_own_torch_and_only_its_engines():
         assert all("==" in r for r in lines), "pins only"
 
 
+def test_only_the_avx_variant_ships_yunet():
+    for v, spec in build.VARIANTS.items():
+        has = any(r.startswith("yuface==") for r in build.variant_requirements(v))
+        assert has == spec.avx, v
+
+
 def test_every_variant_has_a_spec_that_compiles():
     for v in build.VARIANTS:
         spec = REPO / "bundle_specs" / f"{v}.spec"

@@ -178,7 +178,8 @@ def test_dst_mask_mode_uses_the_landmark_hull(sample):
     assert iou > 0.9 and (learned != dst).sum() > 200
 
 
-@pytest.mark.parametrize("field,value", [("erode_mask_modifier", 201), ("blur_mask_modifier", -201),
+@pytest.mark.parametrize("field,value", [("erode_mask_modifier", 201), ("blur_mask_modifier", -1),
+                                         ("blur_mask_modifier", 201),
                                          ("output_face_scale", 51), ("hist_match_threshold", 256),
                                          ("color_degrade_power", 101), ("mode", "blend"),
                                          ("color_transfer", "abc")])
@@ -206,18 +207,99 @@ def test_debug_records_each_stage(sample):
         assert stage in names
 
 
+def _dot_alpha(sample, face_type: str, scale: int = 0) -> np.ndarray:
+    """Alpha of a predicted face whose mask is a dot on the outer corner of the left eye in
+    the model's crop (off the crop's centre, where half and full crops differ)."""
+    frame, faces = sample
+    lm = faces[0].landmarks
+    x, y = transform_points(lm[36:37], face_matrix(lm, 128, "full"))[0]
+    mask = np.zeros((128, 128, 1), np.float32)
+    cv2.circle(mask, (int(round(x)), int(round(y))), 6, 1.0, -1)
+    face = PredictedFace(lm, faces[0].face, mask)
+    opts = MergeOptions(mode="overlay", export_alpha=True, output_face_scale=scale).validate()
+    return merge_frame(frame, [face], opts, face_type).image[..., 3]
+
+
+def _blob(alpha: np.ndarray) -> tuple[np.ndarray, int]:
+    ys, xs = np.nonzero(alpha > 0.5)
+    return np.array([xs.mean(), ys.mean()]), len(xs)
+
+
 def test_face_scale_uses_model_face_type_geometry(sample):
-    # the matrix used for pasting is the one the model's crop came from (round trip ~identity)
-    _, faces = sample
-    mat = face_matrix(faces[0].landmarks, 128, "full")
-    back = transform_points(transform_points(faces[0].landmarks, mat), mat, invert=True)
-    assert np.abs(back - faces[0].landmarks).max() < 1e-6
+    """The predicted face goes back where the model's crop came from: a dot on the eye corner of
+    the full-face crop lands on the frame's eye corner; pasted as a half face it would not; the
+    output face scale grows it about the face."""
+    nose = sample[1][0].landmarks[36]
+    at, area = _blob(_dot_alpha(sample, "full"))
+    assert np.linalg.norm(at - nose) < 1.5
+    wrong, _ = _blob(_dot_alpha(sample, "half"))
+    assert np.linalg.norm(wrong - nose) > 5
+    _, area_big = _blob(_dot_alpha(sample, "full", scale=30))
+    assert 1.3 ** 2 * 0.8 < area_big / area < 1.3 ** 2 * 1.25
+
+
+def test_clip_hborder_cuts_the_mask_border_softly(sample):
+    """DeepFaceLab's SAE full face: 1/16 of the face cut off the mask's left, right and bottom
+    edges, blurred; the middle of the face stays."""
+    frame, faces = sample
+    lm = faces[0].landmarks
+    full = PredictedFace(lm, faces[0].face, np.ones((128, 128, 1), np.float32))
+
+    def alpha(per):
+        opts = MergeOptions(mode="overlay", export_alpha=True, clip_hborder_mask_per=per)
+        return merge_frame(frame, [full], opts.validate(), "full").image[..., 3]
+
+    plain, clipped = alpha(None), alpha(0.0625)
+    inv = cv2.invertAffineTransform(face_matrix(lm, 128, "full"))
+    def at(x, y):  # face-crop point -> frame pixel
+        fx, fy = inv @ np.array([x, y, 1.0])
+        return int(round(fy)), int(round(fx))
+    for pt in ((2, 64), (125, 64), (64, 125)):  # in the clipped band: left, right, bottom
+        assert plain[at(*pt)] > 0.9 and clipped[at(*pt)] < 0.05
+    assert plain[at(64, 2)] > 0.9 and clipped[at(64, 2)] > 0.4  # the top edge is not clipped
+    assert clipped[at(64, 64)] == pytest.approx(1.0, abs=1e-3)
+    with pytest.raises(UserError):
+        MergeOptions(clip_hborder_mask_per=0.6).validate()
+
+
+def test_each_model_gives_its_merge_defaults(tmp_path):
+    import json
+
+    from app.merge.model_defaults import model_merge_defaults
+    from app.models import model_class
+
+    sae = model_class("SAE")
+    assert sae.merge_defaults({"face_type": "f"}) == {"mode": "seamless",
+                                                      "clip_hborder_mask_per": 0.0625}
+    assert sae.merge_defaults({"face_type": "h"})["clip_hborder_mask_per"] == 0.0
+    assert sae.merge_defaults({"face_type": "f", "face_style_power": 10.0})["mode"] == "overlay"
+    for name in ("H64", "H128", "DF", "LIAEF128"):
+        assert model_class(name).merge_defaults({}) == {"mode": "seamless",
+                                                        "clip_hborder_mask_per": 0.0}
+    from app.train.model_files import FORMAT
+
+    (tmp_path / "SAE_data.json").write_text(json.dumps(
+        {"format": FORMAT, "options": {"face_type": "f", "bg_style_power": 5.0},
+         "iteration": 10}))
+    assert model_merge_defaults(tmp_path, "SAE") == {"mode": "overlay",
+                                                     "clip_hborder_mask_per": 0.0625}
+    assert model_merge_defaults(tmp_path / "none", None)["mode"] == "seamless"
+
+
+def test_seamless_hist_match_honours_masked_hist_match(sample):
+    masked = run(sample, mode="seamless", seamless_hist_match=True, masked_hist_match=True,
+                 hist_match_threshold=200)
+    whole = run(sample, mode="seamless", seamless_hist_match=True, masked_hist_match=False,
+                hist_match_threshold=200)
+    inside = face_hull(sample)
+    assert np.abs(masked - whole)[inside].mean() > 0.002
 
 
 @pytest.mark.parametrize("kw", [
     dict(mode="seamless", color_transfer="rct"), dict(mode="hist-match"),
     dict(mode="overlay", output_face_scale=-50, export_alpha=True),
-    dict(mode="seamless", erode_mask_modifier=-200, blur_mask_modifier=200),
+    dict(mode="seamless", erode_mask_modifier=-200, blur_mask_modifier=200,
+         clip_hborder_mask_per=0.0625),
     dict(mode="raw", raw_mode="rgb-mask"), dict(mode="raw", raw_mode="mask-only")])
 @pytest.mark.parametrize("shift", [(0, 0), (-170, -170), (0, 90)])
 def test_face_box_merge_writes_the_same_pixels_as_the_full_frame(sample, kw, shift):

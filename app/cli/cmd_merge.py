@@ -50,7 +50,12 @@ def register(sub) -> None:
                                    "writing data_dst/merged/ (labelled as altered media).")
     p.add_argument("model", nargs="?", help=f"model name ({', '.join(model_names())})")
     p.add_argument("--model-dir", help="model folder (default: workspace/model)")
-    p.add_argument("--engine", default="torch", help="torch or opencl (default torch)")
+    p.add_argument("--engine", default=None,
+                   help="torch, opencl, onnx (ONNX Runtime) or openvino: those this build has "
+                        "(default: the fastest measured, see README \"Engines\")")
+    p.add_argument("--graph", metavar="FILE",
+                   help="onnx/openvino: run this file from `python -m app export` instead of "
+                        "exporting the model")
     p.add_argument("--device", help="GPU idx, best or cpu (default: best; env FACESTUDIO_DEVICE)")
     p.add_argument("--test-predictor", action="store_true",
                    help="no model: a colour-shifted dst face, to check settings and speed")
@@ -63,7 +68,7 @@ def register(sub) -> None:
     p.add_argument("--hist-match-threshold", type=int, metavar="0..255")
     p.add_argument("--mask-mode", choices=MASK_MODES)
     p.add_argument("--erode", type=int, metavar="-200..200", help="erode mask modifier")
-    p.add_argument("--blur", type=int, metavar="-200..200", help="blur mask modifier")
+    p.add_argument("--blur", type=int, metavar="0..200", help="blur mask modifier")
     p.add_argument("--face-scale", type=int, metavar="-50..50", help="output face scale, %%")
     p.add_argument("--color-transfer", choices=Lazy(_colour_transfers), metavar="NAME",
                    help="colour transfer: %(choices)s")
@@ -86,14 +91,17 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-def ask_options(args):
-    """DeepFaceLab's converter questions, in its order; flags answer them."""
+def ask_options(args, defaults: dict | None = None):
+    """DeepFaceLab's converter questions, in its order; flags answer them. `defaults`: the
+    model's own (`app.merge.model_defaults`): the default mode and SAE's mask border clip."""
     from app.merge.options import MergeOptions
 
-    o = MergeOptions()
+    defaults = defaults or {}
+    o = MergeOptions(clip_hborder_mask_per=defaults.get("clip_hborder_mask_per"))
     o.debug = ask_bool("Debug mode (write every stage)?", False, given=args.debug)
     labels = [m.label for m in MERGE_MODES.values()]
-    o.mode = ask_choice(f"Choose mode: {numbered(labels)}.", "seamless", MERGE_MODES.names(),
+    o.mode = ask_choice(f"Choose mode: {numbered(labels)}.", defaults.get("mode", "seamless"),
+                        MERGE_MODES.names(),
                         _mode_help(), given=args.mode)
     if o.mode == "raw":
         o.raw_mode = ask_choice("Choose raw mode: (1) rgb, (2) rgb+mask, (3) mask only, "
@@ -103,7 +111,7 @@ def ask_options(args):
                                               given=args.suppress_seamless_jitter)
         o.seamless_hist_match = ask_bool("Seamless hist match?", False,
                                          given=args.seamless_hist_match)
-    if o.mode in ("hist-match", "hist-match-bw"):
+    if o.mode in ("hist-match", "hist-match-bw") or o.seamless_hist_match:
         o.masked_hist_match = ask_bool("Masked hist match?", True, given=args.masked_hist_match)
     if o.mode in ("hist-match", "hist-match-bw") or o.seamless_hist_match:
         o.hist_match_threshold = ask_int("Hist match threshold [0..255]", 255, 0, 255,
@@ -114,7 +122,7 @@ def ask_options(args):
     if o.mode != "raw":
         o.erode_mask_modifier = ask_int("Choose erode mask modifier [-200..200]", 0, -200, 200,
                                         given=args.erode)
-        o.blur_mask_modifier = ask_int("Choose blur mask modifier [-200..200]", 0, -200, 200,
+        o.blur_mask_modifier = ask_int("Choose blur mask modifier [0..200]", 0, 0, 200,
                                        given=args.blur)
     o.output_face_scale = ask_int("Choose output face scale modifier [-50..50]", 0, -50, 50,
                                   given=args.face_scale)
@@ -131,9 +139,39 @@ def ask_options(args):
     return o.validate()
 
 
+HELP_ENGINE = ("torch: the training engine; opencl: tinygrad on an OpenCL device; onnx: ONNX "
+               "Runtime (CPU, DirectML, CUDA, ROCm by the installed package); openvino: Intel "
+               "CPUs, GPUs and NPUs. onnx and openvino run the model exported once to "
+               "model/NAME_merge.onnx.")
+
+
+def ask_engine(given: str | None) -> str:
+    """The engine question, offering what this build has; a flag naming another is an error."""
+    from app.merge import engine_choice
+
+    if given is not None:
+        return engine_choice.check(given)
+    have = engine_choice.available()
+    if len(have) == 1:
+        return have[0]
+    listed = ", ".join(f"({i + 1}) {e}" for i, e in enumerate(have))
+    return ask_choice(f"Merge engine: {listed}", engine_choice.default(), have, HELP_ENGINE)
+
+
 def choose_device(args) -> tuple[str, object]:
     """(engine, device) to run the model on: DeepFaceLab's "GPU idx" question where torch sees
-    several GPUs, else the flag (or FACESTUDIO_DEVICE, or the best device)."""
+    several GPUs, else the flag (or FACESTUDIO_DEVICE, or the best device). The graph engines
+    take --device as a provider / OpenVINO device name (dml, cuda, GPU.1; best; cpu)."""
+    if args.test_predictor:  # no model runs: no engine question
+        args.engine = args.engine or "torch"
+    args.engine = ask_engine(args.engine)
+    if args.engine in ("onnx", "openvino"):
+        import os
+        env = os.environ.get("FACESTUDIO_DEVICE", "").strip()
+        return args.engine, args.device or (env if env.lower() == "cpu" else None)
+    if args.graph:
+        from app.errors import UserError
+        raise UserError("--graph runs with --engine onnx or openvino", args.graph)
     if args.test_predictor and args.device is None:
         return args.engine, None  # no model: nothing runs on a device
     from backends.devices import choose
@@ -152,13 +190,21 @@ def run(args) -> int:
 
     ws = Workspace.resolve(args.workspace)
     engine, device = choose_device(args)
-    opts = ask_options(args)
+    defaults = {}
+    if not args.test_predictor:
+        from pathlib import Path
+
+        from app.merge.model_defaults import model_merge_defaults
+
+        defaults = model_merge_defaults(Path(args.model_dir) if args.model_dir else ws.model_dir,
+                                        args.model)
+    opts = ask_options(args, defaults)
     stats = run_merge(ws, opts, model_name=args.model, model_dir=args.model_dir,
                       engine=engine, device=device, workers=args.workers,
                       batch_size=args.batch_size, overwrite=args.overwrite,
                       test_predictor=args.test_predictor, superres_steps=args.superres_steps,
                       masknet_steps=args.masknet_steps,
-                      inference_threads=args.inference_threads)
+                      inference_threads=args.inference_threads, graph=args.graph)
     print(f"merged {stats.merged} frames ({stats.faces} faces), copied {stats.copied} without a "
           f"face, skipped {stats.skipped} already merged -> {ws.merged_dir}")
     return 0

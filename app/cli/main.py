@@ -25,6 +25,7 @@ COMMANDS = [
     "mask",       # 5) mask editor
     "train",      # 6) train a model
     "merge",      # 7) merge predicted faces into dst frames
+    "export",     # a trained model as DFM (DeepFaceLive) / ONNX
     "devices",    # backends: what the machine has and what would be picked
     "demo",       # the whole pipeline on the sample workspace, no questions
 ]

@@ -235,7 +235,9 @@ def _call(func: Any, args: Any) -> Any:
         if len(args) != 2 or type(args[1]) is not bytes:
             raise NotPlainPickle("calls numpy's scalar without (dtype, bytes)")
         dt = _dtype_of(args[0])
-        return np.frombuffer(args[1], dt, 1)[0] if len(args[1]) == dt.itemsize else _bad_size()
+        if len(args[1]) != dt.itemsize:
+            _bad_size()
+        return np.frombuffer(args[1], dt, 1)[0]
     if kind == "frombuffer":  # protocol 5 arrays: _frombuffer(buf, dtype, shape, order)
         if len(args) != 4 or type(args[0]) is not bytes:
             raise NotPlainPickle("calls numpy's _frombuffer without in-band bytes")
@@ -283,7 +285,7 @@ def _array(raw: bytes, dt: np.dtype, shape: Any, fortran: bool) -> np.ndarray:
     return np.frombuffer(raw, dt, count).reshape(shape, order="F" if fortran else "C").copy()
 
 
-def _bad_size() -> Any:
+def _bad_size() -> None:
     raise DamagedPickle("numpy data of the wrong size")
 
 

@@ -169,7 +169,11 @@ def merge_face(frame: np.ndarray, canvas: np.ndarray, alpha: np.ndarray, face: P
     extent = masks.face_extent(img_mask)
     if extent == 0:
         return
-    blurry = masks.erode_blur(img_mask, opts.erode_mask_modifier, opts.blur_mask_modifier, extent)
+    blurry = masks.erode_blur(img_mask, opts.erode_mask_modifier, 0, extent)
+    if opts.clip_hborder_mask_per:  # DFL: clip the border before the blur
+        blurry = blurry * masks.border_clip(size, opts.clip_hborder_mask_per, om, region.shape)
+        _stage(stages, "mask_border_clipped", blurry)
+    blurry = masks.erode_blur(blurry, 0, opts.blur_mask_modifier, extent)
     _stage(stages, "mask_eroded_blurred", blurry)
     mode = MERGE_MODES[opts.mode]
     seamless = bool(mode.info.get("seamless"))
@@ -204,7 +208,7 @@ def merge_face(frame: np.ndarray, canvas: np.ndarray, alpha: np.ndarray, face: P
         _stage(stages, f"seamless_color_{opts.color_transfer}", out)
     if seamless and opts.seamless_hist_match:
         out = _refit(out, region, b, fm, size, lambda f, m: color.hist_match(
-            f, dst_face, opts.hist_match_threshold))
+            f, dst_face, opts.hist_match_threshold, m if opts.masked_hist_match else None))
         _stage(stages, "seamless_hist_matched", out)
     canvas[y0:y1, x0:x1, :3] = np.clip(out, 0, 1)
     np.maximum(alpha[y0:y1, x0:x1], blurry, out=alpha[y0:y1, x0:x1])

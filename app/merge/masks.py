@@ -75,6 +75,25 @@ def erode_blur(mask: np.ndarray, erode_modifier: int, blur_modifier: int,
     return np.clip(out, 0, 1)
 
 
+def border_clip(size: int, per: float, out_mat: np.ndarray, shape: tuple) -> np.ndarray:
+    """DeepFaceLab's `clip_hborder_mask_per` as an HxW factor for the frame-space mask: in the
+    S x S face, 1 inside and 0 in a band of `per * S` pixels along the left, right and bottom
+    edges, box-blurred over that band, then warped into the frame with `out_mat` (face -> frame
+    region). It keeps a full face's mask off the cheeks' and chin's edge of the predicted square,
+    where the model saw least."""
+    band = int(size * per)
+    if band < 1:
+        return np.ones(shape[:2], np.float32)
+    rect = np.ones((size, size), np.float32)
+    rect[:, :band] = 0
+    rect[:, -band:] = 0
+    rect[-band:, :] = 0
+    rect = cv2.blur(rect, (band, band))
+    out = cv2.warpAffine(rect, out_mat, (shape[1], shape[0]), flags=cv2.WARP_INVERSE_MAP |
+                         cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return np.clip(out, 0, 1)
+
+
 def seamless_mask(mask: np.ndarray) -> np.ndarray | None:
     """Binary uint8 mask for Poisson cloning: `mask` above the lowest non-empty level 0.1..0.9."""
     for level in np.arange(1, 10) / 10.0:

@@ -21,8 +21,12 @@ FAN_MASK_MODES = MASK_MODES[2:]
 class MergeOptions:
     """One merge run's settings (DeepFaceLab's converter options plus the engine's).
 
-    Ranges: erode/blur -200..200, output_face_scale -50..50 (%), hist_match_threshold 0..255,
-    color_degrade_power 0..100.
+    Ranges: erode -200..200 (negative dilates), blur 0..200 (DeepFaceLab 1.0 blurred only for
+    positive values, so the range stops at 0), output_face_scale -50..50 (%),
+    hist_match_threshold 0..255, color_degrade_power 0..100. `clip_hborder_mask_per`: the
+    fraction of the face's width cut softly off the mask's left, right and bottom edges before
+    the blur (DeepFaceLab's SAE full face: 0.0625); None takes the model's default
+    (`FaceModel.merge_defaults`) when the merge starts.
     """
 
     mode: str = "seamless"
@@ -34,6 +38,7 @@ class MergeOptions:
     mask_mode: str = "learned"
     erode_mask_modifier: int = 0
     blur_mask_modifier: int = 0
+    clip_hborder_mask_per: float | None = None
     output_face_scale: int = 0
     color_transfer: str = "none"
     super_resolution: bool = False
@@ -51,7 +56,10 @@ class MergeOptions:
         _one_of("mask mode", self.mask_mode, MASK_MODES)
         _one_of("color transfer", self.color_transfer, transfer_names())
         _in_range("erode mask modifier", self.erode_mask_modifier, -200, 200)
-        _in_range("blur mask modifier", self.blur_mask_modifier, -200, 200)
+        _in_range("blur mask modifier", self.blur_mask_modifier, 0, 200)
+        if self.clip_hborder_mask_per is not None and not 0 <= self.clip_hborder_mask_per < 0.5:
+            raise UserError(f"mask border clip {self.clip_hborder_mask_per} is out of range; "
+                            "use 0..0.5 (a fraction of the face's width)")
         _in_range("output face scale", self.output_face_scale, -50, 50)
         _in_range("hist match threshold", self.hist_match_threshold, 0, 255)
         _in_range("degrade color power", self.color_degrade_power, 0, 100)

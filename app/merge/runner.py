@@ -28,11 +28,19 @@ def available_models(model_dir: Path) -> list[str]:
 
 
 def load_model(model_dir: Path, model_name: str | None, engine: str, device: str | None,
-               test_predictor: bool = False):
-    """The Predictor to merge with (the colour-shift stand-in when `test_predictor`)."""
+               test_predictor: bool = False, graph: str | Path | None = None):
+    """The Predictor to merge with (the colour-shift stand-in when `test_predictor`); on the
+    onnx / openvino engines the exported graph (or the `graph` file given)."""
     if test_predictor:
         from app.merge.predictors import ColorShiftPredictor
         return ColorShiftPredictor(128, "full")
+    from app.merge import engine_choice
+    engine_choice.check(engine)
+    if engine in ("onnx", "openvino"):
+        from app.models.graph_predictor import load_graph_predictor
+        if not model_name and graph is None:
+            model_name = (available_models(model_dir) or [None])[0]
+        return load_graph_predictor(model_dir, model_name, engine, device, graph)
     if not model_name:
         names = available_models(model_dir)
         if not names:
@@ -41,6 +49,15 @@ def load_model(model_dir: Path, model_name: str | None, engine: str, device: str
         model_name = names[0]
     from app.models import load_predictor
     return load_predictor(model_dir, model_name, engine=engine, device=device)
+
+
+def model_merge_defaults(predictor) -> dict:
+    """The model's merge defaults (FaceModel.merge_defaults); a graph predictor carries them in
+    its file; {} for the model-free stand-in."""
+    model = getattr(predictor, "model", None)
+    if model is not None:
+        return type(model).merge_defaults(model.options)
+    return dict(getattr(predictor, "merge_defaults", {}))
 
 
 @contextmanager
@@ -139,7 +156,7 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
               device: str | None = None, workers: int = 2, batch_size: int = 8,
               overwrite: bool = False, test_predictor: bool = False,
               superres_steps: int = 3000, inference_threads: int | None = None,
-              masknet_steps: int = 2000) -> MergeStats:
+              masknet_steps: int = 2000, graph: str | Path | None = None) -> MergeStats:
     """Merge every dst frame of workspace `ws` into ws.merged_dir (`inference_threads`: see
     app.merge.engine.default_inference_threads)."""
     from tqdm import tqdm
@@ -154,7 +171,10 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
     if not faces:
         raise UserError("no aligned dst faces; run `python -m app extract dst` first",
                         ws.aligned_dir("dst"))
-    predictor = load_model(mdir, model_name, engine, device, test_predictor)
+    predictor = load_model(mdir, model_name, engine, device, test_predictor, graph)
+    if opts.clip_hborder_mask_per is None:  # the model's own default, as DFL's converters had
+        opts.clip_hborder_mask_per = float(model_merge_defaults(predictor).get(
+            "clip_hborder_mask_per", 0.0))
     share_cores(workers)
     upscaler = None
     if opts.super_resolution:

@@ -44,6 +44,12 @@ class FaceModel:
     default_batch = 8
     options_spec: tuple[Option, ...] = (PIXEL_LOSS,)
 
+    @classmethod
+    def merge_defaults(cls, options: dict) -> dict:
+        """The merge settings this model's converter starts from (DeepFaceLab's
+        `get_ConverterConfig`): H64, H128, DF and LIAEF128 blend seamlessly."""
+        return {"mode": "seamless", "clip_hborder_mask_per": 0.0}
+
     def __init__(self, options: dict):
         self.options = dict(options)
         self.net = self.build()
@@ -64,6 +70,11 @@ class FaceModel:
 
     def swap(self, F, P, x) -> tuple[Any, Any]:
         """dst faces -> (src-looking faces, mask or None), full resolution."""
+        raise NotImplementedError
+
+    def swap_with_dst_mask(self, F, P, x) -> tuple[Any, Any, Any]:
+        """dst faces -> (src-looking faces, their mask, dst's own mask), masks None without a
+        learned mask: what DeepFaceLive's DFM carries (app.models.export)."""
         raise NotImplementedError
 
     def reconstruct(self, F, P, src, dst) -> tuple[Any, Any]:

@@ -45,3 +45,11 @@ class TwoDecoderModel(FaceModel):
         code = self.net.encoder(F, P, x)
         mask = self.net.decoder_srcm(F, P, code)[-1] if self.learn_mask else None
         return self.net.decoder_src(F, P, code)[-1], mask
+
+    def swap_with_dst_mask(self, F, P, x):
+        code = self.net.encoder(F, P, x)
+        face = self.net.decoder_src(F, P, code)[-1]
+        if not self.learn_mask:
+            return face, None, None
+        return (face, self.net.decoder_srcm(F, P, code)[-1],
+                self.net.decoder_dstm(F, P, code)[-1])

@@ -55,3 +55,13 @@ class LIAEModel(FaceModel):
         code = F.concat([ab, ab], 1)
         mask = self.net.decoderm(F, P, code)[-1] if self.learn_mask else None
         return self.net.decoder(F, P, code)[-1], mask
+
+    def swap_with_dst_mask(self, F, P, x):
+        code = self.net.encoder(F, P, x)
+        ab, b = self.net.inter_AB(F, P, code), self.net.inter_B(F, P, code)
+        swap_code = F.concat([ab, ab], 1)
+        face = self.net.decoder(F, P, swap_code)[-1]
+        if not self.learn_mask:
+            return face, None, None
+        return (face, self.net.decoderm(F, P, swap_code)[-1],
+                self.net.decoderm(F, P, F.concat([b, ab], 1))[-1])

@@ -39,18 +39,13 @@ class Predictor:
              device: Any = None) -> "Predictor":
         from backends import get_engine
         from app.models import model_class
-        from app.train.model_files import ModelFiles, find_model_files
 
-        head, _, rest = model_name.partition("_")
-        name, prefix = (rest, head + "_") if head.isdigit() and rest else (model_name, "")
-        mcls = model_class(name)
-        files = ModelFiles(model_dir, mcls.name, prefix) if prefix \
-            else find_model_files(model_dir, mcls.name)
+        files = find_files(model_dir, model_name)
         if not files.data.is_file():
-            raise UserError(f"no trained {mcls.name} model here; train it first with "
-                            f"`python -m app train {mcls.name}`", model_dir)
+            raise UserError(f"no trained {files.name} model here; train it first with "
+                            f"`python -m app train {files.name}`", model_dir)
         data = files.read_data()
-        model = mcls(data["options"])
+        model = model_class(files.name)(data["options"])
         eng = get_engine(engine, device)
         eng.init_params(model.specs, seed=0)
         data = files.load(eng)
@@ -73,6 +68,18 @@ class Predictor:
                          else np.ones((len(chunk), r, r, 1), np.float32))
         return (np.clip(np.concatenate(out_f), 0, 1).astype(np.float32),
                 np.clip(np.concatenate(out_m), 0, 1).astype(np.float32))
+
+
+def find_files(model_dir: str | Path, model_name: str) -> Any:
+    """The ModelFiles of `model_name` (`SAE`, or with its GPU prefix `0_SAE`) in `model_dir`."""
+    from app.models import model_class
+    from app.train.model_files import ModelFiles, find_model_files
+
+    head, _, rest = model_name.partition("_")
+    name, prefix = (rest, head + "_") if head.isdigit() and rest else (model_name, "")
+    mcls = model_class(name)
+    return ModelFiles(model_dir, mcls.name, prefix) if prefix \
+        else find_model_files(model_dir, mcls.name)
 
 
 def _without_mask(model: Any) -> Any:

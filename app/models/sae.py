@@ -116,6 +116,17 @@ class SAE(FaceModel):
     default_batch = 8
     options_spec = OPTIONS
 
+    @classmethod
+    def merge_defaults(cls, options: dict) -> dict:
+        """DeepFaceLab 1.0's SAE converter: overlay when a style power was trained (the face
+        already carries dst's colours), else seamless; a full face has its mask's left, right
+        and bottom border clipped by 1/16 of the face (`clip_hborder_mask_per` 0.0625)."""
+        styled = float(options.get("face_style_power", 0) or 0) or \
+            float(options.get("bg_style_power", 0) or 0)
+        full = options.get("face_type", "f") == "f"
+        return {"mode": "overlay" if styled else "seamless",
+                "clip_hborder_mask_per": 0.0625 if full else 0.0}
+
     def __new__(cls, options: dict):
         if cls is SAE:
             cls = SAELIAE if options.get("archi") == "liae" else SAEDF

@@ -1,0 +1,112 @@
+"""A trained model's dst->src path as an ONNX graph: for DeepFaceLive (`dfm`) or our own merge
+on ONNX Runtime / OpenVINO (`onnx`).
+
+Both graphs take NHWC float32 BGR faces in 0..1 at the model's resolution (batch size free) and
+carry our metadata (`facestudio.*` keys: model, resolution, face type, learned mask, the weights'
+iteration), which merge checks before it runs a graph.
+
+- `dfm`, as DeepFaceLive loads it (its modelhub/DFLive/DFMModel.py) and DeepFaceLab's SAEHD
+  `export_dfm` writes it: input `in_face:0`; outputs in this order `out_face_mask:0` (dst's own
+  learned mask of the dst face), `out_celeb_face:0` (the src-looking face), `out_celeb_face_mask:0`
+  (its mask), NHWC. A model trained without a learned mask exports both masks as ones: masks
+  multiply in DeepFaceLive's face merger, so ones change nothing and its landmark mask
+  ("face_mask_lmrks") does the masking, as our merge uses the dst landmark hull then.
+- `onnx`: input `in_face`, outputs `out_face`, `out_mask` (what `Predictor.predict` gives).
+
+Exported with torch's TorchScript-based exporter (`torch.onnx.export(dynamo=False)`): the
+dynamo exporter needs onnxscript, and the models' ops (conv, matmul, pixel shuffle, nearest
+upsample, leaky relu) all have plain ONNX equivalents at opset 13, which DeepFaceLive's and
+older ONNX Runtimes read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from app.errors import UserError
+
+FORMATS = ("dfm", "onnx")
+OPSET = 13
+META_PREFIX = "facestudio."
+NAMES = {"dfm": (["in_face:0"], ["out_face_mask:0", "out_celeb_face:0", "out_celeb_face_mask:0"]),
+         "onnx": (["in_face"], ["out_face", "out_mask"])}
+
+
+def graph_module(model: Any, params: dict, fmt: str):
+    """A torch module running `model` with the engine's weights `params`, NHWC in and out."""
+    import torch
+
+    from backends.torch_engine import TorchOps
+
+    ops = TorchOps(torch.device("cpu"))
+
+    class Swap(torch.nn.Module):
+        def forward(self, x):
+            nchw = x.permute(0, 3, 1, 2)
+            face, mask, dst_mask = model.swap_with_dst_mask(ops, params, nchw)
+            ones = torch.ones_like(face[:, :1])
+            mask = ones if mask is None else mask
+            dst_mask = ones if dst_mask is None else dst_mask
+            outs = (dst_mask, face, mask) if fmt == "dfm" else (face, mask)
+            return tuple(t.permute(0, 2, 3, 1) for t in outs)
+
+    return Swap().eval()
+
+
+def export_predictor(predictor: Any, out: str | Path, fmt: str = "onnx",
+                     extra: dict[str, str] | None = None) -> Path:
+    """Write `predictor`'s model (an app.models.predictor.Predictor on the torch engine) as an
+    ONNX graph to `out`, atomically, with our metadata."""
+    import torch
+
+    from app.fileio import atomic_path
+
+    if fmt not in FORMATS:
+        raise UserError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    out = Path(out)
+    r = predictor.resolution
+    params = {k: v.detach().float().contiguous() for k, v in predictor.engine.params.items()}
+    module = graph_module(predictor.model, params, fmt)
+    inputs, outputs = NAMES[fmt]
+    example = torch.rand(1, r, r, 3)
+    axes = {n: {0: "batch"} for n in inputs + outputs}
+    with atomic_path(out) as tmp, torch.no_grad():
+        torch.onnx.export(module, (example,), str(tmp), dynamo=False, opset_version=OPSET,
+                          input_names=inputs, output_names=outputs, dynamic_axes=axes)
+        _add_metadata(Path(tmp), predictor, fmt, extra or {})
+    return out
+
+
+def _add_metadata(path: Path, predictor: Any, fmt: str, extra: dict[str, str]) -> None:
+    import onnx
+
+    proto = onnx.load(str(path))
+    meta = {"format": fmt, "model": predictor.name, "resolution": str(predictor.resolution),
+            "face_type": predictor.face_type, "learned_mask": str(int(predictor.learned_mask)),
+            "iteration": str(predictor.iteration),
+            "merge_defaults": json.dumps(type(predictor.model).merge_defaults(
+                predictor.model.options)), **extra}
+    for k, v in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = META_PREFIX + k, v
+    proto.producer_name = "FaceStudio"
+    onnx.save(proto, str(path))
+
+
+def default_out(model_dir: Path, model_name: str, fmt: str) -> Path:
+    """model/<NAME>.dfm or model/<NAME>.onnx"""
+    return Path(model_dir) / f"{model_name}.{fmt}"
+
+
+def export_model(model_dir: str | Path, model_name: str, fmt: str = "dfm",
+                 out: str | Path | None = None, extra: dict[str, str] | None = None) -> Path:
+    """Load the trained model `model_name` from `model_dir` on the CPU and export it (the graph
+    is fp32: the weights are read as fp32 and no autocast is traced)."""
+    from app.models.predictor import Predictor
+
+    if fmt not in FORMATS:
+        raise UserError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    pred = Predictor.load(model_dir, model_name, engine="torch", device="cpu")
+    return export_predictor(pred, out or default_out(Path(model_dir), model_name, fmt), fmt, extra)

@@ -1,0 +1,91 @@
+"""OpenVINO as a merge engine: Intel CPUs, integrated and Arc GPUs and NPUs (the pinned
+`openvino` wheel carries the CPU, GPU and NPU plugins; the GPU needs Intel's compute runtime
+driver, the NPU its NPU driver). It reads the exported ONNX graph directly."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import UserError
+from backends.graph_session import GraphSession, cpu_threads
+from backends.onnx_runtime import first_line
+
+PREFERENCE = ("GPU", "NPU", "CPU")
+
+
+def present() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("openvino") is not None
+
+
+def devices() -> list[tuple[str, str]]:
+    """(device name, full name) of every device OpenVINO finds, GPUs first."""
+    import openvino as ov
+
+    core = ov.Core()
+    found = []
+    for d in core.available_devices:
+        try:
+            full = str(core.get_property(d, "FULL_DEVICE_NAME"))
+        except Exception:
+            full = d
+        found.append((d, full))
+    rank = {p: i for i, p in enumerate(PREFERENCE)}
+    return sorted(found, key=lambda t: rank.get(t[0].split(".")[0], len(rank)))
+
+
+def pick(spec: str | int | None) -> str:
+    """None/"best" -> a GPU if OpenVINO finds one, else the CPU; or a device name (GPU.1, NPU)."""
+    devs = [d for d, _ in devices()]
+    if spec is None or str(spec).lower() in ("best", "", "all"):
+        return devs[0] if devs else "CPU"
+    want = str(spec).upper()
+    if want not in devs:
+        raise UserError(f"OpenVINO device {spec!r} not found (it has: {', '.join(devs)}); the "
+                        "GPU needs Intel's GPU driver (compute runtime), the NPU its NPU driver")
+    return want
+
+
+class OvSession(GraphSession):
+    """A model compiled by OpenVINO for one device (latency hint: one request at a time)."""
+
+    engine = "openvino"
+
+    def __init__(self, path: str | Path, device: str = "CPU", threads: int | None = None):
+        import openvino as ov
+
+        core = ov.Core()
+        cfg: dict = {"PERFORMANCE_HINT": "LATENCY"}
+        if device == "CPU":
+            cfg["INFERENCE_NUM_THREADS"] = threads or cpu_threads()
+            cfg["INFERENCE_PRECISION_HINT"] = "f32"  # not bf16: results as the torch fp32 path
+        try:
+            self.compiled = core.compile_model(str(path), device, cfg)
+        except Exception as e:
+            raise UserError(f"OpenVINO could not start device {device} on this file "
+                            f"({first_line(e)}); check the driver or use --device cpu",
+                            path) from None
+        self.device = device
+        self.output_names = [o.get_any_name() for o in self.compiled.outputs]
+        self._request = self.compiled.create_infer_request()
+        self._lock = threading.Lock()  # one infer request: one call at a time
+
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        with self._lock:
+            res = self._request.infer(feeds)
+            return [np.array(res[o]) for o in self.compiled.outputs]
+
+
+def describe() -> list[str]:
+    """Lines for `python -m app devices`."""
+    if not present():
+        return ["OpenVINO: not installed (pip install openvino)"]
+    import openvino as ov
+
+    devs = devices()
+    listed = ", ".join(f"{d} ({full})" for d, full in devs) or "none"
+    return [f"OpenVINO {ov.__version__.split('-')[0]} devices: {listed}"
+            f" (merge --engine openvino would use {pick(None)})"]
