@@ -1,8 +1,9 @@
 """The whole pipeline on a workspace without questions: the README's main command.
 
 Runs each step through the same CLI entry a user would call (so the demo exercises the real
-commands and their flags), trains a model on a time budget, and scores the swap with the face
-recognition net. Every step resumes: running the demo again continues where it stopped.
+commands and their flags), trains a model on a time budget (or to an iteration count), and
+scores the swap with app.quality (identity, pose, expression, sharpness, seam, flicker). Every
+step resumes: running the demo again continues where it stopped.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class DemoOptions:
     engine: str = "torch"
     fresh: bool = False         # clear the workspace's generated folders first
     score_frames: int = 0       # 0: score every merged frame
+    iterations: int | None = None  # train to this iteration instead (host-load independent)
 
 
 def _cli(ws: Workspace, *argv: str) -> None:
@@ -70,8 +72,9 @@ def _train(ws: Workspace, opts: DemoOptions) -> None:
     from app.train.api import train
 
     options, general = demo_model_options(opts.model)
-    result = train(ws, opts.model, options=options, general=general,
-                   time_budget_s=opts.minutes * 60, engine=opts.engine, progress=True)
+    budget = None if opts.iterations else opts.minutes * 60
+    result = train(ws, opts.model, options=options, general=general, target_iter=opts.iterations,
+                   time_budget_s=budget, engine=opts.engine, progress=True)
     print(f"trained to iteration {result.iteration} ({result.ms_per_step:.0f} ms/step, "
           f"stopped: {result.stopped})")
 
@@ -96,13 +99,15 @@ def _merge(ws: Workspace, opts: DemoOptions) -> None:
 
 
 def _score(ws: Workspace, opts: DemoOptions):
-    from app.identity import score_swap
+    """app.quality's scores of the merged frames against the dst frames they replaced."""
+    from app.quality import score_frames
 
     merged = sorted(ws.merged_dir.glob("*.png")) + sorted(ws.merged_dir.glob("*.jpg"))
     if opts.score_frames and len(merged) > opts.score_frames:
         merged = merged[:: max(1, len(merged) // opts.score_frames)]
-    rng = random.Random(0)
     src = sorted(p for p in ws.frames_dir("src").iterdir() if p.suffix in (".png", ".jpg"))
-    dst = sorted(p for p in ws.frames_dir("dst").iterdir() if p.suffix in (".png", ".jpg"))
-    return score_swap(merged, rng.sample(src, min(30, len(src))),
-                      rng.sample(dst, min(30, len(dst))))
+    dst = {p.stem: p for p in ws.frames_dir("dst").iterdir() if p.suffix in (".png", ".jpg")}
+    merged = [p for p in merged if p.stem in dst]
+    rng = random.Random(0)
+    return score_frames(merged, [dst[p.stem] for p in merged], rng.sample(src, min(30, len(src))),
+                        rng.sample(sorted(dst.values()), min(30, len(dst))))

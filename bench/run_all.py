@@ -44,6 +44,12 @@ BENCHES = [
         ("mask network training (128 px, batch 8)", r"training: ([\d.]+) ms/step", "ms/step"),
         ("mask network inference (128 px)", r"inference: ([\d.]+) ms/face", "ms/face"),
     ]),
+    ("quality", ["bench/quality.py", "--iterations", "600", "--pairs", "sample"], [
+        ("swap identity share (sample pair, demo recipe, 600 it)",
+         r"^\| sample \| demo \| \d+ \| ([\d.]+)", "share"),
+        ("swap sharpness result/dst (same run)",
+         r"^\| sample \| demo \| \d+ (?:\| [-\d.na]+ ){5}\| ([\d.]+)", "ratio"),
+    ]),
     ("engines", ["bench/engines.py", "--steps", "3"], [
         ("GEMM peak fp32", r"fp32 ([\d.]+) GFLOP/s", "GFLOP/s"),
         ("GEMM peak bf16", r"bf16 ([\d.]+) GFLOP/s", "GFLOP/s"),

@@ -26,6 +26,7 @@ def test_demo_runs_every_step_and_reports_the_swap_score(tmp_path):
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "swap score:" in done.stdout
+    assert "sharpness vs dst" in done.stdout and "mouth-opening correlation" in done.stdout
     assert (ws / "result.mp4").stat().st_size > 10_000
     assert len(list((ws / "data_dst" / "merged").glob("*.png"))) == 75
     assert len(list((ws / "data_src" / "aligned").glob("*.jpg"))) >= 140

@@ -11,6 +11,9 @@ def register(sub) -> None:
     p.add_argument("--minutes", type=float, default=12.0,
                    help="training budget in minutes (default 12; the demo takes ~15 in all "
                         "on a 2-core CPU)")
+    p.add_argument("--iterations", type=int, default=None,
+                   help="train to this iteration instead of for --minutes (same result on a "
+                        "busy or idle machine)")
     p.add_argument("--model", default="SAE", choices=model_names())
     p.add_argument("--engine", default="torch", choices=("torch", "opencl"))
     p.add_argument("--fresh", action="store_true",
@@ -27,12 +30,13 @@ def run(args) -> int:
     ws = Workspace.resolve(args.workspace)
     figures = run_demo(ws, DemoOptions(minutes=args.minutes, model=args.model,
                                        engine=args.engine, fresh=args.fresh,
-                                       score_frames=args.score_frames))
+                                       score_frames=args.score_frames,
+                                       iterations=args.iterations))
     score = figures["score"]
     print("\n== demo finished")
     for name, seconds in figures["times"].items():
         print(f"  {name:<22} {seconds:7.1f} s")
     print(f"result: {ws.root / 'result.mp4'}")
-    print(f"swap score: {score.closer_to_src}/{score.frames} merged frames look like the src "
-          f"person ({score.share:.0%}; no face found in {score.no_face})")
+    for line in score.lines():
+        print(line)
     return 0

@@ -1,0 +1,133 @@
+"""Swap quality per recipe on several src/dst pairs at a fixed iteration budget.
+
+Each pair gets a workspace (frames and faces extracted once through the CLI); each recipe trains
+its own model there to the same iteration count, merges with the demo's merge flags, and is
+scored by app.quality (independent of the training code: dlib's detector, landmarks and
+recognition net, OpenCV). One table row per pair and recipe:
+
+    python bench/quality.py                              # 3 pairs, every recipe, 600 iterations
+    python bench/quality.py --iterations 300 --pairs sample --recipes demo
+    python bench/quality.py --work /tmp/q                # keep workspaces (resumes training)
+
+Columns: id share (result frames nearer the src centroid than the dst centroid), id ratio
+d_dst/(d_src+d_dst), |yaw| and |pitch| error vs dst (degrees), mouth r (correlation of the
+inner-mouth opening with dst), sharp (var of Laplacian inside the face, result/dst), seam dLab
+(colour step across the face edge beyond dst's own), seam grad (edge gradient result/dst),
+flicker (frame-to-frame face change result/dst). Iterations, not minutes: the host is shared,
+so a wall-clock budget would not compare runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DATA = REPO.parent / "shared" / "data" / "video"
+if not DATA.is_dir():
+    DATA = Path("/work/shared/data/video")
+
+# name: (src video, dst video); the sample pair ships in workspace/
+PAIRS = {
+    "sample": (REPO / "workspace" / "data_src.mp4", REPO / "workspace" / "data_dst.mpg"),
+    "s2>f1": (DATA / "grid_s2_a.mpg", DATA / "grid_f1.mpg"),
+    "f1>m1": (DATA / "grid_f1.mpg", DATA / "grid_m1.mpg"),
+    "pexels>s2": (DATA / "pexels_expressions.mp4", DATA / "grid_s2_b.mpg"),
+}
+MERGE_FLAGS = ("--mode", "seamless", "--mask-mode", "dst", "--color-transfer", "rct")
+
+
+def recipes() -> dict[str, tuple[str, dict, dict]]:
+    """name: (model, model options, trainer options). 'demo' is today's `app demo` recipe."""
+    from app.demo import demo_model_options
+    out = {"demo": ("SAE", *demo_model_options("SAE"))}
+    return out
+
+
+def cli(ws: Path, *argv: str) -> None:
+    from app.cli.main import main
+    code = main(["--workspace", str(ws), *argv])
+    if code != 0:
+        raise SystemExit(f"step {' '.join(argv)} failed in {ws} (exit {code})")
+
+
+def prepare_pair(work: Path, name: str) -> Path:
+    """A workspace with the pair's frames and faces (kept between runs)."""
+    src, dst = PAIRS[name]
+    base = work / name.replace(">", "_to_") / "base"
+    if (base / "data_dst" / "aligned").is_dir():
+        return base
+    base.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, base / f"data_src{src.suffix}")
+    shutil.copy2(dst, base / f"data_dst{dst.suffix}")
+    for side in ("src", "dst"):
+        cli(base, "video", "extract", side, "--format", "png")
+        cli(base, "extract", side, "--detector", "fast")
+    return base
+
+
+def run_recipe(base: Path, recipe: str, spec, iterations: int, score_frames: int):
+    from app.quality import score_frames as score
+    from app.train.api import train
+    from app.workspace import Workspace
+
+    model, options, general = spec
+    root = base.parent / recipe
+    if not root.is_dir():
+        shutil.copytree(base, root)
+    ws = Workspace(root)
+    t0 = time.perf_counter()
+    result = train(ws, model, options=options, general=general, target_iter=iterations)
+    train_s = time.perf_counter() - t0
+    shutil.rmtree(ws.merged_dir, ignore_errors=True)
+    cli(root, "merge", model, *MERGE_FLAGS)
+    dst = sorted(ws.frames_dir("dst").glob("*.png"))
+    src = sorted(ws.frames_dir("src").glob("*.png"))
+    # consecutive frames, so flicker compares neighbours: a window from the clip's middle
+    start = max(0, (len(dst) - score_frames) // 2) if score_frames else 0
+    picked = dst[start:start + score_frames] if score_frames else dst
+    rng = random.Random(0)
+    rep = score([ws.merged_dir / p.name for p in picked], picked,
+                rng.sample(src, min(30, len(src))), rng.sample(dst, min(30, len(dst))))
+    return rep, result.iteration, result.ms_per_step, train_s
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("FACESTUDIO_ASK", "0")
+    all_recipes = recipes()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--iterations", type=int, default=600)
+    ap.add_argument("--pairs", nargs="+", default=["sample", "s2>f1", "f1>m1"],
+                    choices=list(PAIRS))
+    ap.add_argument("--recipes", nargs="+", default=list(all_recipes), choices=list(all_recipes))
+    ap.add_argument("--score-frames", type=int, default=25,
+                    help="consecutive dst frames scored per pair (0: all)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/facestudio_quality"))
+    args = ap.parse_args(argv)
+    from app.quality import QualityReport
+
+    rows = []
+    for pair in args.pairs:
+        base = prepare_pair(args.work, pair)
+        for name in args.recipes:
+            rep, it, ms, secs = run_recipe(base, name, all_recipes[name], args.iterations,
+                                           args.score_frames)
+            row = f"{pair} | {rep.table_row(name)} | {it} | {ms:.0f}"
+            rows.append(row)
+            print("ROW", row, f"(trained {secs:.0f} s)", flush=True)
+    header = "pair | " + QualityReport.table_header() + " | iterations | ms/step"
+    print("\n| " + header + " |")
+    print("|" + "---|" * (header.count("|") + 1))
+    for row in rows:
+        print("| " + row + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
