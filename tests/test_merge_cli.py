@@ -58,12 +58,14 @@ def test_questions_are_asked_in_order_and_answers_used(ws):
 
 
 def test_seamless_asks_its_own_questions(ws):
-    answers = "\n".join(["", "4", "y", "y", "200"]) + "\n" + "\n" * 10
+    answers = "\n".join(["", "4", "y", "y", "n", "200"]) + "\n" + "\n" * 10
     r = app(ws, "--test-predictor", "--workers", "0", stdin=answers, ask="1")
     assert r.returncode == 0, r.stderr
     assert "Suppress seamless jitter" in r.stdout and "Seamless hist match" in r.stdout
+    assert "Masked hist match" in r.stdout  # seamless hist match honours it, as in DFL 1.0
     settings = json.loads((ws / "data_dst/merged/.merge_settings.json").read_text())
     assert settings["suppress_seamless_jitter"] and settings["seamless_hist_match"]
+    assert settings["masked_hist_match"] is False
     assert settings["hist_match_threshold"] == 200
 
 

@@ -349,11 +349,20 @@ def _extract_meta(data: bytes, path: object) -> FaceMeta:
     return _parse_json(payload, path)
 
 
+_PICKLE_PROTO = b"\x80"  # pickle's PROTO opcode, first byte of protocol 2+ pickles
+
+
 def _looks_like_dfl(data: bytes, path: object) -> bool:
-    """An APP15 segment (JPEG) or fcWp chunk (PNG) of DeepFaceLab's (app.faceset.dfl_face)."""
+    """An APP15 segment (JPEG) or fcWp chunk (PNG) holding a pickle, as DeepFaceLab writes them.
+
+    Only the pickle's protocol opcode is looked at (never unpickled): other programs use APP15
+    too (Adobe's colour settings), and those files are simply not faces.
+    """
     if data.startswith(_PNG_SIG):
-        return any(ctype == b"fcWp" for ctype, *_ in png_chunks(data, path))
-    return any(marker == _APP15 for marker, *_ in jpeg_segments(data, path))
+        return any(ctype == b"fcWp" and body[:1] == _PICKLE_PROTO
+                   for ctype, _s, _e, body in png_chunks(data, path))
+    return any(marker == _APP15 and data[body:body + 1] == _PICKLE_PROTO
+               for marker, _s, _e, body in jpeg_segments(data, path))
 
 
 def jpeg_segments(data: bytes, path: object):
