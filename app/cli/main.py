@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from app import __version__
-from app.errors import UserError
+from backends.errors import BackendError
 
 #: one entry per pipeline step (DeepFaceLab's numbered launchers), plus tools.
 COMMANDS = [
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = args.run(args)
-    except UserError as exc:
+    except BackendError as exc:  # app.errors.UserError is one too
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
