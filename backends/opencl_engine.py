@@ -102,6 +102,9 @@ class TinyOps(Ops):
     def avg_pool(self, x, k):
         return x.avg_pool2d(kernel_size=(k, k), stride=k)
 
+    def max_pool(self, x, k, stride=None, ceil=False):
+        return x.max_pool2d(kernel_size=(k, k), stride=stride or k, ceil_mode=ceil)
+
     def const(self, array):
         key = (array.shape, array.tobytes())
         t = self._consts.get(key)

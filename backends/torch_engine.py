@@ -92,6 +92,9 @@ class TorchOps(Ops):
     def avg_pool(self, x, k):
         return TF.avg_pool2d(x, k)
 
+    def max_pool(self, x, k, stride=None, ceil=False):
+        return TF.max_pool2d(x, k, stride or k, ceil_mode=ceil)
+
     def const(self, array):
         key = (array.shape, array.tobytes())
         t = self._consts.get(key)
