@@ -43,6 +43,7 @@ def run(args) -> int:
     from app.models import model_class
     from app.models.options import GENERAL_KEYS
     from app.train.model_files import ModelFiles
+    from app.train.model_lock import ModelLock
     from app.train.saved_state import SEED_MAX
     from app.train.trainer import Trainer
     from app.workspace import Workspace
@@ -63,6 +64,7 @@ def run(args) -> int:
     choice = _choose_device(args)
     model_dir = args.model_dir or ws.model_dir
     files = ModelFiles(model_dir, cls.name, choice.prefix)
+    ModelLock(model_dir, files.stem).acquire()   # held until this process exits
     if files.exists():
         saved = files.read_data()
         answers = _override(cls, saved, given)
