@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from app.cli.ask import ask_choice, ask_device_spec, interactive
+from app.cli.ask import ask_choice, ask_device_spec, interactive, number
 from app.cli.option_table import ask_option
 from app.models import model_entries, model_names
 
@@ -31,7 +31,7 @@ def register(sub) -> None:
     p.add_argument("--target-iter", type=int, help="save and stop at this iteration (0: never)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a model or trainer option, e.g. resolution=96 or archi=liae (repeatable)")
-    p.add_argument("--save-every", type=float, default=25.0, metavar="MIN",
+    p.add_argument("--save-every", type=number, default=25.0, metavar="MIN",
                    help="minutes between saves (default 25)")
     p.add_argument("--no-window", action="store_true",
                    help="write the preview to model/<NAME>_preview.png instead of a window")
@@ -44,10 +44,15 @@ def run(args) -> int:
     from app.models import model_class
     from app.models.options import GENERAL_KEYS
     from app.models.files import ModelFiles
+    from app.train.model_lock import ModelLock
+    from app.models.saved_state import SEED_MAX
     from app.train.trainer import Trainer
     from app.workspace import Workspace
 
     ws = Workspace.resolve(args.workspace)
+    if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
+        raise UserError(f"--seed {args.seed} is out of range: give a whole number from 0 to "
+                        f"{SEED_MAX}")
     cls = model_class(ask_model(args.model))
     given = _parse_options(args.option)
     if args.batch_size is not None:
@@ -60,6 +65,7 @@ def run(args) -> int:
     choice = _choose_device(args)
     model_dir = args.model_dir or ws.model_dir
     files = ModelFiles(model_dir, cls.name, choice.prefix)
+    ModelLock(model_dir, files.stem).acquire()   # held until this process exits
     if files.exists():
         saved = files.read_data()
         answers = _override(cls, saved, given)

@@ -192,6 +192,8 @@ def default_inference_threads(predictor: Predictor) -> int:
     import os
     import sys
 
+    if getattr(predictor, "inference_threads", None):  # a graph runtime says it (open_session)
+        return predictor.inference_threads
     eng = getattr(predictor, "engine", None)
     torch = sys.modules.get("torch")
     if (eng is None or getattr(eng, "name", "") != "torch" or torch is None
