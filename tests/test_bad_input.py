@@ -237,6 +237,50 @@ def r_video_info_text(c):
     return ["video", "info", c.ws / "notes.mp4"]
 
 
+def r_ws_empty_flag(c):
+    """Used to fall back to ./workspace beside the app (read-only here: the old behaviour must
+    not touch the repository's sample workspace)."""
+    c.ws = None
+    return ["--workspace", "", "faceset", "info", "src"]
+
+
+def r_ws_is_a_file(c):
+    c.tmp.mkdir(exist_ok=True)
+    c.ws = c.tmp / "notes.txt"
+    c.ws.write_text("my notes, not a workspace")
+    return ["video", "extract", "src"]
+
+
+def r_data_src_is_a_file_clear(c):
+    existing_aligned(c, "dst")
+    (c.ws / "data_src").write_bytes(VIDEO.read_bytes())     # the video, without its extension
+    return ["workspace", "clear", "--yes"]
+
+
+def r_data_src_is_a_file_extract(c):
+    video(c, name="data_src.mp4")
+    (c.ws / "data_src").write_text("a file where the frames folder belongs")
+    return ["video", "extract", "src", "--fps", "0"]
+
+
+def r_model_dir_is_a_file(c):
+    face_sets(c)
+    (c.tmp / "model.txt").write_text("not a folder")
+    return ["train", "SAE", "--model-dir", c.tmp / "model.txt", *small_sae(), *TRAIN]
+
+
+def r_result_is_a_folder(c):
+    frames(c.ws / "data_dst" / "merged")
+    (c.ws / "result.mp4").mkdir()
+    return ["video", "assemble", "--fps", "25", "--format", "mp4"]
+
+
+def r_output_flag_is_a_folder(c):
+    frames(c.ws / "data_dst" / "merged")
+    (c.tmp / "out.mp4").mkdir()
+    return ["video", "assemble", "--fps", "25", "--format", "mp4", "--output", c.tmp / "out.mp4"]
+
+
 # ---------------------------------------------------------------- rows: face extraction
 
 def r_extract_no_frames_folder(c):
@@ -833,6 +877,14 @@ ROWS = [
     Row("assemble-full-disk", r_assemble_full_disk, ("full: the disk is full",)),
     Row("video-extract-full-disk", r_video_extract_full_disk, ("data_dst: the disk is full",)),
     Row("video-info-text-file", r_video_info_text, ("notes.mp4", "not a video")),
+    Row("workspace-flag-empty", r_ws_empty_flag, ("--workspace is empty",)),
+    Row("workspace-is-a-file", r_ws_is_a_file, ("notes.txt", "is a file")),
+    Row("data-src-is-a-file-clear", r_data_src_is_a_file_clear, ("data_src", "data_src.mp4")),
+    Row("data-src-is-a-file-video-extract", r_data_src_is_a_file_extract,
+        ("data_src", "is a file")),
+    Row("model-dir-is-a-file", r_model_dir_is_a_file, ("model.txt", "--model-dir")),
+    Row("result-path-is-a-folder", r_result_is_a_folder, ("result.mp4", "is a folder")),
+    Row("output-flag-is-a-folder", r_output_flag_is_a_folder, ("out.mp4", "is a folder")),
     Row("extract-no-frames-folder", r_extract_no_frames_folder, ("data_src", "video extract")),
     Row("extract-empty-frames-folder", r_extract_empty_frames, ("data_src", "no frames")),
     Row("extract-frames-flag-missing", r_extract_frames_flag_missing, ("no frames here",)),
@@ -1002,3 +1054,36 @@ def test_a_diverged_run_saves_nothing_and_keeps_the_last_save(saved_model, tmp_p
     with pytest.raises(UserError, match="not saved: the weights hold NaN"):
         trainer.save()
     assert lost_files(before, tmp_path) == [] and not (model_dir / "SAE_backups").exists()
+
+
+def test_an_unexpected_exception_is_one_line_naming_step_file_and_log(tmp_path, monkeypatch,
+                                                                     capsys):
+    """A bug (here: the image decoder failing inside merge) is one line naming the step, the
+    frame it was on and a log file in the workspace holding the full traceback."""
+    import cv2
+    from app.cli.main import main
+    from app.merge import engine
+
+    class BrokenDecoder:
+        def __getattr__(self, name):
+            return getattr(cv2, name)
+
+        @staticmethod
+        def imdecode(*args):
+            raise RuntimeError("decoder exploded")
+
+    ws = tmp_path / "ws"
+    shutil.copytree(MEDIA / "merge" / "dst", ws / "data_dst")
+    monkeypatch.setattr(engine, "cv2", BrokenDecoder())
+    monkeypatch.setenv("FACESTUDIO_ASK", "0")
+    rc = main(["--workspace", str(ws), "merge", "--test-predictor", "--mode", "overlay"])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert rc == 1 and len(lines) == 1 and "Traceback" not in err, err
+    line = lines[0]
+    assert "merge stopped by an unexpected RuntimeError" in line
+    assert f"working on {ws / 'data_dst' / '00001.jpg'}" in line and "decoder exploded" in line
+    logs = list((ws / "logs").glob("crash-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in line
+    text = logs[0].read_text()
+    assert "Traceback" in text and "RuntimeError: decoder exploded" in text and "_read_frame" in text

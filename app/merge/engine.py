@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from app.errors import UserError
+from app.errors import UserError, working_on
 from app.extract.align import face_matrix
 from app.fileio import atomic_write_bytes, atomic_write_text, remove_stale_temps
 from app.merge import jitter
@@ -168,6 +168,7 @@ def predict_faces(predictor: Predictor, crops: np.ndarray, upscaler=None,
 
 
 def _read_frame(path: Path) -> np.ndarray:
+    working_on(path)
     img = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise UserError("cannot read this dst frame (damaged or not an image); re-extract the "
