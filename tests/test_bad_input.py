@@ -49,6 +49,7 @@ class Row:
     works: bool = False                     # must succeed instead of failing cleanly
     check: Callable[[Ctx], None] | None = None  # more checks after a row that works
     marks: list = field(default_factory=list)
+    redone: tuple = ()                      # damaged files (under tmp) the row must replace
 
 
 # ---------------------------------------------------------------- building blocks
@@ -782,6 +783,49 @@ def r_merge_damaged_frame_keeps_merged(c):
     return ["merge", "--test-predictor", "--mode", "overlay"]
 
 
+def r_merge_batch_zero(c):
+    merge_ws(c)
+    return ["merge", "--test-predictor", "--mode", "overlay", "--batch-size", "0"]
+
+
+def r_merge_batch_negative(c):
+    merge_ws(c)
+    return ["merge", "--test-predictor", "--mode", "overlay", "--batch-size", "-1"]
+
+
+def r_merge_masknet_steps_negative(c):
+    merge_ws(c)
+    return ["merge", "--test-predictor", "--mask-mode", "FAN-dst", "--masknet-steps", "-5"]
+
+
+def damaged_merged(c: Ctx) -> Path:
+    """Merged frames of an earlier run with three bad ones: empty, cut off, junk."""
+    merged = c.ws / "data_dst" / "merged"
+    frames(merged, 8)
+    (merged / "00002.jpg").write_bytes(b"")
+    good = (merged / "00005.jpg").read_bytes()
+    (merged / "00005.jpg").write_bytes(good[: len(good) // 2])
+    (merged / "00007.jpg").write_bytes(b"junk" * 100)
+    return merged
+
+
+def r_assemble_damaged_frames(c):
+    damaged_merged(c)
+    return ["video", "assemble", "--fps", "25", "--format", "mp4"]
+
+
+def r_merge_redoes_damaged_frames(c):
+    merge_ws(c)
+    damaged_merged(c)
+    return ["merge", "--test-predictor", "--mode", "overlay"]
+
+
+def check_damaged_redone(c):
+    from app.video.frames import image_is_complete
+    merged = c.ws / "data_dst" / "merged"
+    assert all(image_is_complete(merged / f"{i:05d}.jpg") for i in range(1, 9))
+
+
 def r_merge_erode_range(c):
     merge_ws(c)
     return ["merge", "--test-predictor", "--mode", "overlay", "--erode", "500"]
@@ -965,6 +1009,15 @@ ROWS = [
     Row("merge-damaged-aligned-face", r_merge_damaged_face, ("00003_0.jpg",)),
     Row("merge-damaged-frame-keeps-merged", r_merge_damaged_frame_keeps_merged,
         ("00004.jpg", "re-extract")),
+    Row("merge-batch-size-zero", r_merge_batch_zero, ("--batch-size 0", "1 or more")),
+    Row("merge-batch-size-negative", r_merge_batch_negative, ("--batch-size -1",)),
+    Row("merge-masknet-steps-negative", r_merge_masknet_steps_negative, ("--masknet-steps",)),
+    Row("assemble-damaged-merged-frames", r_assemble_damaged_frames,
+        ("3 of the 8", "00002.jpg", "00005.jpg", "00007.jpg", "merge again")),
+    Row("merge-redoes-damaged-merged-frames", r_merge_redoes_damaged_frames,
+        ("3 merged frames are empty or damaged", "skipped 5"), works=True,
+        check=check_damaged_redone,
+        redone=tuple(f"ws/data_dst/merged/0000{i}.jpg" for i in (2, 5, 7))),
     Row("merge-erode-out-of-range", r_merge_erode_range, ("erode", "-200 to 200")),
     Row("merge-damaged-mask-network", r_merge_damaged_masknet, ("mask network", "delete")),
     Row("merge-read-only-frames-folder", r_merge_read_only, ("data_dst", "cannot write")),
@@ -1028,7 +1081,7 @@ def test_bad_input(row: Row, tmp_path: Path, request):
             assert len(errors) == 1, proc.stderr
             for words in row.says:
                 assert words.lower() in errors[0].lower(), (words, errors[0])
-        assert lost_files(before, tmp_path) == [], "work lost"
+        assert sorted(lost_files(before, tmp_path)) == sorted(row.redone), "work lost"
     finally:
         mounts.undo()
 

@@ -16,7 +16,10 @@ from app.errors import UserError
 from app.fileio import atomic_path
 from app.video.cut import EVEN, parse_bitrate
 from app.video.ffmpeg import exact_rate, label_args, probe, run_ffmpeg
-from app.video.frames import read_sequence
+from app.video.frames import read_whole_sequence
+
+#: what to do about damaged merged frames (merge redoes them)
+MERGE_AGAIN = "run merge again: it redoes them"
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def assemble(frames_dir: str | os.PathLike, out_path: str | os.PathLike, fps: fl
     if out.is_dir():   # found before encoding the whole video, not after
         raise UserError("is a folder, but the result video is written here: move it away or "
                         "give another --output", out)
-    seq = read_sequence(frames_dir, "merged frames")
+    seq = read_whole_sequence(frames_dir, "merged frames", MERGE_AGAIN)
     rate = fps if isinstance(fps, str) else exact_rate(float(fps))
     seconds = len(seq.frames) / _as_float(rate)
     audio_in: list[str] = []
