@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.errors import UserError
+from app.errors import UserError, working_on
 from app.extract.person import Person
 from app.fileio import remove_stale_temps
 
@@ -325,6 +325,7 @@ def extract_folder(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
     runs = make_runs(frames, todo, run_len, context)
     init_args = (opts, str(aligned_dir), str(debug_dir) if debug_dir else None)
     for res in _run_all(runs, workers, init_args, len(todo), progress):
+        working_on(frames_dir / res.name)
         report.processed += 1
         if res.error:
             report.bad.append((res.name, res.error))
