@@ -363,6 +363,30 @@ def check_three_faces_written(c):
                                                              "00003.jpg"]
 
 
+def r_extract_resume_after_new_video(c):
+    """Faces extracted from frames 1-3, then another video's frames extracted over them (frames
+    1 and 2 now show what 5 and 6 showed): those two are redone, frame 3 is kept."""
+    from app.extract.pipeline import ExtractOptions, extract_folder
+    folder = frames(c.ws / "data_src", 3)
+    extract_folder(folder, folder / "aligned", None,
+                   ExtractOptions(face_type="full", size=128, workers=1), progress=False)
+    for new, old in ((1, 5), (2, 6)):
+        shutil.copy(FRAMES / f"{old:05d}.jpg", folder / f"{new:05d}.jpg")
+    return ["extract", "src", *FAST]
+
+
+def check_faces_follow_the_new_frames(c):
+    from app.extract.frame_digest import frame_digest
+    from app.faceset.face_file import read_meta
+    side = c.ws / "data_src"
+    for i in (1, 2, 3):
+        meta = read_meta(side / "aligned" / f"{i:05d}_0.jpg")
+        assert meta.source_digest == frame_digest(side / f"{i:05d}.jpg")
+    for i, old in ((1, 1), (2, 2)):   # the old faces are set aside, not lost
+        meta = read_meta(side / "aligned_outdated" / f"{i:05d}_0.jpg")
+        assert meta.source_digest == frame_digest(FRAMES / f"{old:05d}.jpg")
+
+
 # ---------------------------------------------------------------- rows: aligned-face files
 
 def info(path) -> list:
@@ -941,6 +965,10 @@ ROWS = [
         works=True, check=check_two_faces_written),
     Row("extract-frames-with-foreign-metadata", r_extract_foreign_metadata_frames, (),
         works=True, check=check_three_faces_written),
+    Row("extract-resume-after-a-new-video", r_extract_resume_after_new_video,
+        ("2 faces", "aligned_outdated", "1 already done"), works=True,
+        check=check_faces_follow_the_new_frames,
+        redone=("ws/data_src/aligned/00001_0.jpg", "ws/data_src/aligned/00002_0.jpg")),
     Row("face-truncated", r_info_truncated, ("cut.jpg", "truncated")),
     Row("face-plain-jpg-no-metadata", r_info_plain_jpg, ("face.jpg", "no face metadata")),
     Row("face-foreign-app15", r_info_foreign_app15, ("face.jpg", "no face metadata")),
