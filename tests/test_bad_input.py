@@ -49,7 +49,8 @@ class Row:
     works: bool = False                     # must succeed instead of failing cleanly
     check: Callable[[Ctx], None] | None = None  # more checks after a row that works
     marks: list = field(default_factory=list)
-    redone: tuple = ()                      # damaged files (under tmp) the row must replace
+    redone: tuple = ()                      # files (under tmp) the row must replace
+    env: dict = field(default_factory=dict)  # environment changes for the run
 
 
 # ---------------------------------------------------------------- building blocks
@@ -361,6 +362,30 @@ def check_three_faces_written(c):
     assert [p.name for p in faces] == ["00001_0.jpg", "00002_0.jpg", "00003_0.jpg"]
     assert [read_meta(p).source_filename for p in faces] == ["00001.jpg", "00002.jpg",
                                                              "00003.jpg"]
+
+
+def r_extract_resume_after_new_video(c):
+    """Faces extracted from frames 1-3, then another video's frames extracted over them (frames
+    1 and 2 now show what 5 and 6 showed): those two are redone, frame 3 is kept."""
+    from app.extract.pipeline import ExtractOptions, extract_folder
+    folder = frames(c.ws / "data_src", 3)
+    extract_folder(folder, folder / "aligned", None,
+                   ExtractOptions(face_type="full", size=128, workers=1), progress=False)
+    for new, old in ((1, 5), (2, 6)):
+        shutil.copy(FRAMES / f"{old:05d}.jpg", folder / f"{new:05d}.jpg")
+    return ["extract", "src", *FAST]
+
+
+def check_faces_follow_the_new_frames(c):
+    from app.extract.frame_digest import frame_digest
+    from app.faceset.face_file import read_meta
+    side = c.ws / "data_src"
+    for i in (1, 2, 3):
+        meta = read_meta(side / "aligned" / f"{i:05d}_0.jpg")
+        assert meta.source_digest == frame_digest(side / f"{i:05d}.jpg")
+    for i, old in ((1, 1), (2, 2)):   # the old faces are set aside, not lost
+        meta = read_meta(side / "aligned_outdated" / f"{i:05d}_0.jpg")
+        assert meta.source_digest == frame_digest(FRAMES / f"{old:05d}.jpg")
 
 
 # ---------------------------------------------------------------- rows: aligned-face files
@@ -856,6 +881,30 @@ def r_merge_full_disk(c):
 
 # ---------------------------------------------------------------- rows: paths that must work
 
+#: a display nobody serves: Qt aborted the process (SIGABRT) on it
+DEAD_DISPLAY = {"DISPLAY": ":987", "WAYLAND_DISPLAY": "", "QT_QPA_PLATFORM": ""}
+
+
+def r_mask_edit_dead_display(c):
+    existing_aligned(c, "dst")
+    return ["mask", "edit", "dst"]
+
+
+def r_faceset_view_dead_display(c):
+    existing_aligned(c, "src")
+    return ["faceset", "view", "src"]
+
+
+def r_train_dead_display(c):
+    face_sets(c)
+    with_model(c)
+    return ["train", "SAE", "--target-iter", "1", "--batch-size", "2"]
+
+
+def check_preview_file(c):
+    assert (c.ws / "model" / "SAE_preview.png").is_file()
+
+
 def r_unicode_video_extract(c):
     c.ws = c.tmp / UNICODE
     video(c)
@@ -941,6 +990,10 @@ ROWS = [
         works=True, check=check_two_faces_written),
     Row("extract-frames-with-foreign-metadata", r_extract_foreign_metadata_frames, (),
         works=True, check=check_three_faces_written),
+    Row("extract-resume-after-a-new-video", r_extract_resume_after_new_video,
+        ("2 faces", "aligned_outdated", "1 already done"), works=True,
+        check=check_faces_follow_the_new_frames,
+        redone=("ws/data_src/aligned/00001_0.jpg", "ws/data_src/aligned/00002_0.jpg")),
     Row("face-truncated", r_info_truncated, ("cut.jpg", "truncated")),
     Row("face-plain-jpg-no-metadata", r_info_plain_jpg, ("face.jpg", "no face metadata")),
     Row("face-foreign-app15", r_info_foreign_app15, ("face.jpg", "no face metadata")),
@@ -1022,6 +1075,14 @@ ROWS = [
     Row("merge-damaged-mask-network", r_merge_damaged_masknet, ("mask network", "delete")),
     Row("merge-read-only-frames-folder", r_merge_read_only, ("data_dst", "cannot write")),
     Row("merge-full-disk", r_merge_full_disk, ("merged", "disk is full")),
+    Row("mask-edit-unreachable-display", r_mask_edit_dead_display,
+        ("mask editor needs a display", ":987 cannot be reached"), env=DEAD_DISPLAY),
+    Row("faceset-view-unreachable-display", r_faceset_view_dead_display,
+        ("needs a display", ":987 cannot be reached"), env=DEAD_DISPLAY),
+    Row("train-unreachable-display-goes-headless", r_train_dead_display,
+        (":987 cannot be reached", "sae_preview.png", "stopped (target) at iteration 1"),
+        works=True, check=check_preview_file, env=DEAD_DISPLAY,
+        redone=("ws/model/SAE_data.json", "ws/model/SAE_weights.safetensors")),
     Row("unicode-space-workspace-video-extract", r_unicode_video_extract, (), works=True,
         check=check_frames_written),
     Row("unicode-space-workspace-face-extract", r_unicode_extract, (), works=True,
@@ -1066,7 +1127,7 @@ def test_bad_input(row: Row, tmp_path: Path, request):
     try:
         argv = row.setup(ctx)
         before = snapshot(tmp_path)
-        proc = run_app(*argv, workspace=ctx.ws)
+        proc = run_app(*argv, workspace=ctx.ws, env=row.env)
         output = proc.stdout + proc.stderr
         assert "Traceback" not in output, output
         if row.works:
