@@ -58,12 +58,12 @@ def run_train(args) -> int:
 
     from app.errors import UserError
     from app.masknet.training import train_masknet
-    from app.workspace import Workspace
+    from app.workspace import SIDES, Workspace
 
     ws = Workspace.resolve(args.workspace)
     model_dir = Path(args.model_dir) if args.model_dir else ws.model_dir
     sides = tuple(s.strip() for s in args.sides.split(",") if s.strip())
-    if not sides or any(s not in ("src", "dst") for s in sides):
+    if not sides or any(s not in SIDES for s in sides):
         raise UserError(f"--sides {args.sides!r}: use src, dst or src,dst")
     if args.steps < 1:
         raise UserError("--steps must be at least 1")
