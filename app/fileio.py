@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -46,6 +47,16 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def remove_stale_temps_of(path: str | os.PathLike) -> None:
+    """Delete the half-written temporaries of `path` alone (`.<name>.XXXX.tmp*` beside it) that
+    a killed run left: a killed encode's `.result.mp4.*.tmp.mp4` can be as big as the video."""
+    target = Path(path)
+    if target.parent.is_dir():
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp*"):
+            if stale.is_file():
+                stale.unlink(missing_ok=True)
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> None:
