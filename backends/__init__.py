@@ -24,5 +24,5 @@ def get_engine(name: str = "torch", device: Any = None, **kw: Any):
     if name in ("opencl", "cl"):
         from backends.opencl_engine import OpenCLEngine
         return OpenCLEngine(device, **kw)
-    from app.errors import UserError
-    raise UserError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
+    from backends.errors import BackendError
+    raise BackendError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from app.errors import UserError
+from backends.errors import BackendError
 from backends.checkpoint import load_state, save_state
 from backends.layers import ParamSpec, init_params
 from backends.optim import Adam, Optimizer
@@ -97,7 +97,7 @@ class Engine:
         bad += [f"{k} {tuple(sd[k].shape)} != {tuple(self.specs[k].shape)}" for k in self.params
                 if k in sd and tuple(sd[k].shape) != tuple(self.specs[k].shape)]
         if bad:
-            raise UserError("the model file does not match this model's options (resolution, "
+            raise BackendError("the model file does not match this model's options (resolution, "
                             f"dims or architecture); mismatched: {', '.join(bad[:4])}"
                             + (f" and {len(bad) - 4} more" if len(bad) > 4 else ""), path)
         for k in self.params:

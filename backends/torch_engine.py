@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from app.errors import UserError
+from backends.errors import BackendError
 from backends.engine import Engine, LossFn, opt_key, step_key, map_tree
 from backends.ops import Ops
 from backends.optim import Optimizer, dropout_seed, lr_at
@@ -317,7 +317,7 @@ class TorchEngine(Engine):
                 return self._step(loss_fn, batch)
             except RuntimeError as e:
                 if _is_oom(e):
-                    raise UserError(f"out of memory on {self.device}: lower the batch size, the "
+                    raise BackendError(f"out of memory on {self.device}: lower the batch size, the "
                                     "model dims or the resolution") from None
                 raise
         return step

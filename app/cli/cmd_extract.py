@@ -83,9 +83,8 @@ def run(args) -> int:
     ws = Workspace.resolve(args.workspace)
     side = args.side
     frames_dir = _frames_dir(args, ws, side)
-    aligned = frames_dir / "aligned" if args.frames else ws.aligned_dir(side)
-    debug_dir = (frames_dir / "aligned_debug" if args.frames or side == "src"
-                 else ws.aligned_debug_dir)
+    aligned = ws.aligned_in(frames_dir) if args.frames else ws.aligned_dir(side)
+    debug_dir = ws.aligned_debug_in(frames_dir)
     if args.manual_fix_deleted_debug:
         if side != "dst":
             from app.errors import UserError

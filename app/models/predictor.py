@@ -73,7 +73,7 @@ class Predictor:
 def find_files(model_dir: str | Path, model_name: str) -> Any:
     """The ModelFiles of `model_name` (`SAE`, or with its GPU prefix `0_SAE`) in `model_dir`."""
     from app.models import model_class
-    from app.train.model_files import ModelFiles, find_model_files
+    from app.models.files import ModelFiles, find_model_files
 
     head, _, rest = model_name.partition("_")
     name, prefix = (rest, head + "_") if head.isdigit() and rest else (model_name, "")
