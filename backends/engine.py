@@ -144,6 +144,23 @@ class Engine:
         or dict) come back as float32 numpy arrays."""
         raise NotImplementedError
 
+    # ---- inference tuning (what an engine knows about running itself fast) ------------------
+    #: what `inference_fn` reads weights through (torch bf16: backends.torch_weight_cache)
+    inference_cache: Any = None
+
+    def inference_fn(self, fn: Callable) -> Callable:
+        """`fn` as `predict` should run it many times (torch bf16: with cached bf16 weights);
+        the same results as `fn`."""
+        return self.inference_cache.wrap(fn) if self.inference_cache is not None else fn
+
+    def inference_threads(self) -> int:
+        """Python threads that should call `predict` side by side (each on part of a batch)."""
+        return 1
+
+    def threaded_inference(self) -> bool:
+        """Whether `predict` may run in a thread other than the one that built the engine."""
+        return True
+
 
 def opt_key(o: Optimizer, param: str, slot: str) -> str:
     return f"opt/{o.name}/{param}/{slot}"

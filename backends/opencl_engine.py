@@ -138,6 +138,10 @@ class OpenCLEngine(Engine):
         self._steps: dict[str, Tensor] = {}
         self._generation = 0
 
+    def threaded_inference(self) -> bool:
+        """tinygrad runs in the thread that made the engine (it was written for that)."""
+        return False
+
     def __repr__(self) -> str:
         return f"OpenCLEngine({self.device}: {self.device_info.name})"
 

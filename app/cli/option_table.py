@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.cli.ask import ask, ask_bool, ask_choice, ask_float, ask_int
+from app.cli.ask import ask, ask_bool, ask_choice, ask_float, ask_int, number
 from app.cli.choices import Lazy, numbered
 from app.options import Option
 
@@ -27,25 +27,27 @@ def question(o: Option) -> str:
 
 
 def add_flags(parser: argparse.ArgumentParser, spec: tuple[Option, ...]) -> None:
-    """One flag per option, in table order; its value lands in `args.<key>` (None: not given)."""
+    """One flag per option, in table order; its value lands in `args.<key>` (None: not given).
+
+    The flag's help is `flag_help`, else the help text, else the question. A help or choice
+    function runs when the parser is built (keep it light, or give `flag_help`); a choice
+    function's names are read only when argparse checks a value or prints --help."""
     for o in spec:
         kw: dict[str, Any] = {"dest": o.key, "default": None}
-        text = o.flag_help or (o.help if isinstance(o.help, str) else "") or \
-            o.question.split("{")[0].rstrip(" :?[")
-        text = text.replace("%", "%%")
+        text = (o.flag_help or o.help_text() or o.question.split("{")[0].rstrip(" :?[")
+                ).replace("%", "%%")
         if o.kind == "bool":
             kw["action"] = argparse.BooleanOptionalAction
+        elif o.kind == "choice" and callable(o.choices):
+            kw["choices"], kw["metavar"] = Lazy(o.choice_names), "NAME"
+            text += " (%(choices)s)"
         elif o.kind == "choice":
-            # Lazy: a list found at run time is read only when argparse checks or prints it
-            kw["choices"] = Lazy(o.choice_names) if callable(o.choices) else o.choice_names()
-            if callable(o.choices):
-                kw["metavar"] = "NAME"
-                text = f"{text}: %(choices)s" if text else "%(choices)s"
+            kw["choices"] = o.choice_names()
         else:
-            kw["type"] = int if o.kind == "int" else float
+            kw["type"] = int if o.kind == "int" else number
             if o.lo is not None and o.hi is not None:
                 kw["metavar"] = o.range_text()
-        parser.add_argument(o.flag_name(), help=text or None, **kw)
+        parser.add_argument(o.flag_name(), help=text, **kw)
 
 
 def ask_option(o: Option, default: Any, given: Any = None) -> Any:
@@ -64,17 +66,21 @@ def ask_option(o: Option, default: Any, given: Any = None) -> Any:
     return ask_int(q, default, o.lo, o.hi, help_text, given=given)
 
 
-def ask_table(spec: tuple[Option, ...], given: dict, defaults: dict | None = None) -> dict:
+def ask_table(spec: tuple[Option, ...], given: dict, defaults: dict | None = None,
+              context: dict | None = None) -> dict:
     """Every option that applies, in table order: the flag's value if given, else asked (the
-    default when not interactive). `defaults` replaces table defaults (a model's own)."""
-    defaults = defaults or {}
-    out: dict = {}
+    default when not interactive), then checked by the table. `defaults` replaces table
+    defaults (a model's own); `context`: what is known before the questions (extract's side),
+    which `when` may read; it is not returned."""
+    defaults, context = defaults or {}, context or {}
+    out: dict = dict(context)
     for o in spec:
         if not o.applies(out):
             continue
         default = defaults.get(o.key, o.default_for(out))
-        out[o.key] = ask_option(o, default, given.get(o.key))
-    return out
+        value = ask_option(o, default, given.get(o.key))
+        out[o.key] = value if value is None else o.check(value)
+    return {k: v for k, v in out.items() if k not in context}
 
 
 def given_values(args: argparse.Namespace, spec: tuple[Option, ...]) -> dict:

@@ -13,6 +13,7 @@ from app.merge.engine import MergeStats, merge_frames
 from app.merge.options import MergeOptions
 from app.models.files import available_models
 from app.progress import step_bar
+from backends import share_cpu
 
 
 def load_model(model_dir: Path, model_name: str | None, engine: str, device: str | None,
@@ -100,20 +101,6 @@ def note_orphan_faces(faces: dict, frames: list[Path], aligned_dir: Path) -> Non
               "changed")
 
 
-def share_cores(workers: int) -> None:
-    """Leave the image workers their cores: torch threads = cores - workers (at least 1).
-
-    On a small CPU, inference threads competing with the workers run several times slower
-    (measured: 4x for H128 on 2 cores), so oversubscription costs more than it gives.
-    """
-    import os
-    import sys
-
-    torch = sys.modules.get("torch")
-    if torch is not None and workers > 0:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
-
-
 def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
               model_dir: str | Path | None = None, engine: str = "torch",
               device: str | None = None, workers: int = 2, batch_size: int = 8,
@@ -139,7 +126,7 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
     if opts.clip_hborder_mask_per is None:  # the model's own default, as DFL's converters had
         opts.clip_hborder_mask_per = float(model_merge_defaults(predictor).get(
             "clip_hborder_mask_per", 0.0))
-    share_cores(workers)
+    share_cpu(workers)
     upscaler = None
     if opts.super_resolution:
         upscaler = load_upscaler(ws, mdir, 2 * predictor.resolution, superres_steps)
