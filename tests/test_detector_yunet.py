@@ -125,3 +125,25 @@ def test_tilted_faces_get_their_roll_undone_by_the_fit(yunet):
     # lisa3 is itself tilted ~20 degrees: at 60 degrees the first pass is too far off to help
     assert np.median(two_pass) < 0.05 and sum(e < 0.08 for e in two_pass) >= 5, two_pass
     assert np.median(two_pass) < np.median(one_pass) / 1.5, (two_pass, one_pass)
+
+
+def test_missing_package_keeps_what_was_extracted(tmp_path, monkeypatch, capsys):
+    """A run with yunet where its wheel is missing stops with the one line, before any frame,
+    and the faces of an earlier run stay as they were."""
+    from app.cli.main import main
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for f in sorted((MEDIA / "person").glob("frame_*.jpg"))[:2]:
+        shutil.copy(f, frames / f.name)
+    args = ["extract", "src", "--frames", str(frames), "--workers", "1", "--face-type", "full",
+            "--size", "128"]
+    assert main(args + ["--detector", "fast"]) == 0
+    before = {p.name: p.read_bytes() for p in (frames / "aligned").iterdir()}
+    assert before
+    (frames / "frame_00013.jpg").rename(frames / "frame_00099.jpg")  # one pending frame
+    monkeypatch.setitem(sys.modules, "yuface", None)
+    assert main(args + ["--detector", "yunet"]) != 0
+    out = capsys.readouterr()
+    assert "--detector fast" in out.out + out.err and "Traceback" not in out.out + out.err
+    after = {p.name: p.read_bytes() for p in (frames / "aligned").iterdir()}
+    assert after == before

@@ -66,6 +66,7 @@ def run(args) -> int:
     model_dir = args.model_dir or ws.model_dir
     files = ModelFiles(model_dir, cls.name, choice.prefix)
     ModelLock(model_dir, files.stem).acquire()   # held until this process exits
+    files.remove_stale_temps()   # a killed save's temporary (model-sized), not the next save's job
     if files.exists():
         saved = files.read_data()
         answers = _override(cls, saved, given)
