@@ -12,6 +12,7 @@ import sys
 
 from app.cli.ask import ask_choice, ask_device_spec, interactive, number
 from app.cli.option_table import ask_option
+from backends import ENGINES
 from app.models import model_entries, model_names
 
 
@@ -24,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--src-dir", help="aligned src faces (default: workspace data_src/aligned)")
     p.add_argument("--dst-dir", help="aligned dst faces (default: workspace data_dst/aligned)")
     p.add_argument("--model-dir", help="model folder (default: workspace model/)")
-    p.add_argument("--engine", choices=("torch", "opencl"), default="torch",
+    p.add_argument("--engine", choices=ENGINES, default="torch",
                    help="torch (CUDA/ROCm/XPU/MPS/CPU) or opencl (any OpenCL device)")
     p.add_argument("--device", help="GPU idx, best, cpu (default: best; env FACESTUDIO_DEVICE)")
     p.add_argument("--batch-size", type=int)
@@ -66,6 +67,7 @@ def run(args) -> int:
     model_dir = args.model_dir or ws.model_dir
     files = ModelFiles(model_dir, cls.name, choice.prefix)
     ModelLock(model_dir, files.stem).acquire()   # held until this process exits
+    files.remove_stale_temps()   # a killed save's temporary (model-sized), not the next save's job
     if files.exists():
         saved = files.read_data()
         answers = _override(cls, saved, given)
