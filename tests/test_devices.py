@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from app.errors import UserError
+from backends.errors import BackendError
 from backends import devices
 
 
@@ -26,14 +26,14 @@ def test_env_overrides_flag(monkeypatch):
 
 def test_missing_gpu_lists_what_exists(monkeypatch):
     monkeypatch.delenv(devices.ENV_DEVICE, raising=False)
-    with pytest.raises(UserError, match="no GPU with idx 42") as e:
+    with pytest.raises(BackendError, match="no GPU with idx 42") as e:
         devices.choose(42, "torch")
     assert "cpu:" in str(e.value)
 
 
 def test_bad_spec_is_user_error(monkeypatch):
     monkeypatch.setenv(devices.ENV_DEVICE, "fastest")
-    with pytest.raises(UserError, match="FACESTUDIO_DEVICE"):
+    with pytest.raises(BackendError, match="FACESTUDIO_DEVICE"):
         devices.choose(None)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from app.cli.ask import ask_bool, ask_choice, ask_device_spec, ask_float, interactive
+from app.cli.ask import ask_choice, ask_device_spec, interactive, number
+from app.cli.option_table import ask_option
 from app.models import model_entries, model_names
 
 
@@ -30,7 +31,7 @@ def register(sub) -> None:
     p.add_argument("--target-iter", type=int, help="save and stop at this iteration (0: never)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a model or trainer option, e.g. resolution=96 or archi=liae (repeatable)")
-    p.add_argument("--save-every", type=float, default=25.0, metavar="MIN",
+    p.add_argument("--save-every", type=number, default=25.0, metavar="MIN",
                    help="minutes between saves (default 25)")
     p.add_argument("--no-window", action="store_true",
                    help="write the preview to model/<NAME>_preview.png instead of a window")
@@ -42,11 +43,16 @@ def run(args) -> int:
     from app.errors import UserError
     from app.models import model_class
     from app.models.options import GENERAL_KEYS
-    from app.train.model_files import ModelFiles
+    from app.models.files import ModelFiles
+    from app.train.model_lock import ModelLock
+    from app.models.saved_state import SEED_MAX
     from app.train.trainer import Trainer
     from app.workspace import Workspace
 
     ws = Workspace.resolve(args.workspace)
+    if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
+        raise UserError(f"--seed {args.seed} is out of range: give a whole number from 0 to "
+                        f"{SEED_MAX}")
     cls = model_class(ask_model(args.model))
     given = _parse_options(args.option)
     if args.batch_size is not None:
@@ -59,6 +65,7 @@ def run(args) -> int:
     choice = _choose_device(args)
     model_dir = args.model_dir or ws.model_dir
     files = ModelFiles(model_dir, cls.name, choice.prefix)
+    ModelLock(model_dir, files.stem).acquire()   # held until this process exits
     if files.exists():
         saved = files.read_data()
         answers = _override(cls, saved, given)
@@ -110,23 +117,8 @@ def _choose_device(args):
 
 
 def _ask(o, default, chosen: dict):
-    """One option as a question (or the given flag value / default when not interactive)."""
-    q = o.question
-    if o.kind == "bool":
-        return ask_bool(q, bool(default), o.help or None)
-    if o.kind == "choice":
-        return ask_choice(q, str(default), o.choices, o.help or None)
-    if o.kind == "float":
-        return ask_float(q, default, o.lo, o.hi, o.help or None)
-    return _ask_int_step(o, default)
-
-
-def _ask_int_step(o, default):
-    from app.cli.ask import ask
-
-    def ok(v: int) -> bool:
-        return (o.lo is None or v >= o.lo) and (o.hi is None or v <= o.hi) and v % o.step == 0
-    return ask(o.question, default, int, o.help or None, valid=ok)
+    """One option as a question (app/cli/option_table.py, as every step asks)."""
+    return ask_option(o, default)
 
 
 def _first_run(cls, given: dict) -> dict:

@@ -19,10 +19,11 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from app.errors import UserError
+from app.errors import UserError, working_on
 from app.extract.align import face_matrix
 from app.fileio import atomic_write_bytes, atomic_write_text, remove_stale_temps
 from app.merge import jitter
+from app.video.frames import image_is_complete
 from app.merge.dst_inputs import FRAME_EXTS, _as_dst_face
 from app.merge.compose import (PredictedFace, merge_frame, merge_frame_u8, probe_levels,
                                 wants_alpha)
@@ -168,6 +169,7 @@ def predict_faces(predictor: Predictor, crops: np.ndarray, upscaler=None,
 
 
 def _read_frame(path: Path) -> np.ndarray:
+    working_on(path)
     img = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise UserError("cannot read this dst frame (damaged or not an image); re-extract the "
@@ -181,23 +183,14 @@ def _chunks(items: list, n: int) -> Iterable[list]:
 
 
 def default_inference_threads(predictor: Predictor) -> int:
-    """Python threads that run inference side by side (each on single-threaded torch ops).
-
-    On a small CPU torch's own OpenMP threads collapse when the image workers take a core (each
-    op waits at a barrier for the preempted thread), so merge runs torch single-threaded: then
-    two inference threads, each with its own part of the batch, use both cores and just slow
-    down (never stall) while a worker runs. Other engines (GPU, OpenCL) get one thread, which
-    still overlaps reading and writing frames with inference.
-    """
-    import os
-    import sys
-
-    eng = getattr(predictor, "engine", None)
-    torch = sys.modules.get("torch")
-    if (eng is None or getattr(eng, "name", "") != "torch" or torch is None
-            or getattr(getattr(eng, "device", None), "type", "") != "cpu"):
-        return 1
-    return 2 if torch.get_num_threads() == 1 and (os.cpu_count() or 1) >= 2 else 1
+    """Python threads that run inference side by side: what the engine says
+    (`Engine.inference_threads`: two on a small CPU for torch, which merge runs single-threaded
+    beside the image workers; one elsewhere, which still overlaps reading and writing frames
+    with inference), or the graph runtime (`open_session`)."""
+    if getattr(predictor, "inference_threads", None):  # a graph runtime says it (open_session)
+        return predictor.inference_threads
+    threads = getattr(getattr(predictor, "engine", None), "inference_threads", None)
+    return threads() if threads is not None else 1
 
 
 def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
@@ -224,7 +217,7 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
     atomic_write_text(out_dir / SETTINGS_NAME, json.dumps(opts.output_settings(), indent=1))
     opts = effective_options(opts, predictor)
     stats = MergeStats(frames=len(frames))
-    done = [not overwrite and output_path(f, out_dir, opts).exists() for f in frames]
+    done = _already_merged(frames, out_dir, opts, overwrite)
     stats.skipped = sum(done)
     if progress and stats.skipped:
         progress(stats.skipped)
@@ -261,6 +254,21 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
         pool.close()
         pool.join()
     return stats
+
+
+def _already_merged(frames: list[Path], out_dir: Path, opts: MergeOptions,
+                    overwrite: bool) -> list[bool]:
+    """Per frame: its merged frame is there and whole. A 0-byte, cut-off or foreign file (a
+    full disk, another tool) is merged again, said once; counting it done lost the frame."""
+    if overwrite:
+        return [False] * len(frames)
+    outs = [output_path(f, out_dir, opts) for f in frames]
+    done = [image_is_complete(p) for p in outs]
+    damaged = [p.name for p, d in zip(outs, done) if not d and p.exists()]
+    if damaged:
+        print(f"note: {len(damaged)} merged frames are empty or damaged ({', '.join(damaged[:5])}"
+              f"{' ...' if len(damaged) > 5 else ''}); merging them again")
+    return done
 
 
 class _Run:
@@ -354,7 +362,8 @@ def _make_executor(predictor: Predictor, threads: int):
     """Inference threads for torch (and model-free predictors); the OpenCL engine (tinygrad)
     runs in the main thread, as it was written for."""
     eng = getattr(predictor, "engine", None)
-    if eng is not None and getattr(eng, "name", "") != "torch":
+    threaded = getattr(eng, "threaded_inference", None)
+    if eng is not None and (threaded is None or not threaded()):  # unknown engine: main thread
         return _InlineExecutor()
     return ThreadPoolExecutor(max(1, threads), thread_name_prefix="merge-inference")
 

@@ -10,7 +10,7 @@ demo) passes plain option dicts.
 from __future__ import annotations
 
 import dataclasses
-
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -22,7 +22,7 @@ import numpy as np
 from app.errors import UserError
 from app.models import model_class
 from app.models.options import GENERAL, refuse_inapplicable, resolve
-from app.train.model_files import ModelFiles, foreign_model_files
+from app.models.files import ModelFiles, foreign_model_files
 
 PREVIEW_FACES = 4
 
@@ -31,7 +31,7 @@ PREVIEW_FACES = 4
 class TrainResult:
     iteration: int
     history: list = field(default_factory=list)
-    stopped: str = ""             # target | time | user | interrupted | steps
+    stopped: str = ""             # target | time | user | interrupted | steps | SIGTERM | SIGHUP
     ms_per_step: float = 0.0
     files: ModelFiles | None = None
 
@@ -43,7 +43,7 @@ def merge_options(spec, saved: dict, given: dict | None, where: object) -> dict:
     for o in spec:
         if not given or given.get(o.key) is None or o.key not in saved:
             continue
-        value = o.check(given[o.key], where)
+        value = o.check(given[o.key])   # a flag's value: the saved file is not to blame
         if value == saved[o.key]:
             continue
         if not o.overridable:
@@ -74,17 +74,14 @@ class Trainer:
                             + ", ".join(foreign[:4]) + "); use an empty model folder, e.g. "
                             "--model-dir another_folder", model_dir)
         self.first_run = not self.files.exists()
+        self.saved_iteration: int | None = None
         if self.first_run:
-            self.options = resolve(cls.options_spec, options or {}, self.files.data)
-            self.general = resolve(GENERAL, general or {}, self.files.data)
+            self.options = resolve(cls.options_spec, options or {})
+            self.general = resolve(GENERAL, general or {})
             self.seed = int(seed if seed is not None else random.randrange(2 ** 31))
             saved: dict = {}
         else:
-            saved = self.files.read_data()
-            if saved.get("model") != cls.name:
-                raise UserError(f"this file belongs to a {saved.get('model')} model, not "
-                                f"{cls.name}; train {saved.get('model')} or use another model "
-                                "folder", self.files.data)
+            saved = self.files.read_data()   # validated: model name, options, state
             self.options = merge_options(cls.options_spec, saved["options"], options, self.files.data)
             self.general = merge_options(GENERAL, saved["general"], general, self.files.data)
             self.seed = int(saved["seed"])
@@ -97,7 +94,7 @@ class Trainer:
         self._make_engine(engine, device)
         if not self.first_run:
             data = self.files.load(self.engine)
-            self.iteration = int(data["iteration"])
+            self.iteration = self.saved_iteration = int(data["iteration"])
             self.history = list(data.get("loss_history", []))
 
     # ---- set-up -----------------------------------------------------------------------------
@@ -151,6 +148,7 @@ class Trainer:
 
     def save(self) -> None:
         self.files.save(self.engine, self.state())
+        self.saved_iteration = self.iteration
 
     # ---- preview ----------------------------------------------------------------------------
     def preview_image(self) -> np.ndarray:
@@ -178,7 +176,8 @@ class Trainer:
             max_steps: int | None = None, save_every_min: float = 25.0,
             preview_every_s: float = 120.0, window: bool | None = None) -> TrainResult:
         """Train until the target iteration, the time budget, `max_steps` or the user stops;
-        then save. Saves every `save_every_min` minutes; Ctrl+C saves and exits."""
+        then save. Saves every `save_every_min` minutes; Ctrl+C, SIGTERM and SIGHUP save and
+        exit; a non-finite loss stops without saving (UserError)."""
         from app.ui.preview_window import PreviewSink
 
         target = target_iter if target_iter is not None else int(self.general["target_iter"] or 0)
@@ -192,11 +191,15 @@ class Trainer:
         feeder = self.sample_feeder()
         started = last_save = last_preview = time.monotonic()
         steps, step_time = 0, 0.0
+        stop = _StopSignals()
         try:
             self._show(sink)
             while True:
                 t0 = time.monotonic()
                 losses = self._train_step(feeder.next())
+                if not all(math.isfinite(v) for v in losses.values()):
+                    result.stopped = "diverged"
+                    break
                 step_time += time.monotonic() - t0
                 self.iteration += 1
                 steps += 1
@@ -212,6 +215,8 @@ class Trainer:
                     result.stopped = "steps"
                 elif action == "exit":
                     result.stopped = "user"
+                elif stop.received:
+                    result.stopped = stop.received
                 if result.stopped:
                     break
                 if action == "save" or now - last_save >= save_every_min * 60:
@@ -222,11 +227,21 @@ class Trainer:
                     last_preview = now
         except KeyboardInterrupt:
             result.stopped = "interrupted"
+        except BaseException:
+            stop.restore()
+            raise
         finally:
             feeder.close()
         if self.progress:
             print()
-        self._save_logged()
+        if result.stopped == "diverged":
+            stop.restore()
+            sink.close()
+            raise self._diverged(losses)
+        try:
+            self._save_logged()   # a second SIGTERM here is caught: the save completes
+        finally:
+            stop.restore()
         self._show(sink)
         sink.close()
         result.iteration, result.history = self.iteration, self.history
@@ -243,6 +258,16 @@ class Trainer:
                                 "the batch size, the model dims or the resolution (the last save "
                                 "is kept)") from None
             raise
+
+    def _diverged(self, losses: dict) -> UserError:
+        """Nothing is saved after a non-finite loss: NaN weights would replace the model and,
+        three saves later, every backup of it."""
+        shown = ", ".join(f"{k} {v}" for k, v in losses.items())
+        kept = (f"the last save (iteration {self.saved_iteration}) is kept"
+                if self.saved_iteration is not None else "nothing was saved")
+        return UserError(f"training diverged at iteration {self.iteration + 1} ({shown}); {kept}."
+                         " Lower the learning rate (--option learning_rate=...) or check the "
+                         "options and face sets", self.files.dir)
 
     def _show(self, sink) -> None:
         img = self.preview_image()
@@ -261,3 +286,35 @@ class Trainer:
         line = (f"[{time.strftime('%H:%M:%S')}][#{self.iteration:06d}][{seconds * 1000:.0f}ms]"
                 f" {losses['src_loss']:.4f} {losses['dst_loss']:.4f}")
         print("\r" + line, end="", flush=True)
+
+
+class _StopSignals:
+    """SIGTERM and SIGHUP (`timeout`, `docker stop`, a job scheduler, a closed terminal) stop
+    training after the current step and save, as Ctrl+C does; the default action would kill the
+    run and lose everything since the last save (up to the save interval). A flag, not an
+    exception: a signal that lands during a save must not break it off."""
+
+    NAMES = ("SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        import signal
+        import threading
+
+        self.received = ""
+        self._old: dict = {}
+        if threading.current_thread() is not threading.main_thread():
+            return   # Python delivers signals to the main thread only
+        for name in self.NAMES:
+            sig = getattr(signal, name, None)   # Windows has no SIGHUP
+            if sig is not None:
+                self._old[sig] = signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum, _frame) -> None:
+        import signal
+        self.received = signal.Signals(signum).name
+
+    def restore(self) -> None:
+        import signal
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()

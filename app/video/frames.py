@@ -14,23 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import UserError
+from app.frame_files import list_frames
 from app.video.ffmpeg import probe, run_ffmpeg
 
-FRAME_EXTS = (".png", ".jpg", ".jpeg")
 DIGITS = 5
 #: zlib level 3: 3x faster than ffmpeg's default for 7 % larger frames (bench/video.py)
 PNG_FAST = ["-compression_level", "3"]
-
-
-def list_frames(folder: str | os.PathLike) -> list[Path]:
-    """Image files at the top of `folder`, in play order (numeric names sort by number)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    files = [p for p in folder.iterdir()
-             if p.is_file() and p.suffix.lower() in FRAME_EXTS and not p.name.startswith(".")]
-    return sorted(files, key=lambda p: (0, int(p.stem), p.name) if p.stem.isdigit()
-                  else (1, 0, p.name))
 
 
 @dataclass(frozen=True)
@@ -73,6 +62,35 @@ def read_sequence(folder: str | os.PathLike, what: str = "frames") -> Sequence:
             raise UserError(f"frame {missing} is missing (frames must be numbered without "
                             "gaps): redo the step that writes them", folder)
     return Sequence(folder, frames, numbers[0], digits, frames[0].suffix)
+
+
+def image_is_complete(path: str | os.PathLike) -> bool:
+    """True when `path` is a whole PNG or JPEG: its signature at the start and its end marker
+    at the end. A 0-byte, cut-off (a killed write of another tool, a full disk) or foreign file
+    is not. Reads 20 bytes, not the image, so checking thousands of frames takes a moment."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(8)
+            f.seek(max(0, size - 12))
+            tail = f.read(12)
+    except OSError:
+        return False
+    if head == b"\x89PNG\r\n\x1a\n":
+        return tail.endswith(b"IEND\xaeB`\x82")
+    return head[:2] == b"\xff\xd8" and b"\xff\xd9" in tail
+
+
+def read_whole_sequence(folder: str | os.PathLike, what: str, remedy: str) -> Sequence:
+    """`read_sequence`, then every frame checked whole: ffmpeg would stop at the first damaged
+    one and write a short video as if all went well."""
+    seq = read_sequence(folder, what)
+    bad = [p.name for p in seq.frames if not image_is_complete(p)]
+    if bad:
+        shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise UserError(f"{len(bad)} of the {len(seq.frames)} {what} are empty or damaged "
+                        f"({shown}); {remedy}", seq.folder)
+    return seq
 
 
 def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, fps: float | None = None,
