@@ -13,6 +13,8 @@ from pathlib import Path
 from app.errors import UserError
 
 ENV_VAR = "FACESTUDIO_WORKSPACE"
+#: the two sides of a swap: the source face (src) goes onto the destination video (dst)
+SIDES = ("src", "dst")
 VIDEO_EXTS = (".mp4", ".mkv", ".avi", ".mov", ".mpg", ".mpeg", ".webm", ".m4v", ".wmv", ".flv")
 
 
@@ -101,6 +103,9 @@ class Workspace:
         if not found:
             raise UserError(f"no {stem} video found (expected {stem}.mp4 or another video "
                             f"extension). Put the {side} video there.", self.root)
+        if len(found) > 1:   # taking one silently extracted the wrong video
+            raise UserError(f"several {stem} videos ({', '.join(p.name for p in found)}): keep "
+                            f"the {side} video you mean and rename or move the others", self.root)
         return found[0]
 
 
@@ -116,6 +121,6 @@ def folder(path: Path, what: str = "") -> Path:
 
 
 def _side(side: str) -> str:
-    if side not in ("src", "dst"):
+    if side not in SIDES:
         raise UserError(f"unknown side {side!r}: use src or dst")
     return side

