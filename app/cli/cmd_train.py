@@ -43,7 +43,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from app.errors import UserError
     from app.models import model_class
-    from app.models.options import GENERAL_KEYS
+    from app.models.options import GENERAL, GENERAL_KEYS
     from app.models.files import ModelFiles
     from app.train.model_lock import ModelLock
     from app.models.saved_state import SEED_MAX
@@ -63,6 +63,9 @@ def run(args) -> int:
     unknown = set(given) - set(GENERAL_KEYS) - {o.key for o in cls.options_spec}
     if unknown:
         raise UserError(f"unknown option(s) {', '.join(sorted(unknown))} for {cls.name}")
+    for o in GENERAL + tuple(cls.options_spec):   # a bad value before the device (and torch)
+        if o.key in given:
+            o.check(given[o.key])
     choice = _choose_device(args)
     model_dir = args.model_dir or ws.model_dir
     files = ModelFiles(model_dir, cls.name, choice.prefix)
