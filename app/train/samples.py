@@ -193,6 +193,7 @@ class SampleConfig:
     seed: int = 0
     eyes_mouth: bool = False     # eyes-and-mouth masks `em_src`, `em_dst` (SAEHD)
     ct_mode: str = "none"        # src faces take a random dst face's colours (SAEHD's ct_mode)
+    uniform_yaw: bool = False    # every yaw equally often, whatever the set holds (SAEHD)
 
 
 class BatchMaker:
@@ -202,13 +203,15 @@ class BatchMaker:
                  src_aug: AugmentOptions, dst_aug: AugmentOptions):
         self.src, self.dst, self.cfg = src, dst, cfg
         self.src_aug, self.dst_aug = src_aug, dst_aug
+        self._yaw_bins: dict[str, list[np.ndarray]] = {}
         self._yaw_order = np.argsort(src.yaws, kind="stable")
         self._sorted_yaws = src.yaws[self._yaw_order]
 
     def _epoch_index(self, side: str, n: int, k: int) -> int:
         """The k-th face drawn from a set of n: shuffled epochs, as DFL's generators draw."""
         epoch, pos = divmod(k, n)
-        perm = np.random.default_rng([self.cfg.seed, epoch, 0 if side == "src" else 1]).permutation(n)
+        tag = {"src": 0, "dst": 1, "src-bins": 2, "dst-bins": 3}[side]
+        perm = np.random.default_rng([self.cfg.seed, epoch, tag]).permutation(n)
         return int(perm[pos])
 
     def _src_for_yaw(self, rng: np.random.Generator, yaw: float) -> int:
@@ -221,13 +224,21 @@ class BatchMaker:
 
     def indices(self, i: int) -> tuple[list[int], list[int]]:
         b = self.cfg.batch_size
-        dst = [self._epoch_index("dst", len(self.dst), i * b + j) for j in range(b)]
+        dst = [self._draw("dst", self.dst, i * b + j) for j in range(b)]
         if self.cfg.sort_by_yaw:
             rng = np.random.default_rng([self.cfg.seed, i, 7])
             src = [self._src_for_yaw(rng, float(self.dst.yaws[d])) for d in dst]
         else:
-            src = [self._epoch_index("src", len(self.src), i * b + j) for j in range(b)]
+            src = [self._draw("src", self.src, i * b + j) for j in range(b)]
         return src, dst
+
+    def _draw(self, side: str, fs: FaceSet, k: int) -> int:
+        if not self.cfg.uniform_yaw:
+            return self._epoch_index(side, len(fs), k)
+        bins = self._yaw_bins.setdefault(side, yaw_bins(fs.yaws))
+        b = bins[self._epoch_index(side + "-bins", len(bins), k)]
+        rng = np.random.default_rng([self.cfg.seed, k, 0 if side == "src" else 1, 5])
+        return int(b[rng.integers(len(b))])
 
     def make(self, i: int) -> dict[str, np.ndarray]:
         src_idx, dst_idx = self.indices(i)
@@ -273,6 +284,15 @@ class BatchMaker:
         out = color_transfer(self.cfg.ct_mode, img.astype(np.float32) / 255,
                              ref.astype(np.float32) / 255)
         return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def yaw_bins(yaws: np.ndarray, count: int = 128) -> list[np.ndarray]:
+    """The faces in each of `count` equal yaw ranges over -1..1 (ours: app.extract.align's
+    estimate), empty ranges left out: SAEHD's uniform yaw draws a range, then a face in it, so
+    rare side faces come as often as frontal ones (DFL 2.0: 128 ranges over -1.2..1.2 radians)."""
+    edges = np.linspace(-1.0, 1.0, count + 1)[1:-1]
+    which = np.searchsorted(edges, np.asarray(yaws), side="right")
+    return [np.flatnonzero(which == g) for g in range(count) if np.any(which == g)]
 
 
 def _to_max(mask_u8: np.ndarray) -> np.ndarray:
