@@ -43,7 +43,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from app.errors import UserError
     from app.models import model_class
-    from app.models.options import GENERAL_KEYS
+    from app.models.options import GENERAL, GENERAL_KEYS
     from app.models.files import ModelFiles
     from app.train.model_lock import ModelLock
     from app.models.saved_state import SEED_MAX
@@ -54,6 +54,9 @@ def run(args) -> int:
     if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
         raise UserError(f"--seed {args.seed} is out of range: give a whole number from 0 to "
                         f"{SEED_MAX}")
+    if args.save_every <= 0:   # 0 saved (and rotated the backups) after every step
+        raise UserError(f"--save-every {args.save_every:g} is out of range: give the minutes "
+                        "between saves, more than 0")
     cls = model_class(ask_model(args.model))
     given = _parse_options(args.option)
     if args.batch_size is not None:
@@ -63,6 +66,9 @@ def run(args) -> int:
     unknown = set(given) - set(GENERAL_KEYS) - {o.key for o in cls.options_spec}
     if unknown:
         raise UserError(f"unknown option(s) {', '.join(sorted(unknown))} for {cls.name}")
+    for o in GENERAL + tuple(cls.options_spec):   # a bad value before the device (and torch)
+        if o.key in given:
+            o.check(given[o.key])
     choice = _choose_device(args)
     model_dir = args.model_dir or ws.model_dir
     files = ModelFiles(model_dir, cls.name, choice.prefix)

@@ -93,17 +93,23 @@ class Trainer:
         self._load_faces(src_dir, dst_dir)
         self._make_engine(engine, device)
         if not self.first_run:
+            self.engine.fresh_prefixes = self.model.fresh_prefixes
             data = self.files.load(self.engine)
             self.iteration = self.saved_iteration = int(data["iteration"])
             self.history = list(data.get("loss_history", []))
+            fresh = sorted({k.split(".")[0] for k in self.engine.started_fresh})
+            if fresh:
+                self.log(f"note: {', '.join(fresh)} start(s) fresh: not in the saved model, or "
+                         "saved with other dims")
 
     # ---- set-up -----------------------------------------------------------------------------
     def _load_faces(self, src_dir, dst_dir) -> None:
         from app.train.samples import load_faceset, preview_faces
 
         m = self.model
-        self.src = load_faceset(src_dir, m.resolution, m.face_type, self.progress)
-        self.dst = load_faceset(dst_dir, m.resolution, m.face_type, self.progress)
+        em = m.eyes_mouth_masks
+        self.src = load_faceset(src_dir, m.resolution, m.face_type, self.progress, eyes_mouth=em)
+        self.dst = load_faceset(dst_dir, m.resolution, m.face_type, self.progress, eyes_mouth=em)
         self.preview_batch = {"src": preview_faces(self.src, PREVIEW_FACES, self.seed),
                               "dst": preview_faces(self.dst, PREVIEW_FACES, self.seed)}
 
@@ -121,7 +127,7 @@ class Trainer:
         # SAE's optimizer mode (DFL): 1 state on the device, 2 state in host RAM, 3 state and
         # update on the host. Set before the saved state is loaded, so a mode changed on a later
         # run (it is overridable) places the resumed state there.
-        mode = int(self.options.get("optimizer_mode", 1))
+        mode = self.model.optimizer_offload()
         self.engine.set_optimizer_offload(mode)
         if mode > 1 and getattr(self.engine, "device", None) is not None \
                 and getattr(self.engine.device, "type", "") == "cpu":
@@ -130,15 +136,13 @@ class Trainer:
         self._step = self.engine.train_step(self.model.loss_fn)
 
     def sample_feeder(self):
-        from app.train.samples import AugmentOptions, BatchMaker, SampleConfig, SampleFeeder
+        from app.train.samples import BatchMaker, SampleConfig, SampleFeeder
 
         g = self.general
+        src_aug, dst_aug, extra = self.model.sample_settings(g)
         cfg = SampleConfig(int(g["batch_size"]), self.model.multiscale, bool(g["sort_by_yaw"]),
-                           self.seed)
-        flip = bool(g["random_flip"])
-        maker = BatchMaker(self.src, self.dst, cfg,
-                           AugmentOptions(random_flip=flip, scale_shift=g["src_scale_mod"] / 100.0),
-                           AugmentOptions(random_flip=flip))
+                           self.seed, **extra)
+        maker = BatchMaker(self.src, self.dst, cfg, src_aug, dst_aug)
         return SampleFeeder(maker, start=self.iteration)
 
     # ---- state ------------------------------------------------------------------------------
