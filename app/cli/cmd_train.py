@@ -25,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("--src-dir", help="aligned src faces (default: workspace data_src/aligned)")
     p.add_argument("--dst-dir", help="aligned dst faces (default: workspace data_dst/aligned)")
     p.add_argument("--model-dir", help="model folder (default: workspace model/)")
+    p.add_argument("--pretrain-dir", help="SAEHD's pretrain option: aligned faces of any people "
+                   "to pretrain on (both sides)")
     p.add_argument("--engine", choices=ENGINES, default="torch",
                    help="torch (CUDA/ROCm/XPU/MPS/CPU) or opencl (any OpenCL device)")
     p.add_argument("--device", help="GPU idx, best, cpu (default: best; env FACESTUDIO_DEVICE)")
@@ -69,8 +71,10 @@ def run(args) -> int:
     for o in GENERAL + tuple(cls.options_spec):   # a bad value before the device (and torch)
         if o.key in given:
             o.check(given[o.key])
-    choice = _choose_device(args)
     model_dir = args.model_dir or ws.model_dir
+    if ModelFiles(model_dir, cls.name).data.is_file():   # a bad saved file, before torch too
+        ModelFiles(model_dir, cls.name).read_data()
+    choice = _choose_device(args)
     files = ModelFiles(model_dir, cls.name, choice.prefix)
     ModelLock(model_dir, files.stem).acquire()   # held until this process exits
     files.remove_stale_temps()   # a killed save's temporary (model-sized), not the next save's job
@@ -86,7 +90,8 @@ def run(args) -> int:
     print(f"device: {dev.name} ({choice.reason})")
     trainer = Trainer(args.src_dir or ws.aligned_dir("src"), args.dst_dir or ws.aligned_dir("dst"),
                       model_dir, cls.name, options=options, general=general, engine=choice.engine,
-                      device=device, prefix=choice.prefix, seed=args.seed)
+                      device=device, prefix=choice.prefix, seed=args.seed,
+                      pretrain_dir=args.pretrain_dir)
     m = trainer.model
     print(f"{m.name}: {m.param_count() / 1e6:.1f} M parameters, {m.resolution} px {m.face_type} "
           f"face, batch {trainer.general['batch_size']}, iteration {trainer.iteration}; "
