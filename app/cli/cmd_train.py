@@ -71,8 +71,10 @@ def run(args) -> int:
     for o in GENERAL + tuple(cls.options_spec):   # a bad value before the device (and torch)
         if o.key in given:
             o.check(given[o.key])
-    choice = _choose_device(args)
     model_dir = args.model_dir or ws.model_dir
+    if ModelFiles(model_dir, cls.name).data.is_file():   # a bad saved file, before torch too
+        ModelFiles(model_dir, cls.name).read_data()
+    choice = _choose_device(args)
     files = ModelFiles(model_dir, cls.name, choice.prefix)
     ModelLock(model_dir, files.stem).acquire()   # held until this process exits
     files.remove_stale_temps()   # a killed save's temporary (model-sized), not the next save's job
