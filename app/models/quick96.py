@@ -40,7 +40,7 @@ class Quick96(SAEHD):
                         params=self.trainable_params(), lr_dropout=0.3)]
 
     def sample_settings(self, general: dict) -> tuple[Any, Any, dict]:
-        from app.train.samples import AugmentOptions
+        from app.models.augment import AugmentOptions
         src, dst, extra = super().sample_settings(general)
         src = AugmentOptions(scale=src.scale, random_flip=False, random_warp=True)
         dst = AugmentOptions(scale=dst.scale, random_flip=False, random_warp=True)
