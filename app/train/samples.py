@@ -164,6 +164,8 @@ class SampleConfig:
     multiscale: int = 1          # targets at full, 1/2, 1/4 size
     sort_by_yaw: bool = False    # pick each src face by the pose of its dst partner
     seed: int = 0
+    part: int = 0                # this process's share of each batch: faces
+    parts: int = 1               # [part*B/parts, (part+1)*B/parts) of the whole batch B
 
 
 class BatchMaker:
@@ -211,9 +213,15 @@ class BatchMaker:
 
     def _side(self, side: str, fs: FaceSet, idx: list[int], aug: AugmentOptions,
               rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Every face's warp is drawn (the random stream stays the whole batch's) but only this
+        part's faces are warped: N processes each build 1/N of the single-process batch."""
+        per = len(idx) // self.cfg.parts
+        mine = range(self.cfg.part * per, (self.cfg.part + 1) * per)
         warped, targets, masks = [], [], []
-        for k in idx:
+        for j, k in enumerate(idx):
             p = warp_params(rng, fs.images.shape[1], aug)
+            if j not in mine:
+                continue
             img = fs.images[k]
             warped.append(warp_image(p, img, True))
             targets.append(warp_image(p, img, False))

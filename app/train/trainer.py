@@ -25,6 +25,8 @@ from app.models.options import GENERAL, refuse_inapplicable, resolve
 from app.train.model_files import ModelFiles, foreign_model_files
 
 PREVIEW_FACES = 4
+#: why a run stopped, in the order ranks agree on it (the largest any rank saw wins)
+STOP_REASONS = ("", "steps", "target", "time", "user", "interrupted")
 
 
 @dataclass
@@ -64,9 +66,15 @@ class Trainer:
     def __init__(self, src_dir: str | Path, dst_dir: str | Path, model_dir: str | Path,
                  model_name: str, options: dict | None = None, general: dict | None = None,
                  engine: str = "torch", device: Any = None, prefix: str = "",
-                 seed: int | None = None, progress: bool = True, log: Callable = print):
+                 seed: int | None = None, progress: bool = True, log: Callable = print,
+                 rank: int = 0, world: int = 1):
+        """`rank`/`world`: this process's place among several training one model together
+        (app.train.distributed); rank 0 alone writes files and shows the preview."""
         cls = model_class(model_name)
-        self.log, self.progress = log, progress
+        self.rank, self.world, self.leader = rank, world, rank == 0
+        self.log, self.progress = log, progress and self.leader
+        #: polled once a step; the multi-process launcher points it at its signal flag
+        self.stop_requested: Callable[[], bool] = lambda: False
         self.files = ModelFiles(model_dir, cls.name, prefix)
         foreign = foreign_model_files(model_dir)
         if foreign and not self.files.exists():
@@ -90,6 +98,9 @@ class Trainer:
             self.seed = int(saved["seed"])
         if self.general.get("batch_size") is None:
             self.general["batch_size"] = cls.default_batch
+        if int(self.general["batch_size"]) % world:
+            raise UserError(f"batch size {self.general['batch_size']} does not split evenly over "
+                            f"{world} devices: choose a multiple of {world}", self.files.data)
         self.model = cls(self.options)
         self.iteration = int(saved.get("iteration", 0))
         self.history: list[list[float]] = list(saved.get("loss_history", []))
@@ -116,6 +127,9 @@ class Trainer:
         try:
             self.engine = get_engine(engine, device)
             self.engine.init_params(self.model.specs, seed=self.seed)
+            if self.world > 1:
+                from backends import ddp
+                ddp.broadcast_params(self.engine)
         except MemoryError:
             raise UserError("out of memory creating the model: lower the model dims or the "
                             "resolution") from None
@@ -137,7 +151,7 @@ class Trainer:
 
         g = self.general
         cfg = SampleConfig(int(g["batch_size"]), self.model.multiscale, bool(g["sort_by_yaw"]),
-                           self.seed)
+                           self.seed, part=self.rank, parts=self.world)
         flip = bool(g["random_flip"])
         maker = BatchMaker(self.src, self.dst, cfg,
                            AugmentOptions(random_flip=flip, scale_shift=g["src_scale_mod"] / 100.0),
@@ -179,7 +193,8 @@ class Trainer:
             max_steps: int | None = None, save_every_min: float = 25.0,
             preview_every_s: float = 120.0, window: bool | None = None) -> TrainResult:
         """Train until the target iteration, the time budget, `max_steps` or the user stops;
-        then save. Saves every `save_every_min` minutes; Ctrl+C saves and exits."""
+        then save. Saves every `save_every_min` minutes; Ctrl+C saves and exits. Several
+        ranks stop together at the same iteration (the first reason any rank saw)."""
         from app.ui.preview_window import PreviewSink
 
         target = target_iter if target_iter is not None else int(self.general["target_iter"] or 0)
@@ -189,7 +204,8 @@ class Trainer:
                      f"{target}); raise the target iteration to train more")
             result.stopped, result.history = "target", self.history
             return result
-        sink = PreviewSink(f"Training preview - {self.files.stem}", self.files.preview, window)
+        sink = PreviewSink(f"Training preview - {self.files.stem}", self.files.preview, window) \
+            if self.leader else None
         feeder = self.sample_feeder()
         started = last_save = last_preview = time.monotonic()
         steps, step_time = 0, 0.0
@@ -203,7 +219,7 @@ class Trainer:
                 steps += 1
                 self.history.append([losses["src_loss"], losses["dst_loss"]])
                 self._print_progress(losses, time.monotonic() - t0)
-                action = sink.poll()
+                action = sink.poll() if sink else None
                 now = time.monotonic()
                 if target and self.iteration >= target:
                     result.stopped = "target"
@@ -213,6 +229,9 @@ class Trainer:
                     result.stopped = "steps"
                 elif action == "exit":
                     result.stopped = "user"
+                elif self.stop_requested():
+                    result.stopped = "interrupted"
+                result.stopped = self._agree(result.stopped)
                 if result.stopped:
                     break
                 if action == "save" or now - last_save >= save_every_min * 60:
@@ -229,7 +248,8 @@ class Trainer:
             print()
         self._save_logged()
         self._show(sink)
-        sink.close()
+        if sink:
+            sink.close()
         result.iteration, result.history = self.iteration, self.history
         result.ms_per_step = 1000 * step_time / max(1, steps)
         return result
@@ -245,12 +265,23 @@ class Trainer:
                                 "is kept)") from None
             raise
 
+    def _agree(self, reason: str) -> str:
+        """The stop reason all ranks act on (one small all-reduce a step; as is alone)."""
+        if self.world == 1:
+            return reason
+        from backends import ddp
+        return STOP_REASONS[ddp.agree(STOP_REASONS.index(reason))]
+
     def _show(self, sink) -> None:
+        if sink is None:
+            return
         img = self.preview_image()
         sink.show(img)
         self._write_history(img)
 
     def _save_logged(self) -> None:
+        if not self.leader:
+            return
         self.save()
         if self.progress:
             self.log(f"\n[{time.strftime('%H:%M:%S')}] saved {self.files.stem} at iteration "
