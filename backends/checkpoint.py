@@ -40,8 +40,21 @@ def load_state(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
     except Exception as e:  # safetensors raises several types for damaged files
         raise UserError(f"cannot read the model file ({e}); restore it from the model's backups "
                         "or delete it to start over", p) from None
+    bad = non_finite(state)
+    if bad:
+        raise UserError(f"the model file holds NaN or infinite values ({bad}): its training "
+                        "diverged before it was saved. Restore an earlier save (the model's "
+                        "backups folder) or delete it to start over", p)
     try:
         meta = json.loads(header.get("meta", "{}"))
     except json.JSONDecodeError:
         meta = {}
     return state, meta
+
+
+def non_finite(state: dict[str, np.ndarray]) -> str:
+    """The first array holding NaN or inf, as `name` (and how many more), or "" when all are
+    finite. A diverged model must never be written or used: its faces are blank or black."""
+    bad = [k for k, v in state.items()
+           if np.issubdtype(np.asarray(v).dtype, np.floating) and not np.isfinite(v).all()]
+    return "" if not bad else bad[0] + (f" and {len(bad) - 1} more" if len(bad) > 1 else "")

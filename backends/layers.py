@@ -108,11 +108,13 @@ def names(*modules: Module) -> list[str]:
 
 
 class Conv2D(Module):
-    """2-D convolution, 'same' padding (k // 2), optional stride. OIHW weights."""
+    """2-D convolution, 'same' padding (k // 2) unless `padding` is given (0: 'valid'), optional
+    stride. OIHW weights."""
 
     def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 1, bias: bool = True,
-                 init: str = "glorot_uniform"):
+                 init: str = "glorot_uniform", padding: int | None = None):
         self.cin, self.cout, self.k, self.stride, self.bias, self.init = cin, cout, k, stride, bias, init
+        self.padding = k // 2 if padding is None else padding
 
     def own_params(self) -> dict[str, ParamSpec]:
         d = {"weight": ParamSpec((self.cout, self.cin, self.k, self.k), self.init)}
@@ -122,7 +124,7 @@ class Conv2D(Module):
 
     def __call__(self, F, P, x):
         b = self.p(P, "bias") if self.bias else None
-        return F.conv2d(x, self.p(P, "weight"), b, stride=self.stride, padding=self.k // 2)
+        return F.conv2d(x, self.p(P, "weight"), b, stride=self.stride, padding=self.padding)
 
 
 class Dense(Module):
@@ -139,6 +141,29 @@ class Dense(Module):
 
     def __call__(self, F, P, x):
         return F.dense(x, self.p(P, "weight"), self.p(P, "bias") if self.bias else None)
+
+
+class PReLU(Module):
+    """Parametric ReLU with one learnt slope per channel (`weight`, shape (ch,))."""
+
+    def __init__(self, ch: int, init: str = "zeros"):
+        self.ch, self.init = ch, init
+
+    def own_params(self) -> dict[str, ParamSpec]:
+        return {"weight": ParamSpec((self.ch,), self.init)}
+
+    def __call__(self, F, P, x):
+        return F.prelu(x, self.p(P, "weight"))
+
+
+class MaxPool(Module):
+    """k x k max pooling (stride default k); `ceil` keeps a last partial window (Caffe's)."""
+
+    def __init__(self, k: int, stride: int | None = None, ceil: bool = False):
+        self.k, self.stride, self.ceil = k, stride, ceil
+
+    def __call__(self, F, P, x):
+        return F.max_pool(x, self.k, self.stride, self.ceil)
 
 
 class Downscale(Module):

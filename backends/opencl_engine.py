@@ -24,7 +24,7 @@ from app.errors import UserError
 from backends.engine import Engine, LossFn, opt_key, step_key, map_tree
 from backends.opencl_loader import setup_opencl
 from backends.ops import Ops
-from backends.optim import Optimizer
+from backends.optim import Optimizer, dropout_seed, lr_at, slots
 
 setup_opencl()
 
@@ -102,6 +102,9 @@ class TinyOps(Ops):
     def avg_pool(self, x, k):
         return x.avg_pool2d(kernel_size=(k, k), stride=k)
 
+    def max_pool(self, x, k, stride=None, ceil=False):
+        return x.max_pool2d(kernel_size=(k, k), stride=stride or k, ceil_mode=ceil)
+
     def const(self, array):
         key = (array.shape, array.tobytes())
         t = self._consts.get(key)
@@ -159,7 +162,7 @@ class OpenCLEngine(Engine):
     # user's machine may lack (this one does), so the host side is numpy. The compiled step then
     # computes losses and gradients only; `_host_update` applies the optimizers after it.
     def _slots(self, o: Optimizer) -> tuple[str, ...]:
-        return ("m", "v") if o.kind == "adam" else ("v",)
+        return slots(o)
 
     def _build_optimizers(self) -> None:
         self._state, self._steps = {}, {}
@@ -208,26 +211,47 @@ class OpenCLEngine(Engine):
             norm = sum((g * g).sum() for g in grads).sqrt()
             scale = (o.clipnorm / (norm + 1e-6)).minimum(1.0)
             grads = [g * scale for g in grads]
-        for n, g in zip(names, grads):
+        lr: Any = o.lr
+        if o.lr_cos:
+            lr = (((t_new - 1) * (2 * math.pi / o.lr_cos)).cos() + 1.0) * (o.lr / 2)
+        for i, (n, g) in enumerate(zip(names, grads)):
             p, st = self.params[n], self._state[f"{o.name}/{n}"]
+            g = g.reshape(p.shape)
             if o.kind == "adam":
                 m = st["m"] * o.beta1 + g * (1 - o.beta1)
                 v = st["v"] * o.beta2 + g * g * (1 - o.beta2)
                 bc1 = 1 - (t_new * math.log(o.beta1)).exp()
                 bc2 = 1 - (t_new * math.log(o.beta2)).exp()
-                upd = m * (o.lr / bc1) / (v.sqrt() / bc2.sqrt() + o.eps)
+                upd = m * (lr / bc1) / (v.sqrt() / bc2.sqrt() + o.eps)
+                out += [st["m"].assign(m), st["v"].assign(v)]
+            elif o.kind == "adabelief":
+                m = st["m"] * o.beta1 + g * (1 - o.beta1)
+                d = g - m
+                v = st["v"] * o.beta2 + d * d * (1 - o.beta2)
+                upd = m * lr / (v.sqrt() + o.eps)
                 out += [st["m"].assign(m), st["v"].assign(v)]
             else:
                 v = st["v"] * o.rho + g * g * (1 - o.rho)
-                upd = g * o.lr / (v.sqrt() + o.eps)
+                upd = g * lr / (v.sqrt() + o.eps)
                 out.append(st["v"].assign(v))
-            out.append(p.assign(p - upd.reshape(p.shape)))
+            if o.lr_dropout < 1:
+                upd = upd * self._dropout_mask(t_new, i, p.shape, o.lr_dropout)
+            out.append(p.assign(p - upd))
         return out
+
+    def _dropout_mask(self, step: Tensor, index: int, shape: tuple, keep: float) -> Tensor:
+        """LR dropout's Bernoulli(keep) mask, drawn in the compiled step from tinygrad's
+        threefry generator keyed by (step, parameter index): a resumed run draws the same."""
+        from tinygrad import dtypes
+        key = Tensor([index, 0x5AE4D], device=self.device, dtype=dtypes.uint32)
+        counter = step.cast(dtypes.uint32).cat(Tensor([index], device=self.device, dtype=dtypes.uint32))
+        return (Tensor._rand(key, counter, tuple(shape), dtypes.float32) < keep).float()
 
     def _host_update(self, o: Optimizer, names: list[str], grads: list[Tensor]) -> None:
         """Modes 2 and 3: state from host RAM. Mode 2 uploads each parameter's state, updates on
         the device and downloads it again (only one parameter's state is on the device at a
-        time); mode 3 downloads the gradients and parameters and updates with numpy."""
+        time); mode 3 downloads the gradients and parameters and updates with numpy. LR
+        dropout's masks come from numpy here (seeded by step and parameter)."""
         self._steps[o.name] += 1
         t = float(self._steps[o.name][0])
         scale = 1.0
@@ -235,14 +259,20 @@ class OpenCLEngine(Engine):
             sq = sum((g * g).sum() for g in grads)
             norm = math.sqrt(float(sq.numpy()))
             scale = min(1.0, o.clipnorm / (norm + 1e-6))
-        for n, g in zip(names, grads):
+        lr = lr_at(o, int(t))
+        for i, (n, g) in enumerate(zip(names, grads)):
             st = self._state[f"{o.name}/{n}"]
+            keep = None
+            if o.lr_dropout < 1:
+                rng = np.random.default_rng(dropout_seed(int(t), i))
+                keep = (rng.random(self.params[n].shape) < o.lr_dropout).astype(np.float32)
             if self.offload_mode == 3:
-                self._numpy_update(o, n, g.numpy() * np.float32(scale), st, t)
+                self._numpy_update(o, n, g.numpy() * np.float32(scale), st, t, lr, keep)
             else:
-                self._device_update(o, n, g * scale if scale != 1.0 else g, st, t)
+                self._device_update(o, n, g * scale if scale != 1.0 else g, st, t, lr, keep)
 
-    def _numpy_update(self, o: Optimizer, n: str, g: np.ndarray, st: dict, t: float) -> None:
+    def _numpy_update(self, o: Optimizer, n: str, g: np.ndarray, st: dict, t: float, lr: float,
+                      keep: np.ndarray | None) -> None:
         f32 = np.float32
         p = self.params[n].numpy()
         g = g.reshape(p.shape)
@@ -250,24 +280,40 @@ class OpenCLEngine(Engine):
             st["m"][...] = st["m"] * f32(o.beta1) + g * f32(1 - o.beta1)
             st["v"][...] = st["v"] * f32(o.beta2) + g * g * f32(1 - o.beta2)
             bc1, bc2 = f32(1 - o.beta1 ** t), f32(1 - o.beta2 ** t)
-            upd = st["m"] * (f32(o.lr) / bc1) / (np.sqrt(st["v"]) / np.sqrt(bc2) + f32(o.eps))
+            upd = st["m"] * (f32(lr) / bc1) / (np.sqrt(st["v"]) / np.sqrt(bc2) + f32(o.eps))
+        elif o.kind == "adabelief":
+            st["m"][...] = st["m"] * f32(o.beta1) + g * f32(1 - o.beta1)
+            d = g - st["m"]
+            st["v"][...] = st["v"] * f32(o.beta2) + d * d * f32(1 - o.beta2)
+            upd = st["m"] * f32(lr) / (np.sqrt(st["v"]) + f32(o.eps))
         else:
             st["v"][...] = st["v"] * f32(o.rho) + g * g * f32(1 - o.rho)
-            upd = g * f32(o.lr) / (np.sqrt(st["v"]) + f32(o.eps))
+            upd = g * f32(lr) / (np.sqrt(st["v"]) + f32(o.eps))
+        if keep is not None:
+            upd = upd * keep
         self.params[n].assign(self._t(p - upd)).realize()
 
-    def _device_update(self, o: Optimizer, n: str, g: Tensor, st: dict, t: float) -> None:
+    def _device_update(self, o: Optimizer, n: str, g: Tensor, st: dict, t: float, lr: float,
+                       keep: np.ndarray | None) -> None:
         p = self.params[n]
         g = g.reshape(p.shape)
         if o.kind == "adam":
             m = self._t(st["m"]) * o.beta1 + g * (1 - o.beta1)
             v = self._t(st["v"]) * o.beta2 + g * g * (1 - o.beta2)
-            upd = m * (o.lr / (1 - o.beta1 ** t)) / (v.sqrt() / math.sqrt(1 - o.beta2 ** t) + o.eps)
+            upd = m * (lr / (1 - o.beta1 ** t)) / (v.sqrt() / math.sqrt(1 - o.beta2 ** t) + o.eps)
+            new = {"m": m, "v": v}
+        elif o.kind == "adabelief":
+            m = self._t(st["m"]) * o.beta1 + g * (1 - o.beta1)
+            d = g - m
+            v = self._t(st["v"]) * o.beta2 + d * d * (1 - o.beta2)
+            upd = m * lr / (v.sqrt() + o.eps)
             new = {"m": m, "v": v}
         else:
             v = self._t(st["v"]) * o.rho + g * g * (1 - o.rho)
-            upd = g * o.lr / (v.sqrt() + o.eps)
+            upd = g * lr / (v.sqrt() + o.eps)
             new = {"v": v}
+        if keep is not None:
+            upd = upd * self._t(keep)
         Tensor.realize(p.assign(p - upd), *new.values())
         for k, x in new.items():
             st[k][...] = x.numpy()

@@ -80,6 +80,11 @@ class Ops:
         """primitive: k x k average pooling, stride k."""
         raise NotImplementedError
 
+    def max_pool(self, x, k: int, stride: int | None = None, ceil: bool = False):
+        """primitive: k x k max pooling, stride `stride` (default k), no padding; `ceil` keeps
+        a last partial window (torch's ceil_mode, Caffe's pooling: MTCNN needs it)."""
+        raise NotImplementedError
+
     def const(self, array: np.ndarray):
         """primitive: a constant (no gradient) from numpy, on the engine's device."""
         raise NotImplementedError
@@ -104,6 +109,11 @@ class Ops:
 
     def abs(self, x):
         return self.relu(x) + self.relu(-x)
+
+    def prelu(self, x, alpha):
+        """Parametric ReLU, one slope per channel (axis 1): x if x > 0 else alpha * x."""
+        shape = (1, alpha.shape[0]) + (1,) * (len(x.shape) - 2)
+        return self.relu(x) - self.reshape(alpha, shape) * self.relu(-x)
 
     def flatten(self, x):
         """[N, ...] -> [N, prod(...)]"""

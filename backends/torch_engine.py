@@ -19,7 +19,8 @@ import torch.nn.functional as TF
 from app.errors import UserError
 from backends.engine import Engine, LossFn, opt_key, step_key, map_tree
 from backends.ops import Ops
-from backends.optim import Optimizer
+from backends.optim import Optimizer, dropout_seed, lr_at
+from backends.torch_adabelief import TorchAdaBelief
 
 
 def _fp32_loss(fn: Callable) -> Callable:
@@ -90,6 +91,9 @@ class TorchOps(Ops):
 
     def avg_pool(self, x, k):
         return TF.avg_pool2d(x, k)
+
+    def max_pool(self, x, k, stride=None, ceil=False):
+        return TF.max_pool2d(x, k, stride or k, ceil_mode=ceil)
 
     def const(self, array):
         key = (array.shape, array.tobytes())
@@ -239,6 +243,8 @@ class TorchEngine(Engine):
             ps = [self._opt_param(n) for n in self.opt_params(o)]
             if o.kind == "adam":
                 opt = torch.optim.Adam(ps, lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, fused=fused)
+            elif o.kind == "adabelief":
+                opt = TorchAdaBelief(ps, lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps)
             else:
                 opt = torch.optim.RMSprop(ps, lr=o.lr, alpha=o.rho, eps=o.eps,
                                           foreach=on != "cpu" or None)
@@ -266,7 +272,7 @@ class TorchEngine(Engine):
 
     def _opt_state(self, o: Optimizer) -> dict[str, np.ndarray]:
         opt, out, step = self._opts[o.name], {}, 0
-        slots = {"m": "exp_avg", "v": "exp_avg_sq"} if o.kind == "adam" else {"v": "square_avg"}
+        slots = {"m": "exp_avg", "v": "exp_avg_sq"} if o.kind != "rmsprop" else {"v": "square_avg"}
         for n in self.opt_params(o):
             st = opt.state.get(self._opt_param(n))
             if not st:
@@ -279,7 +285,7 @@ class TorchEngine(Engine):
 
     def _load_opt_state(self, o: Optimizer, sd: dict[str, np.ndarray]) -> None:
         opt = self._opts[o.name]
-        slots = {"m": "exp_avg", "v": "exp_avg_sq"} if o.kind == "adam" else {"v": "square_avg"}
+        slots = {"m": "exp_avg", "v": "exp_avg_sq"} if o.kind != "rmsprop" else {"v": "square_avg"}
         names = self.opt_params(o)
         if step_key(o) not in sd or not all(opt_key(o, n, s) in sd for n in names for s in slots):
             opt.state.clear()
@@ -355,7 +361,13 @@ class TorchEngine(Engine):
         moved = self._offloads() and not self._shadow      # mode 2
         if moved:
             self._move_state(opt, to_device=True)
+        t = self._next_step(opt, targets[0])
+        for group in opt.param_groups:
+            group["lr"] = lr_at(o, t)
+        before = [x.detach().clone() for x in targets] if o.lr_dropout < 1 else None
         opt.step()
+        if before is not None:
+            _drop_updates(targets, before, o.lr_dropout, t)
         if moved:
             self._move_state(opt, to_device=False)
         for t in targets:
@@ -365,10 +377,26 @@ class TorchEngine(Engine):
                 for p, t in zip(ps, targets):
                     p.copy_(t, non_blocking=True)
 
+    @staticmethod
+    def _next_step(opt: torch.optim.Optimizer, p: torch.Tensor) -> int:
+        st = opt.state.get(p)
+        return int(float(st["step"])) + 1 if st else 1
+
     def predict(self, fn: Callable, batch: dict[str, np.ndarray]) -> Any:
         with torch.inference_mode(), self._autocast():
             out = fn(self.F, self.params, self.batch_to_device(batch))
         return map_tree(out, self.to_numpy)
+
+
+@torch.no_grad()
+def _drop_updates(targets: list[torch.Tensor], before: list[torch.Tensor], keep: float,
+                  step: int) -> None:
+    """LR dropout: keep each weight's update with probability `keep`, undo the rest. The masks
+    come from a generator seeded by (step, parameter index): a resumed run draws the same."""
+    for i, (p, old) in enumerate(zip(targets, before)):
+        g = torch.Generator(device=p.device).manual_seed(dropout_seed(step, i))
+        mask = torch.rand(p.shape, generator=g, device=p.device) < keep
+        p.copy_(torch.where(mask, p, old))
 
 
 def _allreduce_mean(gs: list[torch.Tensor]) -> None:

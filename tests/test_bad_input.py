@@ -551,6 +551,18 @@ def r_train_damaged_data_json(c):
     return ["train", "SAE", *TRAIN]
 
 
+def r_train_damaged_json_with_backup(c):
+    face_sets(c)
+    model = with_model(c)
+    slot = model / "SAE_backups" / "1"
+    slot.mkdir(parents=True)
+    for name in ("SAE_data.json", "SAE_weights.safetensors"):
+        os.link(model / name, slot / name)
+    (model / "SAE_data.json").unlink()
+    (model / "SAE_data.json").write_text('{"format": "faceswap-studio/model/1", "iter')
+    return ["train", "SAE", *TRAIN]
+
+
 def r_train_foreign_model_files(c):
     """A DeepFaceLab 1.0 model folder (Keras .h5, pickled .dat): never loaded."""
     face_sets(c)
@@ -565,6 +577,97 @@ def r_train_read_only_model(c):
     model = with_model(c)
     c.mounts.readonly(model)
     return ["train", "SAE", "--target-iter", "1", *TRAIN]
+
+
+def edit_saved(c: Ctx, change: Callable[[dict], None]) -> None:
+    """The saved model with its data file edited (written anew: the original is a hard link)."""
+    model = with_model(c)
+    data = json.loads((model / "SAE_data.json").read_text())
+    change(data)
+    (model / "SAE_data.json").unlink()
+    (model / "SAE_data.json").write_text(json.dumps(data))
+
+
+def nan_weights(c: Ctx) -> None:
+    """The saved model with one weight NaN, as a diverged run of an older version saved it."""
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+    path = with_model(c) / "SAE_weights.safetensors"
+    with safe_open(str(path), framework="numpy") as f:
+        header, state = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    key = sorted(k for k in state if not k.startswith("opt/"))[0]
+    state[key] = state[key].copy()
+    state[key].flat[0] = float("nan")
+    path.unlink()
+    save_file(state, str(path), metadata=header)
+
+
+def r_train_option_nan(c):
+    face_sets(c)
+    return ["train", "SAE", *small_sae(), "--option", "face_style_power=nan", *TRAIN]
+
+
+def r_train_option_inf(c):
+    face_sets(c)
+    return ["train", "SAE", *small_sae(), "--option", "learning_rate=inf", *TRAIN]
+
+
+def r_train_save_every_nan(c):
+    face_sets(c)
+    return ["train", "SAE", *small_sae(), "--save-every", "nan", *TRAIN]
+
+
+def r_train_seed_negative(c):
+    face_sets(c)
+    return ["train", "SAE", *small_sae(), "--no-window", "--batch-size", "2", "--seed", "-1"]
+
+
+def r_train_target_iter_negative(c):
+    face_sets(c)
+    with_model(c)
+    return ["train", "SAE", "--target-iter", "-5", *TRAIN]
+
+
+def r_train_saved_resolution_text(c):
+    face_sets(c)
+    edit_saved(c, lambda d: d["options"].update(resolution="abc"))
+    return ["train", "SAE", *TRAIN]
+
+
+def r_train_saved_archi_unknown(c):
+    face_sets(c)
+    edit_saved(c, lambda d: d["options"].update(archi="xyz"))
+    return ["train", "SAE", *TRAIN]
+
+
+def r_train_saved_option_nan(c):
+    face_sets(c)
+    edit_saved(c, lambda d: d["options"].update(face_style_power=float("nan")))
+    return ["train", "SAE", *TRAIN]
+
+
+def r_train_saved_iteration_text(c):
+    face_sets(c)
+    edit_saved(c, lambda d: d.update(iteration="x"))
+    return ["train", "SAE", *TRAIN]
+
+
+def r_train_saved_iteration_negative(c):
+    face_sets(c)
+    edit_saved(c, lambda d: d.update(iteration=-5))
+    return ["train", "SAE", *TRAIN]
+
+
+def r_train_nan_weights(c):
+    face_sets(c)
+    nan_weights(c)
+    return ["train", "SAE", *TRAIN]
+
+
+def r_merge_nan_weights(c):
+    merge_ws(c)
+    nan_weights(c)
+    return ["merge", "SAE", "--mode", "overlay"]
 
 
 # ---------------------------------------------------------------- rows: merge
@@ -776,9 +879,29 @@ ROWS = [
     Row("train-weights-of-other-options", r_train_weights_of_other_options,
         ("sae_weights.safetensors", "does not match")),
     Row("train-truncated-weights", r_train_truncated_weights, ("sae_weights.safetensors",)),
-    Row("train-damaged-data-json", r_train_damaged_data_json, ("sae_data.json", "backups")),
+    Row("train-damaged-data-json", r_train_damaged_data_json, ("sae_data.json", "no backup")),
+    Row("train-damaged-data-json-offers-backup", r_train_damaged_json_with_backup,
+        ("sae_data.json", "sae_backups/1")),
     Row("train-foreign-model-files", r_train_foreign_model_files, ("model", ".h5")),
     Row("train-read-only-model-folder", r_train_read_only_model, ("model", "cannot")),
+    Row("train-option-nan", r_train_option_nan, ("face_style_power", "finite")),
+    Row("train-option-inf", r_train_option_inf, ("learning_rate", "finite")),
+    Row("train-save-every-nan", r_train_save_every_nan, ("--save-every", "nan")),
+    Row("train-seed-negative", r_train_seed_negative, ("--seed", "out of range")),
+    Row("train-target-iter-negative", r_train_target_iter_negative,
+        ("target_iter", "at least 0")),
+    Row("train-saved-option-wrong-type", r_train_saved_resolution_text,
+        ("sae_data.json", "resolution", "abc", "no backup")),
+    Row("train-saved-option-unknown-choice", r_train_saved_archi_unknown,
+        ("sae_data.json", "archi", "xyz")),
+    Row("train-saved-option-nan", r_train_saved_option_nan,
+        ("sae_data.json", "face_style_power", "finite")),
+    Row("train-saved-iteration-text", r_train_saved_iteration_text,
+        ("sae_data.json", "iteration", "'x'")),
+    Row("train-saved-iteration-negative", r_train_saved_iteration_negative,
+        ("sae_data.json", "iteration", "-5")),
+    Row("train-nan-weights", r_train_nan_weights, ("sae_weights.safetensors", "nan")),
+    Row("merge-nan-weights", r_merge_nan_weights, ("sae_weights.safetensors", "nan")),
     Row("merge-without-model", r_merge_without_model, ("model", "train one first")),
     Row("merge-unknown-model", r_merge_unknown_model, ("unknown model",)),
     Row("merge-model-not-trained", r_merge_other_model_name, ("no trained h64",)),
@@ -802,6 +925,10 @@ ROWS = [
         works=True),
     Row("unicode-space-video-cut", r_unicode_cut, (), works=True, check=check_cut_written),
 ]
+
+
+#: row helpers that need the saved model
+MODEL_HELPERS = ("with_model", "edit_saved", "nan_weights")
 
 
 def _source(fn) -> str:
@@ -829,7 +956,7 @@ def saved_model(tmp_path_factory) -> Path:
 def test_bad_input(row: Row, tmp_path: Path, request):
     mounts = Mounts()
     ctx = Ctx(tmp=tmp_path, ws=tmp_path / "ws", mounts=mounts)
-    if "with_model(c)" in _source(row.setup):
+    if any(f"{helper}(c" in _source(row.setup) for helper in MODEL_HELPERS):
         ctx.model = request.getfixturevalue("saved_model")
     try:
         argv = row.setup(ctx)
@@ -852,3 +979,26 @@ def test_bad_input(row: Row, tmp_path: Path, request):
         assert lost_files(before, tmp_path) == [], "work lost"
     finally:
         mounts.undo()
+
+
+def test_a_diverged_run_saves_nothing_and_keeps_the_last_save(saved_model, tmp_path):
+    """NaN weights give a NaN loss at the first step: training stops with one clear error and
+    neither the run's end nor a direct save overwrites (or rotates away) the good save."""
+    import numpy as np
+    from app.errors import UserError
+    from app.train.trainer import Trainer
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(saved_model, model_dir, copy_function=os.link)
+    before = snapshot(tmp_path)
+    trainer = Trainer(TRAIN_SETS / "src", TRAIN_SETS / "dst", model_dir, "SAE", seed=1,
+                      progress=False, log=lambda *a, **k: None)
+    sd = trainer.engine.state_dict()
+    key = sorted(k for k in sd if not k.startswith("opt/"))[0]
+    sd[key] = np.full_like(sd[key], np.nan)
+    trainer.engine.load_state_dict(sd)
+    with pytest.raises(UserError, match=r"diverged at iteration 1 .*last save \(iteration 0\)"):
+        trainer.run(max_steps=3, window=False)
+    with pytest.raises(UserError, match="not saved: the weights hold NaN"):
+        trainer.save()
+    assert lost_files(before, tmp_path) == [] and not (model_dir / "SAE_backups").exists()

@@ -72,7 +72,7 @@ def answers(monkeypatch, *texts):
 
 def test_the_builtin_names_come_from_the_files():
     assert app.models.model_names() == ("H64", "H128", "DF", "LIAEF128", "SAE")
-    assert app.extract.detector_names() == ("fast", "accurate", "yunet")
+    assert app.extract.detector_names() == ("fast", "accurate", "mt", "yunet")
     assert MERGE_MODES.names() == ("overlay", "hist-match", "hist-match-bw", "seamless", "raw")
     assert transfer_names() == ("none", "rct", "lct", "mkl", "idt", "sot")
 
@@ -101,7 +101,7 @@ def test_a_new_model_file_is_offered_by_train_merge_demo_and_the_launchers(plugi
 
 def test_a_new_detector_file_is_offered_by_extract_and_the_launchers(plugin_dirs, monkeypatch,
                                                                     capsys):
-    assert app.extract.detector_names() == ("fast", "accurate", "yunet", "wholeframe")
+    assert app.extract.detector_names() == ("fast", "accurate", "mt", "yunet", "wholeframe")
     from app.extract.detectors import make_detector
     boxes = make_detector("wholeframe").detect(np.zeros((40, 30, 3), np.uint8))
     assert [b.as_list() for b in boxes] == [[0, 0, 30, 40]]
@@ -110,9 +110,9 @@ def test_a_new_detector_file_is_offered_by_extract_and_the_launchers(plugin_dirs
     with pytest.raises(SystemExit):
         build_parser().parse_args(["extract", "--help"])
     assert "the whole frame is the face" in " ".join(capsys.readouterr().out.split())
-    answers(monkeypatch, "4")
-    assert cmd_extract.ask_detector(None) == "wholeframe"
     answers(monkeypatch, "5")
+    assert cmd_extract.ask_detector(None) == "wholeframe"
+    answers(monkeypatch, "6")
     assert cmd_extract.ask_detector(None) == "manual"
     names = [s["name"] for s in generate.load_steps()]
     assert "4) data_src extract faces wholeframe" in names

@@ -14,7 +14,7 @@ convolutions are unpadded ('valid'); PReLU per channel; max pools 2x2/2 (P-net) 
 feature map in (W, H, C) order (a permute(0, 3, 2, 1) before the dense layer); P-net and R-net
 output a 2-way softmax and 4 box offsets, O-net also 10 point coordinates (5 x, then 5 y);
 the nets take RGB NCHW input scaled as (pixel - 127.5) * 0.0078125.
-Status: the weights are converted and committed; the MT detector on them is not written yet.
+The nets on these weights: app/extract/mtcnn_nets.py; the detector: app/extract/detector_mt.py.
 """
 
 from __future__ import annotations

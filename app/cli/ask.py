@@ -8,6 +8,7 @@ taken silently, so every step also runs unattended.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import Callable, Sequence, TypeVar
@@ -112,9 +113,18 @@ def ask_float(question: str, default: float | None, lo: float | None = None,
               hi: float | None = None, help_text: str | None = None,
               given: float | None = None, **kw) -> float | None:
     def ok(v: float) -> bool:
-        return (lo is None or v >= lo) and (hi is None or v <= hi)
+        return math.isfinite(v) and (lo is None or v >= lo) and (hi is None or v <= hi)
     _check_given(question, given, ok, lo, hi)
-    return ask(question, default, float, help_text, given, valid=ok, **kw)
+    return ask(question, default, number, help_text, given, valid=ok, **kw)
+
+
+def number(text: str) -> float:
+    """A finite float (argparse `type=` and typed answers): `nan` and `inf` pass every range
+    check (a comparison with NaN is always false), so they are refused here, at the door."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
 
 
 def _check_given(question: str, given, ok: Callable, lo, hi) -> None:

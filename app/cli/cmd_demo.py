@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from app.cli.ask import number
 from app.models import model_names
 
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="run the whole pipeline on the workspace, no questions",
                        description=__doc__)
-    p.add_argument("--minutes", type=float, default=12.0,
+    p.add_argument("--minutes", type=number, default=12.0,
                    help="training budget in minutes (default 12; the demo takes ~15 in all "
                         "on a 2-core CPU)")
     p.add_argument("--iterations", type=int, default=None,

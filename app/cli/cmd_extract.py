@@ -7,7 +7,7 @@ detector missed. Asks DeepFaceLab's questions for whatever was not given as a fl
 
 from __future__ import annotations
 
-from app.cli.ask import ask_bool, ask_choice, ask_int
+from app.cli.ask import ask_bool, ask_choice, ask_int, number
 from app.cli.choices import described
 from app.extract import detector_entries, detector_names
 from app.faceset.face_types import FACE_TYPES
@@ -43,7 +43,7 @@ def register(sub) -> None:
                         "face of them, or `first` for the largest face of the first frame with "
                         "one; frames where they are not found are listed like frames without "
                         "a face (src and dst)")
-    p.add_argument("--person-threshold", type=float, default=None, metavar="D",
+    p.add_argument("--person-threshold", type=number, default=None, metavar="D",
                    help="largest face-embedding distance still taken as the person (default "
                         "0.6, dlib's same-person threshold; lower is stricter)")
     p.add_argument("--frames", metavar="DIR", default=None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from app.cli.ask import ask_bool, ask_choice, ask_device_spec, ask_float, interactive
+from app.cli.ask import ask_bool, ask_choice, ask_device_spec, ask_float, interactive, number
 from app.models import model_entries, model_names
 
 
@@ -32,7 +32,7 @@ def register(sub) -> None:
     p.add_argument("--target-iter", type=int, help="save and stop at this iteration (0: never)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a model or trainer option, e.g. resolution=96 or archi=liae (repeatable)")
-    p.add_argument("--save-every", type=float, default=25.0, metavar="MIN",
+    p.add_argument("--save-every", type=number, default=25.0, metavar="MIN",
                    help="minutes between saves (default 25)")
     p.add_argument("--no-window", action="store_true",
                    help="write the preview to model/<NAME>_preview.png instead of a window")
@@ -41,11 +41,16 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from app.errors import UserError
     from app.models import model_class
     from app.train import distributed
+    from app.train.saved_state import SEED_MAX
     from app.workspace import Workspace
 
     ws = Workspace.resolve(args.workspace)
+    if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
+        raise UserError(f"--seed {args.seed} is out of range: give a whole number from 0 to "
+                        f"{SEED_MAX}")
     cls = model_class(ask_model(args.model))
     given = _given(args, cls)
     choice = _choose_device(args)

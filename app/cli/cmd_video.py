@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from app.cli.ask import ask, ask_bool, ask_choice, ask_float, ask_int, interactive
+from app.cli.ask import ask, ask_bool, ask_choice, ask_float, ask_int, interactive, number
 
 FORMAT_CHOICES = ("mp4", "avi", "mp4_alpha", "mov_alpha")
 FPS_HELP = ("How many frames per second to extract from the src video. Fewer frames (e.g. 10) "
@@ -30,7 +30,7 @@ def register(sub) -> None:
     e = vsub.add_parser("extract", parents=[common],
                         help="2, 3) frames of data_src.* / data_dst.* into data_src/ or data_dst/")
     e.add_argument("side", choices=("src", "dst"))
-    e.add_argument("--fps", type=float, default=None,
+    e.add_argument("--fps", type=number, default=None,
                    help="src only: frames per second to keep (default: every frame)")
     e.add_argument("--format", choices=("png", "jpg"), default=None, help="frame image format")
     e.add_argument("--input", metavar="VIDEO", default=None,
@@ -63,7 +63,7 @@ def register(sub) -> None:
     a.add_argument("--format", choices=FORMAT_CHOICES, default=None,
                    help="mp4, avi, mp4_alpha (lossless, alpha), mov_alpha (lossless, alpha)")
     a.add_argument("--bitrate", default=None, help="video bitrate, MB/s (default 16M)")
-    a.add_argument("--fps", type=float, default=None,
+    a.add_argument("--fps", type=number, default=None,
                    help="frame rate (default: the dst video's)")
     a.add_argument("--audio-track", type=int, default=0, help="dst audio track id (default 0)")
     a.add_argument("--frames", metavar="DIR", default=None,

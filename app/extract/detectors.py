@@ -17,6 +17,8 @@ off the face. So every detector's box is mapped to HOG geometry before the fit:
 - yunet: 1.09x its width, centre 0.07 widths lower; and its eye points give the roll
   (`Box.roll`), which the fit undoes: it fits on an upright copy of the box area and rotates
   the points back.
+- mt (MTCNN): O-net's box (1.35x taller than wide, brow to chin) 1.10x its width, centre 0.074
+  widths lower, made square; its eye points give the roll as for yunet.
 Each mapping was measured on faces both that detector and the HOG found (photos and frames of
 the shared clips); the constants sit in each detector's file.
 """

@@ -8,6 +8,7 @@ saved JSON and the validation can never disagree.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -39,6 +40,14 @@ class Option:
     def applies(self, chosen: dict) -> bool:
         return self.when is None or self.when(chosen)
 
+    def bounds(self) -> str:
+        """`64..256`, `at least 0` or `at most 9`: the allowed range in words."""
+        def num(x: float) -> str:
+            return f"{x:g}" if self.kind == "float" else str(int(x))
+        if self.lo is not None and self.hi is not None:
+            return f"{num(self.lo)}..{num(self.hi)}"
+        return f"(at least {num(self.lo)})" if self.lo is not None else f"(at most {num(self.hi)})"
+
     def check(self, value: Any, where: object = None) -> Any:
         """The value in its proper type, or a UserError saying what is allowed."""
         try:
@@ -53,13 +62,17 @@ class Option:
                 if str(value) not in self.choices:
                     raise ValueError(f"choose one of {', '.join(self.choices)}")
                 return str(value)
+            if isinstance(value, bool):   # JSON true/false is no number
+                raise ValueError("a number is needed")
             v = int(value) if self.kind == "int" else float(value)
             if self.kind == "int" and float(value) != v:
                 raise ValueError("a whole number is needed")
-        except (TypeError, ValueError) as e:
+            if not math.isfinite(v):      # nan passes every range check below
+                raise ValueError("not a finite number")
+        except (TypeError, ValueError, OverflowError) as e:
             raise UserError(f"option {self.key} = {value!r} is not valid ({e})", where) from None
         if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
-            raise UserError(f"option {self.key} = {v} is out of range {self.lo}..{self.hi}", where)
+            raise UserError(f"option {self.key} = {v} is out of range {self.bounds()}", where)
         if self.kind == "int" and self.step > 1 and v % self.step:
             raise UserError(f"option {self.key} = {v} must be a multiple of {self.step}", where)
         return v

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UserError
+from backends.checkpoint import non_finite, save_state
 from app.fileio import atomic_write_text
+from app.train.saved_state import check_saved_data
 
 FORMAT = "faceswap-studio/model/1"
 KEEP_BACKUPS = 3
@@ -60,14 +62,20 @@ class ModelFiles:
     # ---- save -------------------------------------------------------------------------------
     def save(self, engine: Any, data: dict) -> None:
         """Back up the current save, then write weights and data (atomic, same save id)."""
+        state = engine.state_dict()
+        bad = non_finite(state)
+        if bad:   # checked before the backups rotate: the last good save stays the newest
+            raise UserError(f"not saved: the weights hold NaN or infinite values ({bad}), the "
+                            "training diverged; the last good save is kept. Lower the learning "
+                            "rate or check the options", self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temps()
         self._rotate_backups()
         save_id = uuid.uuid4().hex
         record = {"format": FORMAT, **data, "save_id": save_id, "saved_at": time.time()}
         try:
-            engine.save(self.weights, {"save_id": save_id, "model": data.get("model"),
-                                       "iteration": data.get("iteration")})
+            save_state(self.weights, state, {"save_id": save_id, "model": data.get("model"),
+                                             "iteration": data.get("iteration")})
             atomic_write_text(self.data, json.dumps(record, indent=1))
         except OSError as e:
             raise UserError(f"cannot save the model ({e}); free some disk space, the previous "
@@ -101,16 +109,24 @@ class ModelFiles:
         try:
             data = json.loads(path.read_text("utf-8"))
         except FileNotFoundError:
-            raise UserError("model data file missing; restore it from the backups folder or "
-                            "delete the model's files to start over", path) from None
+            raise UserError(f"model data file missing; {self.restore_hint()}", path) from None
         except (OSError, ValueError) as e:
-            raise UserError(f"model data file unreadable ({e}); restore it from "
-                            f"{self.backups_dir} or delete the model's files to start over",
+            raise UserError(f"model data file unreadable ({e}); {self.restore_hint()}",
                             path) from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise UserError("not a model data file of this app (a DeepFaceLab 1.0 model or "
                             "another tool's?); use an empty model folder", path)
+        check_saved_data(data, self.name, path, self.restore_hint())
         return data
+
+    def restore_hint(self) -> str:
+        """What to do about a bad save: the newest backup if one exists (never a folder that is
+        not there), else start over."""
+        slot = self.backups_dir / "1"
+        if (slot / self.data.name).is_file():
+            return (f"copy the previous save's two files from {slot} over it, or delete the "
+                    "model's files to start over")
+        return "no backup of this model exists; delete the model's files to start over"
 
     def load(self, engine: Any) -> dict:
         """Load weights + optimizer state into `engine`; returns the data JSON. An interrupted
@@ -125,7 +141,7 @@ class ModelFiles:
                     continue
                 break
             data = self.read_data(dpath)
-            meta = _weights_meta(wpath)
+            meta = _weights_meta(wpath, self.restore_hint())
             if meta.get("save_id") != data.get("save_id"):
                 continue
             engine.load(wpath)
@@ -138,15 +154,14 @@ class ModelFiles:
                         self.weights)
 
 
-def _weights_meta(path: Path) -> dict:
+def _weights_meta(path: Path, restore: str) -> dict:
     from safetensors import safe_open
     try:
         with safe_open(str(path), framework="numpy") as f:
             header = f.metadata() or {}
         return json.loads(header.get("meta", "{}"))
     except Exception as e:
-        raise UserError(f"cannot read the model weights ({e}); restore them from the backups "
-                        "folder or delete the model's files to start over", path) from None
+        raise UserError(f"cannot read the model weights ({e}); {restore}", path) from None
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

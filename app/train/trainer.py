@@ -10,7 +10,7 @@ demo) passes plain option dicts.
 from __future__ import annotations
 
 import dataclasses
-
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -45,7 +45,7 @@ def merge_options(spec, saved: dict, given: dict | None, where: object) -> dict:
     for o in spec:
         if not given or given.get(o.key) is None or o.key not in saved:
             continue
-        value = o.check(given[o.key], where)
+        value = o.check(given[o.key])   # a flag's value: the saved file is not to blame
         if value == saved[o.key]:
             continue
         if not o.overridable:
@@ -82,17 +82,14 @@ class Trainer:
                             + ", ".join(foreign[:4]) + "); use an empty model folder, e.g. "
                             "--model-dir another_folder", model_dir)
         self.first_run = not self.files.exists()
+        self.saved_iteration: int | None = None
         if self.first_run:
-            self.options = resolve(cls.options_spec, options or {}, self.files.data)
-            self.general = resolve(GENERAL, general or {}, self.files.data)
+            self.options = resolve(cls.options_spec, options or {})
+            self.general = resolve(GENERAL, general or {})
             self.seed = int(seed if seed is not None else random.randrange(2 ** 31))
             saved: dict = {}
         else:
-            saved = self.files.read_data()
-            if saved.get("model") != cls.name:
-                raise UserError(f"this file belongs to a {saved.get('model')} model, not "
-                                f"{cls.name}; train {saved.get('model')} or use another model "
-                                "folder", self.files.data)
+            saved = self.files.read_data()   # validated: model name, options, state
             self.options = merge_options(cls.options_spec, saved["options"], options, self.files.data)
             self.general = merge_options(GENERAL, saved["general"], general, self.files.data)
             self.seed = int(saved["seed"])
@@ -108,7 +105,7 @@ class Trainer:
         self._make_engine(engine, device)
         if not self.first_run:
             data = self.files.load(self.engine)
-            self.iteration = int(data["iteration"])
+            self.iteration = self.saved_iteration = int(data["iteration"])
             self.history = list(data.get("loss_history", []))
 
     # ---- set-up -----------------------------------------------------------------------------
@@ -166,6 +163,7 @@ class Trainer:
 
     def save(self) -> None:
         self.files.save(self.engine, self.state())
+        self.saved_iteration = self.iteration
 
     # ---- preview ----------------------------------------------------------------------------
     def preview_image(self) -> np.ndarray:
@@ -214,6 +212,9 @@ class Trainer:
             while True:
                 t0 = time.monotonic()
                 losses = self._train_step(feeder.next())
+                if not all(math.isfinite(v) for v in losses.values()):
+                    result.stopped = "diverged"
+                    break
                 step_time += time.monotonic() - t0
                 self.iteration += 1
                 steps += 1
@@ -246,6 +247,10 @@ class Trainer:
             feeder.close()
         if self.progress:
             print()
+        if result.stopped == "diverged":
+            if sink:
+                sink.close()
+            raise self._diverged(losses)
         self._save_logged()
         self._show(sink)
         if sink:
@@ -271,6 +276,16 @@ class Trainer:
             return reason
         from backends import ddp
         return STOP_REASONS[ddp.agree(STOP_REASONS.index(reason))]
+
+    def _diverged(self, losses: dict) -> UserError:
+        """Nothing is saved after a non-finite loss: NaN weights would replace the model and,
+        three saves later, every backup of it."""
+        shown = ", ".join(f"{k} {v}" for k, v in losses.items())
+        kept = (f"the last save (iteration {self.saved_iteration}) is kept"
+                if self.saved_iteration is not None else "nothing was saved")
+        return UserError(f"training diverged at iteration {self.iteration + 1} ({shown}); {kept}."
+                         " Lower the learning rate (--option learning_rate=...) or check the "
+                         "options and face sets", self.files.dir)
 
     def _show(self, sink) -> None:
         if sink is None:
