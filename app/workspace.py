@@ -34,35 +34,45 @@ class Workspace:
 
     @classmethod
     def resolve(cls, flag: str | None = None) -> "Workspace":
-        """--workspace flag, else $FACESTUDIO_WORKSPACE, else the bundled default workspace."""
-        chosen = flag or os.environ.get(ENV_VAR) or default_root()
-        return cls(Path(chosen).expanduser().resolve())
+        """--workspace flag, else $FACESTUDIO_WORKSPACE, else the bundled default workspace.
+
+        An empty value is an error, not the default: a script whose variable came out empty
+        would otherwise work in (and `workspace clear` empty) the wrong folder."""
+        env = os.environ.get(ENV_VAR)
+        if flag is not None and not flag.strip():
+            raise UserError("--workspace is empty: give the workspace folder, e.g. --workspace "
+                            "workspace")
+        if flag is None and env is not None and not env.strip():
+            raise UserError(f"${ENV_VAR} is set but empty: set it to the workspace folder or "
+                            "unset it (then ./workspace beside the app is used)")
+        root = Path(flag or env or default_root()).expanduser().resolve()
+        return cls(folder(root, "the workspace"))
 
     def frames_dir(self, side: str) -> Path:
-        return self.root / f"data_{_side(side)}"
+        return folder(self.root / f"data_{_side(side)}")
 
     def aligned_dir(self, side: str) -> Path:
-        return self.frames_dir(side) / "aligned"
+        return folder(self.frames_dir(side) / "aligned")
 
     def aligned_confirmed_dir(self, side: str) -> Path:
         """Where the mask editor's E moves a face (DeepFaceLab's `aligned_confirmed`)."""
-        return self.frames_dir(side) / "aligned_confirmed"
+        return folder(self.frames_dir(side) / "aligned_confirmed")
 
     def aligned_skipped_dir(self, side: str) -> Path:
         """Where the mask editor's W moves a face (DeepFaceLab's `aligned_skipped`)."""
-        return self.frames_dir(side) / "aligned_skipped"
+        return folder(self.frames_dir(side) / "aligned_skipped")
 
     @property
     def aligned_debug_dir(self) -> Path:
-        return self.root / "data_dst" / "aligned_debug"
+        return folder(self.frames_dir("dst") / "aligned_debug")
 
     @property
     def merged_dir(self) -> Path:
-        return self.root / "data_dst" / "merged"
+        return folder(self.frames_dir("dst") / "merged")
 
     @property
     def model_dir(self) -> Path:
-        return self.root / "model"
+        return folder(self.root / "model")
 
     def all_dirs(self) -> list[Path]:
         return [self.frames_dir("src"), self.aligned_dir("src"), self.frames_dir("dst"),
@@ -77,6 +87,17 @@ class Workspace:
             raise UserError(f"no {stem} video found (expected {stem}.mp4 or another video "
                             f"extension). Put the {side} video there.", self.root)
         return found[0]
+
+
+def folder(path: Path, what: str = "") -> Path:
+    """`path`, after checking it is not a file where a folder belongs (a UserError before any
+    work starts, instead of NotADirectoryError once it has)."""
+    if path.exists() and not path.is_dir():
+        hint = (f"; if it is the {path.name} video, give it its extension ({path.name}.mp4)"
+                if path.name in ("data_src", "data_dst") else "")
+        raise UserError(f"is a file, but {what or 'a folder'} is expected here: move or rename "
+                        f"it{hint}", path)
+    return path
 
 
 def _side(side: str) -> str:

@@ -17,6 +17,8 @@ from backends.graph_session import GraphSession, cpu_threads
 PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "MIGraphXExecutionProvider",
               "ROCMExecutionProvider", "DmlExecutionProvider", "OpenVINOExecutionProvider",
               "CoreMLExecutionProvider", "CPUExecutionProvider")
+#: the provider that runs on the CPU (merge calls it from several threads there)
+CPU_DEVICES = ("CPUExecutionProvider",)
 SHORT = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
          "tensorrt": "TensorrtExecutionProvider", "rocm": "ROCMExecutionProvider",
          "migraphx": "MIGraphXExecutionProvider", "dml": "DmlExecutionProvider",

@@ -4,6 +4,7 @@ driver, the NPU its NPU driver). It reads the exported ONNX graph directly."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from backends.graph_session import GraphSession, cpu_threads
 from backends.onnx_runtime import first_line
 
 PREFERENCE = ("GPU", "NPU", "CPU")
+CPU_DEVICES = ("CPU",)
 
 
 def present() -> bool:
@@ -49,8 +51,24 @@ def pick(spec: str | int | None) -> str:
     return want
 
 
+def cpu_precision(core) -> str:
+    """"bf16" where the CPU computes it natively (OpenVINO lists BF16 among its capabilities:
+    AVX-512 BF16 or AMX), else "f32": the torch engine's rule (backends.torch_engine
+    .pick_precision), so both engines merge at the same precision; FACESTUDIO_PRECISION=fp32|bf16
+    overrides, as for torch."""
+    env = os.environ.get("FACESTUDIO_PRECISION", "auto")
+    if env in ("fp32", "bf16"):
+        return "f32" if env == "fp32" else "bf16"
+    try:
+        caps = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except Exception:
+        return "f32"
+    return "bf16" if "BF16" in caps else "f32"
+
+
 class OvSession(GraphSession):
-    """A model compiled by OpenVINO for one device (latency hint: one request at a time)."""
+    """A model compiled by OpenVINO for one device (latency hint); one infer request per calling
+    thread, so merge's inference threads run side by side."""
 
     engine = "openvino"
 
@@ -61,7 +79,7 @@ class OvSession(GraphSession):
         cfg: dict = {"PERFORMANCE_HINT": "LATENCY"}
         if device == "CPU":
             cfg["INFERENCE_NUM_THREADS"] = threads or cpu_threads()
-            cfg["INFERENCE_PRECISION_HINT"] = "f32"  # not bf16: results as the torch fp32 path
+            cfg["INFERENCE_PRECISION_HINT"] = cpu_precision(core)
         try:
             self.compiled = core.compile_model(str(path), device, cfg)
         except Exception as e:
@@ -70,13 +88,14 @@ class OvSession(GraphSession):
                             path) from None
         self.device = device
         self.output_names = [o.get_any_name() for o in self.compiled.outputs]
-        self._request = self.compiled.create_infer_request()
-        self._lock = threading.Lock()  # one infer request: one call at a time
+        self._local = threading.local()  # an infer request serves one call at a time
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        with self._lock:
-            res = self._request.infer(feeds)
-            return [np.array(res[o]) for o in self.compiled.outputs]
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        res = request.infer(feeds)
+        return [np.array(res[o]) for o in self.compiled.outputs]
 
 
 def describe() -> list[str]:

@@ -89,6 +89,9 @@ def main() -> None:
     ap.add_argument("--engines", default=None,
                     help="compare merge engines (torch,onnx,openvino) on --models instead")
     ap.add_argument("--models", default="H128,SAE", help="models for --engines")
+    ap.add_argument("--precisions", default="auto,fp32",
+                    help="for --engines: auto (bf16 where the CPU has it natively, as the app) "
+                         "and/or fp32 (what an AVX2 CPU runs), one pass each")
     args = ap.parse_args()
     if args.engines:
         return bench_engines(args)
@@ -178,8 +181,42 @@ def graph_predictor(predictor, engine: str, folder: Path):
     from app.models.export import export_predictor
     from app.models.graph_predictor import GraphPredictor, check_graph, open_session
 
+    folder.mkdir(parents=True, exist_ok=True)
     path = export_predictor(predictor, folder / f"{predictor.name}.onnx", "onnx")
-    return GraphPredictor(open_session(path, engine), check_graph(path), path)
+    return GraphPredictor(open_session(path, engine, parallel=True), check_graph(path), path)
+
+
+def gflop_per_face(predictor) -> float:
+    """Multiply-adds x 2 of one face through the model (torch's FLOP counter, convs and
+    matmuls): what every engine has to compute, whatever its kernels."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    face = np.zeros((1, predictor.resolution, predictor.resolution, 3), np.float32)
+    with FlopCounterMode(display=False) as counter:
+        predictor.predict(face)
+    return counter.get_total_flops() / 1e9
+
+
+def inference_threads_rate(predictor, batch: int) -> float:
+    """Faces/s of inference alone, called as merge calls it (its inference threads at once)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.merge.engine import default_inference_threads
+
+    n = default_inference_threads(predictor)
+    if n <= 1:
+        return inference_rate(predictor, batch)
+    crops = np.random.default_rng(0).random(
+        (batch, predictor.resolution, predictor.resolution, 3)).astype(np.float32)
+    parts = np.array_split(crops, n)
+    with ThreadPoolExecutor(n) as ex:
+        list(ex.map(predictor.predict, parts))  # warm-up
+        best = float("inf")
+        for _ in range(2):
+            t = time.perf_counter()
+            list(ex.map(predictor.predict, parts))
+            best = min(best, time.perf_counter() - t)
+    return batch / best
 
 
 def inference_rate(predictor, batch: int) -> float:
@@ -202,41 +239,57 @@ def read_merged(folder: Path) -> dict[str, np.ndarray]:
 
 def bench_engines(args) -> None:
     """Each model merged by each engine on the same frames (seamless + rct, the app's
-    threads), one after the other in this one process."""
+    threads), one after the other in this one process, once per precision."""
+    from app.merge.runner import share_cores
+
+    share_cores(args.workers)   # as merge does: torch threads = cores - workers
+    threads = max(1, (os.cpu_count() or 1) - args.workers)
+    print(f"{args.frames} frames 360x288, seamless + rct, workers {args.workers}, batch "
+          f"{args.batch_size}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}); "
+          "inference faces/s: the app's inference threads at once; GFLOP/s = faces/s x the "
+          "model's GFLOP/face")
+    print(f"{'model':<10}{'precision':<10}{'engine':<10}{'merge frames/s':>15}"
+          f"{'CPU ms/frame':>14}{'inference faces/s':>19}{'GFLOP/s':>9}{'MAD vs torch':>14}")
+    with tempfile.TemporaryDirectory() as tmp:
+        frames, faces = make_frames(args.frames, Path(tmp) / "dst")
+        for precision in args.precisions.split(","):
+            if precision == "auto":
+                os.environ.pop("FACESTUDIO_PRECISION", None)
+            else:
+                os.environ["FACESTUDIO_PRECISION"] = precision
+            for name in args.models.split(","):
+                bench_model_engines(args, name, precision, threads, frames, faces,
+                                    Path(tmp) / precision)
+
+
+def bench_model_engines(args, name: str, precision: str, threads: int, frames, faces,
+                        tmp: Path) -> None:
+    """One table row per engine for one model: the torch predictor, then its exported graph."""
     from app.merge.engine import merge_frames
     from app.merge.options import MergeOptions
 
-    threads = max(1, (os.cpu_count() or 1) - args.workers)
-    engines = args.engines.split(",")
-    print(f"{args.frames} frames 360x288, seamless + rct, workers {args.workers}, batch "
-          f"{args.batch_size}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f})")
-    print(f"{'model':<10}{'engine':<10}{'merge frames/s':>15}{'CPU ms/frame':>14}"
-          f"{'inference faces/s':>19}{'MAD vs torch':>14}")
-    with tempfile.TemporaryDirectory() as tmp:
-        frames, faces = make_frames(args.frames, Path(tmp) / "dst")
-        for name in args.models.split(","):
-            torch_pred = build_predictor(name, args.device, threads, {})
-            spread_outputs(torch_pred)
-            ref = None
-            for engine in engines:
-                pred = torch_pred if engine == "torch" else graph_predictor(torch_pred, engine,
-                                                                            Path(tmp))
-                rate = inference_rate(pred, args.batch_size)
-                out = Path(tmp) / f"{name}-{engine}"
-                t, cpu = time.perf_counter(), cpu_seconds()
-                stats = merge_frames(frames, faces, out, pred,
-                                     MergeOptions(mode="seamless", color_transfer="rct"),
-                                     workers=args.workers, batch_size=args.batch_size)
-                dt, cpu = time.perf_counter() - t, cpu_seconds() - cpu
-                k = stats.merged + stats.copied
-                imgs = read_merged(out)
-                if engine == "torch":
-                    ref = imgs
-                mad = (np.mean([np.abs(imgs[f] - ref[f]).mean() for f in ref])
-                       if ref is not None else float("nan"))
-                print(f"{name:<10}{engine:<10}{k / dt:>15.2f}{cpu / k * 1000:>14.0f}"
-                      f"{rate:>19.1f}{mad:>14.3f}", flush=True)
-                shutil.rmtree(out)
+    torch_pred = build_predictor(name, args.device, threads, {})
+    spread_outputs(torch_pred)
+    gflop = gflop_per_face(torch_pred)
+    ref = None
+    for engine in args.engines.split(","):
+        pred = torch_pred if engine == "torch" else graph_predictor(torch_pred, engine, tmp)
+        rate = inference_threads_rate(pred, args.batch_size)
+        out = tmp / f"{name}-{engine}"
+        t, cpu = time.perf_counter(), cpu_seconds()
+        stats = merge_frames(frames, faces, out, pred,
+                             MergeOptions(mode="seamless", color_transfer="rct"),
+                             workers=args.workers, batch_size=args.batch_size)
+        dt, cpu = time.perf_counter() - t, cpu_seconds() - cpu
+        k = stats.merged + stats.copied
+        imgs = read_merged(out)
+        if engine == "torch":
+            ref = imgs
+        mad = (np.mean([np.abs(imgs[f] - ref[f]).mean() for f in ref])
+               if ref is not None else float("nan"))
+        print(f"{name:<10}{precision:<10}{engine:<10}{k / dt:>15.2f}{cpu / k * 1000:>14.0f}"
+              f"{rate:>19.1f}{rate * gflop:>9.0f}{mad:>14.3f}", flush=True)
+        shutil.rmtree(out)
 
 
 def cpu_seconds() -> float:

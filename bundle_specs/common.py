@@ -26,6 +26,9 @@ ENGINE_PACKAGES = {
     # loader finds the GPU driver's OpenCL (README "Portable builds").
     "opencl": ("tinygrad", "pyopencl")
     + (("pocl_binary_distribution",) if sys.platform.startswith("linux") else ()),
+    # export (DFM/ONNX) and the graph merge engines; all imported lazily by the app
+    "onnx": ("onnx", "onnxruntime"),
+    "openvino": ("openvino",),
 }
 # Imported lazily and compiled for AVX2 + FMA only (yuface: the yunet detector): carried by the
 # AVX2 variant alone; the others say "use --detector fast or accurate" (app/extract/detector_yunet).

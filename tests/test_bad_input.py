@@ -49,6 +49,7 @@ class Row:
     works: bool = False                     # must succeed instead of failing cleanly
     check: Callable[[Ctx], None] | None = None  # more checks after a row that works
     marks: list = field(default_factory=list)
+    redone: tuple = ()                      # damaged files (under tmp) the row must replace
 
 
 # ---------------------------------------------------------------- building blocks
@@ -237,6 +238,50 @@ def r_video_info_text(c):
     return ["video", "info", c.ws / "notes.mp4"]
 
 
+def r_ws_empty_flag(c):
+    """Used to fall back to ./workspace beside the app (read-only here: the old behaviour must
+    not touch the repository's sample workspace)."""
+    c.ws = None
+    return ["--workspace", "", "faceset", "info", "src"]
+
+
+def r_ws_is_a_file(c):
+    c.tmp.mkdir(exist_ok=True)
+    c.ws = c.tmp / "notes.txt"
+    c.ws.write_text("my notes, not a workspace")
+    return ["video", "extract", "src"]
+
+
+def r_data_src_is_a_file_clear(c):
+    existing_aligned(c, "dst")
+    (c.ws / "data_src").write_bytes(VIDEO.read_bytes())     # the video, without its extension
+    return ["workspace", "clear", "--yes"]
+
+
+def r_data_src_is_a_file_extract(c):
+    video(c, name="data_src.mp4")
+    (c.ws / "data_src").write_text("a file where the frames folder belongs")
+    return ["video", "extract", "src", "--fps", "0"]
+
+
+def r_model_dir_is_a_file(c):
+    face_sets(c)
+    (c.tmp / "model.txt").write_text("not a folder")
+    return ["train", "SAE", "--model-dir", c.tmp / "model.txt", *small_sae(), *TRAIN]
+
+
+def r_result_is_a_folder(c):
+    frames(c.ws / "data_dst" / "merged")
+    (c.ws / "result.mp4").mkdir()
+    return ["video", "assemble", "--fps", "25", "--format", "mp4"]
+
+
+def r_output_flag_is_a_folder(c):
+    frames(c.ws / "data_dst" / "merged")
+    (c.tmp / "out.mp4").mkdir()
+    return ["video", "assemble", "--fps", "25", "--format", "mp4", "--output", c.tmp / "out.mp4"]
+
+
 # ---------------------------------------------------------------- rows: face extraction
 
 def r_extract_no_frames_folder(c):
@@ -316,6 +361,30 @@ def check_three_faces_written(c):
     assert [p.name for p in faces] == ["00001_0.jpg", "00002_0.jpg", "00003_0.jpg"]
     assert [read_meta(p).source_filename for p in faces] == ["00001.jpg", "00002.jpg",
                                                              "00003.jpg"]
+
+
+def r_extract_resume_after_new_video(c):
+    """Faces extracted from frames 1-3, then another video's frames extracted over them (frames
+    1 and 2 now show what 5 and 6 showed): those two are redone, frame 3 is kept."""
+    from app.extract.pipeline import ExtractOptions, extract_folder
+    folder = frames(c.ws / "data_src", 3)
+    extract_folder(folder, folder / "aligned", None,
+                   ExtractOptions(face_type="full", size=128, workers=1), progress=False)
+    for new, old in ((1, 5), (2, 6)):
+        shutil.copy(FRAMES / f"{old:05d}.jpg", folder / f"{new:05d}.jpg")
+    return ["extract", "src", *FAST]
+
+
+def check_faces_follow_the_new_frames(c):
+    from app.extract.frame_digest import frame_digest
+    from app.faceset.face_file import read_meta
+    side = c.ws / "data_src"
+    for i in (1, 2, 3):
+        meta = read_meta(side / "aligned" / f"{i:05d}_0.jpg")
+        assert meta.source_digest == frame_digest(side / f"{i:05d}.jpg")
+    for i, old in ((1, 1), (2, 2)):   # the old faces are set aside, not lost
+        meta = read_meta(side / "aligned_outdated" / f"{i:05d}_0.jpg")
+        assert meta.source_digest == frame_digest(FRAMES / f"{old:05d}.jpg")
 
 
 # ---------------------------------------------------------------- rows: aligned-face files
@@ -738,6 +807,49 @@ def r_merge_damaged_frame_keeps_merged(c):
     return ["merge", "--test-predictor", "--mode", "overlay"]
 
 
+def r_merge_batch_zero(c):
+    merge_ws(c)
+    return ["merge", "--test-predictor", "--mode", "overlay", "--batch-size", "0"]
+
+
+def r_merge_batch_negative(c):
+    merge_ws(c)
+    return ["merge", "--test-predictor", "--mode", "overlay", "--batch-size", "-1"]
+
+
+def r_merge_masknet_steps_negative(c):
+    merge_ws(c)
+    return ["merge", "--test-predictor", "--mask-mode", "FAN-dst", "--masknet-steps", "-5"]
+
+
+def damaged_merged(c: Ctx) -> Path:
+    """Merged frames of an earlier run with three bad ones: empty, cut off, junk."""
+    merged = c.ws / "data_dst" / "merged"
+    frames(merged, 8)
+    (merged / "00002.jpg").write_bytes(b"")
+    good = (merged / "00005.jpg").read_bytes()
+    (merged / "00005.jpg").write_bytes(good[: len(good) // 2])
+    (merged / "00007.jpg").write_bytes(b"junk" * 100)
+    return merged
+
+
+def r_assemble_damaged_frames(c):
+    damaged_merged(c)
+    return ["video", "assemble", "--fps", "25", "--format", "mp4"]
+
+
+def r_merge_redoes_damaged_frames(c):
+    merge_ws(c)
+    damaged_merged(c)
+    return ["merge", "--test-predictor", "--mode", "overlay"]
+
+
+def check_damaged_redone(c):
+    from app.video.frames import image_is_complete
+    merged = c.ws / "data_dst" / "merged"
+    assert all(image_is_complete(merged / f"{i:05d}.jpg") for i in range(1, 9))
+
+
 def r_merge_erode_range(c):
     merge_ws(c)
     return ["merge", "--test-predictor", "--mode", "overlay", "--erode", "500"]
@@ -833,6 +945,14 @@ ROWS = [
     Row("assemble-full-disk", r_assemble_full_disk, ("full: the disk is full",)),
     Row("video-extract-full-disk", r_video_extract_full_disk, ("data_dst: the disk is full",)),
     Row("video-info-text-file", r_video_info_text, ("notes.mp4", "not a video")),
+    Row("workspace-flag-empty", r_ws_empty_flag, ("--workspace is empty",)),
+    Row("workspace-is-a-file", r_ws_is_a_file, ("notes.txt", "is a file")),
+    Row("data-src-is-a-file-clear", r_data_src_is_a_file_clear, ("data_src", "data_src.mp4")),
+    Row("data-src-is-a-file-video-extract", r_data_src_is_a_file_extract,
+        ("data_src", "is a file")),
+    Row("model-dir-is-a-file", r_model_dir_is_a_file, ("model.txt", "--model-dir")),
+    Row("result-path-is-a-folder", r_result_is_a_folder, ("result.mp4", "is a folder")),
+    Row("output-flag-is-a-folder", r_output_flag_is_a_folder, ("out.mp4", "is a folder")),
     Row("extract-no-frames-folder", r_extract_no_frames_folder, ("data_src", "video extract")),
     Row("extract-empty-frames-folder", r_extract_empty_frames, ("data_src", "no frames")),
     Row("extract-frames-flag-missing", r_extract_frames_flag_missing, ("no frames here",)),
@@ -845,6 +965,10 @@ ROWS = [
         works=True, check=check_two_faces_written),
     Row("extract-frames-with-foreign-metadata", r_extract_foreign_metadata_frames, (),
         works=True, check=check_three_faces_written),
+    Row("extract-resume-after-a-new-video", r_extract_resume_after_new_video,
+        ("2 faces", "aligned_outdated", "1 already done"), works=True,
+        check=check_faces_follow_the_new_frames,
+        redone=("ws/data_src/aligned/00001_0.jpg", "ws/data_src/aligned/00002_0.jpg")),
     Row("face-truncated", r_info_truncated, ("cut.jpg", "truncated")),
     Row("face-plain-jpg-no-metadata", r_info_plain_jpg, ("face.jpg", "no face metadata")),
     Row("face-foreign-app15", r_info_foreign_app15, ("face.jpg", "no face metadata")),
@@ -913,6 +1037,15 @@ ROWS = [
     Row("merge-damaged-aligned-face", r_merge_damaged_face, ("00003_0.jpg",)),
     Row("merge-damaged-frame-keeps-merged", r_merge_damaged_frame_keeps_merged,
         ("00004.jpg", "re-extract")),
+    Row("merge-batch-size-zero", r_merge_batch_zero, ("--batch-size 0", "1 or more")),
+    Row("merge-batch-size-negative", r_merge_batch_negative, ("--batch-size -1",)),
+    Row("merge-masknet-steps-negative", r_merge_masknet_steps_negative, ("--masknet-steps",)),
+    Row("assemble-damaged-merged-frames", r_assemble_damaged_frames,
+        ("3 of the 8", "00002.jpg", "00005.jpg", "00007.jpg", "merge again")),
+    Row("merge-redoes-damaged-merged-frames", r_merge_redoes_damaged_frames,
+        ("3 merged frames are empty or damaged", "skipped 5"), works=True,
+        check=check_damaged_redone,
+        redone=tuple(f"ws/data_dst/merged/0000{i}.jpg" for i in (2, 5, 7))),
     Row("merge-erode-out-of-range", r_merge_erode_range, ("erode", "-200 to 200")),
     Row("merge-damaged-mask-network", r_merge_damaged_masknet, ("mask network", "delete")),
     Row("merge-read-only-frames-folder", r_merge_read_only, ("data_dst", "cannot write")),
@@ -976,7 +1109,7 @@ def test_bad_input(row: Row, tmp_path: Path, request):
             assert len(errors) == 1, proc.stderr
             for words in row.says:
                 assert words.lower() in errors[0].lower(), (words, errors[0])
-        assert lost_files(before, tmp_path) == [], "work lost"
+        assert sorted(lost_files(before, tmp_path)) == sorted(row.redone), "work lost"
     finally:
         mounts.undo()
 
@@ -1002,3 +1135,36 @@ def test_a_diverged_run_saves_nothing_and_keeps_the_last_save(saved_model, tmp_p
     with pytest.raises(UserError, match="not saved: the weights hold NaN"):
         trainer.save()
     assert lost_files(before, tmp_path) == [] and not (model_dir / "SAE_backups").exists()
+
+
+def test_an_unexpected_exception_is_one_line_naming_step_file_and_log(tmp_path, monkeypatch,
+                                                                     capsys):
+    """A bug (here: the image decoder failing inside merge) is one line naming the step, the
+    frame it was on and a log file in the workspace holding the full traceback."""
+    import cv2
+    from app.cli.main import main
+    from app.merge import engine
+
+    class BrokenDecoder:
+        def __getattr__(self, name):
+            return getattr(cv2, name)
+
+        @staticmethod
+        def imdecode(*args):
+            raise RuntimeError("decoder exploded")
+
+    ws = tmp_path / "ws"
+    shutil.copytree(MEDIA / "merge" / "dst", ws / "data_dst")
+    monkeypatch.setattr(engine, "cv2", BrokenDecoder())
+    monkeypatch.setenv("FACESTUDIO_ASK", "0")
+    rc = main(["--workspace", str(ws), "merge", "--test-predictor", "--mode", "overlay"])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert rc == 1 and len(lines) == 1 and "Traceback" not in err, err
+    line = lines[0]
+    assert "merge stopped by an unexpected RuntimeError" in line
+    assert f"working on {ws / 'data_dst' / '00001.jpg'}" in line and "decoder exploded" in line
+    logs = list((ws / "logs").glob("crash-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in line
+    text = logs[0].read_text()
+    assert "Traceback" in text and "RuntimeError: decoder exploded" in text and "_read_frame" in text

@@ -227,3 +227,27 @@ def test_zip_and_smoke_test_of_an_unbuilt_folder_stop(tmp_path, monkeypatch):
     assert (tmp_path / "cpu" / f"FaceStudio-cpu-{build.host_os()}.zip").is_file()
     notes = (tmp_path / "cpu" / f"FaceStudio-cpu-{build.host_os()}.notes.md").read_text()
     assert notes.startswith(f"| `FaceStudio-cpu-{build.host_os()}.zip` | ") and "MiB" in notes
+
+
+def test_merge_runtimes_per_variant_and_os():
+    """Every folder can export and merge on ONNX Runtime; the OpenCL folder (AMD/Intel GPUs)
+    also carries OpenVINO, and on Windows ONNX Runtime's DirectML build (any DirectX 12 GPU)."""
+    for os_name in ("linux", "windows", "macos"):
+        for v in build.OS_VARIANTS[os_name]:
+            reqs = build.variant_requirements(v, os_name)
+            names = [r.split("==")[0] for r in reqs]
+            assert "onnx" in names, (v, os_name)
+            assert ("openvino" in names) == (v == "opencl-sse"), (v, os_name)
+            dml = os_name == "windows" and v == "opencl-sse"
+            assert ("onnxruntime-directml" in names) == dml, (v, os_name)
+            assert ("onnxruntime" in names) != dml, (v, os_name)   # one ONNX Runtime per install
+
+
+def test_specs_collect_the_runtimes_their_requirements_carry():
+    import re
+    for v in build.VARIANTS:
+        text = (REPO / "bundle_specs" / f"{v}.spec").read_text()
+        engines = re.search(r"engines=\(([^)]*)\)", text).group(1)
+        assert '"onnx"' in engines, v
+        assert ('"openvino"' in engines) == (v == "opencl-sse"), v
+        assert ('"opencl"' in engines) == build.VARIANTS[v].opencl, v

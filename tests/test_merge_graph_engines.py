@@ -127,3 +127,23 @@ def test_a_damaged_graph_fails_to_start_with_one_line(tmp_path):
     with pytest.raises(UserError, match="could not start CPUExecutionProvider") as e:
         OrtSession(bad)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("engine", ["onnx", "openvino"])
+def test_merge_calls_the_graph_from_several_threads_with_the_same_result(ws, engine):
+    """On the CPU merge runs the graph as it runs torch: one intra-op thread per call, one call
+    per core at once (OpenVINO: an infer request per thread); the faces are those of one call."""
+    pytest.importorskip({"onnx": "onnxruntime", "openvino": "openvino"}[engine])
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.models.graph_predictor import load_graph_predictor
+
+    one = load_graph_predictor(ws.model_dir, "H64", engine, "cpu")
+    par = load_graph_predictor(ws.model_dir, "H64", engine, "cpu", parallel=True)
+    assert one.inference_threads == 1 and par.inference_threads == (os.cpu_count() or 1)
+    faces = np.random.default_rng(0).random((6, 64, 64, 3)).astype(np.float32)
+    want = one.predict(faces)
+    with ThreadPoolExecutor(3) as ex:
+        parts = list(ex.map(par.predict, np.array_split(faces, 3)))
+    got = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    assert np.abs(got[0] - want[0]).max() < 1e-4 and np.abs(got[1] - want[1]).max() < 1e-4

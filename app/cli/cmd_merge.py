@@ -184,11 +184,28 @@ def choose_device(args) -> tuple[str, object]:
     return choice.engine, (dev.torch_device or None) if choice.engine == "torch" else dev.index
 
 
+#: count flags and their least value: 0 faces per batch used to be a traceback, -1 merged
+#: nothing and exited 0, negative training steps saved an untrained network
+COUNTS = (("batch_size", 1), ("workers", 0), ("inference_threads", 1), ("superres_steps", 1),
+          ("masknet_steps", 1))
+
+
+def check_counts(args) -> None:
+    from app.errors import UserError
+
+    for key, least in COUNTS:
+        value = getattr(args, key)
+        if value is not None and value < least:
+            raise UserError(f"--{key.replace('_', '-')} {value} is out of range: give "
+                            f"{least} or more")
+
+
 def run(args) -> int:
     from app.merge.runner import run_merge
     from app.workspace import Workspace
 
     ws = Workspace.resolve(args.workspace)
+    check_counts(args)
     engine, device = choose_device(args)
     defaults = {}
     if not args.test_predictor:

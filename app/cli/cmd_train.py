@@ -44,6 +44,8 @@ def run(args) -> int:
     from app.errors import UserError
     from app.models import model_class
     from app.train import distributed
+    from app.train.model_files import ModelFiles
+    from app.train.model_lock import ModelLock
     from app.train.saved_state import SEED_MAX
     from app.workspace import Workspace
 
@@ -60,6 +62,8 @@ def run(args) -> int:
                                cls.name, engine=choice.engine, prefix=choice.prefix,
                                save_every_min=args.save_every,
                                window=False if args.no_window else None)
+    # held until this process exits (the launcher of several processes holds it for them)
+    ModelLock(model_dir, ModelFiles(model_dir, cls.name, choice.prefix).stem).acquire()
     where = distributed.torchrun_rank()
     if where is not None:
         return _run_torchrun(job, cls, given, choice, where, args.seed)

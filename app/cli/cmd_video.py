@@ -177,11 +177,13 @@ def run_assemble(args) -> int:
     from pathlib import Path
 
     from app.errors import UserError
-    from app.video import FORMATS, assemble, parse_bitrate, probe, read_sequence, result_path
+    from app.video import FORMATS, assemble, parse_bitrate, probe, result_path
+    from app.video.assemble import MERGE_AGAIN
+    from app.video.frames import read_whole_sequence
 
     ws = _setup(args)
     frames = Path(args.frames) if args.frames else ws.merged_dir
-    read_sequence(frames, "merged frames")  # fail before any question
+    read_whole_sequence(frames, "merged frames", MERGE_AGAIN)  # fail before any question
     try:
         dst = ws.video("dst")
     except UserError:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import os
 import sys
 from pathlib import Path
 
 from app import __version__
 from app.errors import UserError
+from app.workspace import ENV_VAR
 
 #: one entry per pipeline step (DeepFaceLab's numbered launchers), plus tools.
 COMMANDS = [
@@ -62,10 +64,35 @@ def _accept_workspace_after(parser: argparse.ArgumentParser) -> None:
                 _accept_workspace_after(child)
 
 
+#: flags naming a folder / a file the command writes: checked before any work starts
+FOLDER_FLAGS = ("model_dir", "src_dir", "dst_dir", "frames", "dir")
+FILE_FLAGS = ("output", "out")
+#: the parsed arguments that together name the step (`extract src`, `faceset sort`)
+STEP_ARGS = ("command", "action", "faceset_command", "mask_command", "side")
+
+
+def check_path_flags(args: argparse.Namespace) -> None:
+    """A file given where a folder is expected, or a folder where a file is written, is a
+    UserError now, not a traceback after a model was built or a whole video encoded."""
+    from app.workspace import Workspace, folder
+
+    if args.workspace is not None or os.environ.get(ENV_VAR) is not None:
+        Workspace.resolve(args.workspace)   # empty, or a file: refused whatever the command
+    for name in FOLDER_FLAGS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value:
+            folder(Path(value), f"--{name.replace('_', '-')} (a folder)")
+    for name in FILE_FLAGS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value and Path(value).is_dir():
+            raise UserError(f"is a folder, but --{name} writes a file: give a file name", value)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_path_flags(args)
         result = args.run(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -81,10 +108,59 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         message = write_error_message(exc)
         if message is None:
-            raise
+            return report_crash(args, exc)
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug: one line for the user, the traceback for the report
+        return report_crash(args, exc)
     return int(result or 0)
+
+
+def report_crash(args: argparse.Namespace, exc: BaseException) -> int:
+    """One line naming the step and the file it was working on, and the log file holding the
+    full traceback (in the workspace's `logs/`, else the temporary folder), to attach to an
+    issue. Exit code 1: this is the program's fault, not the input's."""
+    import traceback
+
+    from app.errors import current_file
+
+    step = " ".join(getattr(args, k) for k in STEP_ARGS if isinstance(getattr(args, k, None), str))
+    working = getattr(exc, "filename", None) or current_file()
+    text = "".join(traceback.format_exception(exc))
+    log = _write_crash_log(args, step, working, text)
+    where = f" while working on {working}" if working else ""
+    saved = f"the full report is in {log}" if log else "the report could not be written:\n" + text
+    print(f"error: {step} stopped by an unexpected {type(exc).__name__}{where}: {exc}. This is "
+          f"a bug; work already done is kept; {saved} (please attach it to an issue)",
+          file=sys.stderr)
+    return 1
+
+
+def _write_crash_log(args: argparse.Namespace, step: str, working: object,
+                     text: str) -> Path | None:
+    import tempfile
+    import time
+
+    from app.fileio import atomic_write_text
+    from app.workspace import Workspace
+
+    try:
+        root = Workspace.resolve(getattr(args, "workspace", None)).root
+    except UserError:
+        root = None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    body = (f"facestudio {__version__}, python {sys.version.split()[0]}, {sys.platform}\n"
+            f"command: {' '.join(sys.argv)}\nstep: {step}\nworking on: {working}\n\n{text}")
+    for folder in ([root / "logs"] if root is not None and root.is_dir() else []) + \
+            [Path(tempfile.gettempdir())]:
+        path = folder / f"crash-{stamp}-{os.getpid()}.log"
+        try:
+            folder.mkdir(exist_ok=True)
+            atomic_write_text(path, body)
+            return path
+        except OSError:
+            continue
+    return None
 
 
 #: failures of the machine, not of the program: read-only or full disk, no permission.

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.errors import UserError
+from app.errors import UserError, working_on
+from app.extract.frame_digest import frame_digest
 from app.extract.person import Person
 from app.fileio import remove_stale_temps
 
@@ -95,31 +96,69 @@ def pending_frames(frames: list[Path], aligned_dir: Path) -> list[int]:
     """Indices of frames not done yet (the resume rule).
 
     A frame is done when its `<stem>_0.jpg` exists, or, once the set was sorted (renamed), when
-    a face's metadata names it as its source frame.
+    a face's metadata names it as its source frame; and the faces' recorded fingerprint of
+    their frame (files since source_digest: all) matches the frame there now. Faces of a frame
+    that changed (a new video extracted over the old) are moved to `aligned_outdated/` and the
+    frame is done again.
     """
-    done = done_frame_stems(aligned_dir)
-    return [i for i, f in enumerate(frames) if f.stem not in done]
+    done, faces = faces_by_frame(aligned_dir)
+    todo, outdated = [], []
+    for i, f in enumerate(frames):
+        recorded = {d for _, d in faces.get(f.stem, []) if d}
+        if f.stem in done and recorded and recorded != {frame_digest(f)}:
+            outdated += [p for p, _ in faces[f.stem]]
+            done.discard(f.stem)
+        if f.stem not in done:
+            todo.append(i)
+    if outdated:
+        moved_to = set_aside(outdated, outdated_dir(aligned_dir))
+        print(f"note: {len(outdated)} faces in {aligned_dir} came from other frames of the same "
+              f"names (a new video?): moved to {moved_to}; extracting those frames again")
+    return todo
 
 
-def done_frame_stems(aligned_dir: Path) -> set[str]:
+def outdated_dir(aligned_dir: Path) -> Path:
+    return Path(aligned_dir).parent / "aligned_outdated"
+
+
+def faces_by_frame(aligned_dir: Path) -> tuple[set[str], dict[str, list[tuple[Path, str]]]]:
+    """(stems of the frames done, {frame stem: [(face file, recorded frame digest)]})."""
     import re
 
     from app.faceset.face_file import FACE_EXTS, FaceFileError, read_meta
 
     done: set[str] = set()
+    faces: dict[str, list[tuple[Path, str]]] = {}
     if not aligned_dir.is_dir():
-        return done
+        return done, faces
     for p in aligned_dir.iterdir():
+        if p.suffix.lower() not in FACE_EXTS or p.name.startswith(".") or not p.is_file():
+            continue
         m = re.fullmatch(r"(.+)_(\d+)\.jpg", p.name)
-        if m:
-            if m.group(2) == "0":
-                done.add(m.group(1))
-        elif p.suffix.lower() in FACE_EXTS and not p.name.startswith(".") and p.is_file():
-            try:  # a renamed (sorted) face: its metadata knows its frame
-                done.add(Path(read_meta(p).source_filename).stem)
-            except FaceFileError:
-                pass
-    return done
+        try:
+            meta = read_meta(p)
+        except FaceFileError:
+            meta = None
+        if m and m.group(2) == "0":
+            done.add(m.group(1))
+        stem = Path(meta.source_filename).stem if meta else m.group(1) if m else None
+        if stem is None:
+            continue
+        if not m:
+            done.add(stem)   # a renamed (sorted) face: its metadata knows its frame
+        faces.setdefault(stem, []).append((p, meta.source_digest if meta else ""))
+    return done, faces
+
+
+def set_aside(files: list[Path], folder: Path) -> Path:
+    """Move `files` into `folder` (never overwriting one there): kept, but out of the set."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for p in files:
+        target, n = folder / p.name, 1
+        while target.exists():
+            target, n = folder / f"{p.stem}.{n}{p.suffix}", n + 1
+        os.replace(p, target)
+    return folder
 
 
 def make_runs(frames: list[Path], todo: list[int], run_len: int,
@@ -264,8 +303,10 @@ def write_frame_faces(path: Path, frame: np.ndarray, faces: list, opts: ExtractO
         if ok:
             atomic_write_bytes(Path(debug_dir) / debug_name(path), buf.tobytes())
     _remove_stale(Path(aligned_dir), path, len(faces))
+    digest = frame_digest(path) if faces else ""
     for i in reversed(range(len(faces))):  # _0 last: its presence means the frame is complete
         img, meta = align_face(frame, faces[i], opts.face_type, opts.size, path.name)
+        meta.source_digest = digest
         write_face(Path(aligned_dir) / face_name(path, i), img, meta, quality=opts.jpeg_quality)
     return len(faces)
 
@@ -325,6 +366,7 @@ def extract_folder(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
     runs = make_runs(frames, todo, run_len, context)
     init_args = (opts, str(aligned_dir), str(debug_dir) if debug_dir else None)
     for res in _run_all(runs, workers, init_args, len(todo), progress):
+        working_on(frames_dir / res.name)
         report.processed += 1
         if res.error:
             report.bad.append((res.name, res.error))

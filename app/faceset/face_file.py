@@ -72,6 +72,8 @@ class FaceMeta:
     yaw: float = 0.0
     #: free-form additions by later steps (sort scores, ...): JSON values only
     extra: dict = field(default_factory=dict)
+    #: fingerprint of the source frame's file (app/extract/frame_digest.py); "" in older files
+    source_digest: str = ""
 
     def landmarks_array(self) -> np.ndarray:
         return np.asarray(self.landmarks, np.float64)
@@ -261,6 +263,10 @@ def _validate(data: Any, path: object) -> FaceMeta:
     if _too_deep(extra, _MAX_EXTRA_DEPTH):
         raise bad(f"extra is nested deeper than {_MAX_EXTRA_DEPTH} levels")
     out["extra"] = extra
+    digest = data.get("source_digest", "")
+    if not isinstance(digest, str) or len(digest) > 200:
+        raise bad("source_digest must be a short text")
+    out["source_digest"] = digest
     return FaceMeta(**out)
 
 

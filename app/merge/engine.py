@@ -19,10 +19,11 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from app.errors import UserError
+from app.errors import UserError, working_on
 from app.extract.align import face_matrix
 from app.fileio import atomic_write_bytes, atomic_write_text, remove_stale_temps
 from app.merge import jitter
+from app.video.frames import image_is_complete
 from app.merge.dst_inputs import FRAME_EXTS, _as_dst_face
 from app.merge.compose import (PredictedFace, merge_frame, merge_frame_u8, probe_levels,
                                 wants_alpha)
@@ -168,6 +169,7 @@ def predict_faces(predictor: Predictor, crops: np.ndarray, upscaler=None,
 
 
 def _read_frame(path: Path) -> np.ndarray:
+    working_on(path)
     img = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise UserError("cannot read this dst frame (damaged or not an image); re-extract the "
@@ -192,6 +194,8 @@ def default_inference_threads(predictor: Predictor) -> int:
     import os
     import sys
 
+    if getattr(predictor, "inference_threads", None):  # a graph runtime says it (open_session)
+        return predictor.inference_threads
     eng = getattr(predictor, "engine", None)
     torch = sys.modules.get("torch")
     if (eng is None or getattr(eng, "name", "") != "torch" or torch is None
@@ -224,7 +228,7 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
     atomic_write_text(out_dir / SETTINGS_NAME, json.dumps(opts.output_settings(), indent=1))
     opts = effective_options(opts, predictor)
     stats = MergeStats(frames=len(frames))
-    done = [not overwrite and output_path(f, out_dir, opts).exists() for f in frames]
+    done = _already_merged(frames, out_dir, opts, overwrite)
     stats.skipped = sum(done)
     if progress and stats.skipped:
         progress(stats.skipped)
@@ -261,6 +265,21 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
         pool.close()
         pool.join()
     return stats
+
+
+def _already_merged(frames: list[Path], out_dir: Path, opts: MergeOptions,
+                    overwrite: bool) -> list[bool]:
+    """Per frame: its merged frame is there and whole. A 0-byte, cut-off or foreign file (a
+    full disk, another tool) is merged again, said once; counting it done lost the frame."""
+    if overwrite:
+        return [False] * len(frames)
+    outs = [output_path(f, out_dir, opts) for f in frames]
+    done = [image_is_complete(p) for p in outs]
+    damaged = [p.name for p, d in zip(outs, done) if not d and p.exists()]
+    if damaged:
+        print(f"note: {len(damaged)} merged frames are empty or damaged ({', '.join(damaged[:5])}"
+              f"{' ...' if len(damaged) > 5 else ''}); merging them again")
+    return done
 
 
 class _Run:

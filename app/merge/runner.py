@@ -40,7 +40,7 @@ def load_model(model_dir: Path, model_name: str | None, engine: str, device: str
         from app.models.graph_predictor import load_graph_predictor
         if not model_name and graph is None:
             model_name = (available_models(model_dir) or [None])[0]
-        return load_graph_predictor(model_dir, model_name, engine, device, graph)
+        return load_graph_predictor(model_dir, model_name, engine, device, graph, parallel=True)
     if not model_name:
         names = available_models(model_dir)
         if not names:

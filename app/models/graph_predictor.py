@@ -29,6 +29,8 @@ class GraphPredictor:
 
     def __init__(self, session: Any, meta: dict[str, str], path: Path):
         self.session, self.path = session, path
+        #: Python threads merge may call `predict` from at once (see open_session's `parallel`)
+        self.inference_threads = getattr(session, "parallel_calls", 1)
         self.name = meta.get("model", "")
         self.resolution = int(meta["resolution"])
         self.face_type = meta["face_type"]
@@ -85,8 +87,13 @@ def check_graph(path: Path, resolution: int | None = None) -> dict[str, str]:
     return meta
 
 
-def open_session(path: Path, engine: str, device: Any = None):
-    """A session on the engine's device (`device`: provider / OpenVINO device, None = best)."""
+def open_session(path: Path, engine: str, device: Any = None, parallel: bool = False):
+    """A session on the engine's device (`device`: provider / OpenVINO device, None = best).
+
+    `parallel` (merge): on the CPU, one intra-op thread per call and as many concurrent calls as
+    cores, as merge runs torch (app.merge.engine.default_inference_threads): a runtime's own
+    thread pool stalls when merge's image workers take a core. `parallel_calls` says how many.
+    """
     if engine == "onnx":
         from backends import onnx_runtime as rt
     elif engine == "openvino":
@@ -96,7 +103,14 @@ def open_session(path: Path, engine: str, device: Any = None):
     if not rt.present():
         raise UserError(f"the {engine} engine is not installed in this build "
                         f"(pip install {'onnxruntime' if engine == 'onnx' else 'openvino'})")
-    return (rt.OrtSession if engine == "onnx" else rt.OvSession)(path, rt.pick(device))
+    import os
+
+    dev = rt.pick(device)
+    calls = max(1, os.cpu_count() or 1) if parallel and dev in rt.CPU_DEVICES else 1
+    cls = rt.OrtSession if engine == "onnx" else rt.OvSession
+    session = cls(path, dev, 1 if calls > 1 else None)
+    session.parallel_calls = calls
+    return session
 
 
 def merge_graph(model_dir: Path, model_name: str) -> Path:
@@ -122,8 +136,10 @@ def merge_graph(model_dir: Path, model_name: str) -> Path:
 
 
 def load_graph_predictor(model_dir: str | Path, model_name: str | None, engine: str,
-                         device: Any = None, graph: str | Path | None = None) -> GraphPredictor:
-    """The model (or the given graph file) on ONNX Runtime / OpenVINO."""
+                         device: Any = None, graph: str | Path | None = None,
+                         parallel: bool = False) -> GraphPredictor:
+    """The model (or the given graph file) on ONNX Runtime / OpenVINO (`parallel`: see
+    open_session)."""
     model_dir = Path(model_dir)
     resolution = None
     if graph is None:
@@ -135,7 +151,7 @@ def load_graph_predictor(model_dir: str | Path, model_name: str | None, engine: 
         if model_name:
             resolution = model_resolution(model_dir, model_name)
     meta = check_graph(path, resolution)
-    return GraphPredictor(open_session(path, engine, device), meta, path)
+    return GraphPredictor(open_session(path, engine, device, parallel), meta, path)
 
 
 def model_resolution(model_dir: Path, model_name: str) -> int | None:

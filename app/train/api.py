@@ -23,8 +23,12 @@ def train(workspace: Any, model_name: str, options: dict | None = None,
     from app.workspace import Workspace
 
     ws = workspace if isinstance(workspace, Workspace) else Workspace(Path(workspace).resolve())
-    trainer = Trainer(ws.aligned_dir("src"), ws.aligned_dir("dst"), ws.model_dir, model_name,
-                      options=options, general=general, engine=engine, device=device, seed=seed,
-                      progress=progress)
-    return trainer.run(target_iter=target_iter, time_budget_s=time_budget_s,
-                       max_steps=max_steps, window=window)
+    from app.models import model_class
+    from app.train.model_lock import ModelLock
+
+    with ModelLock(ws.model_dir, model_class(model_name).name):
+        trainer = Trainer(ws.aligned_dir("src"), ws.aligned_dir("dst"), ws.model_dir, model_name,
+                          options=options, general=general, engine=engine, device=device,
+                          seed=seed, progress=progress)
+        return trainer.run(target_iter=target_iter, time_budget_s=time_budget_s,
+                           max_steps=max_steps, window=window)

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.errors import UserError
+from app.errors import UserError, working_on
 from app.extract.align import face_matrix
 
 #: How much of the head each face type shows: a model can train from files that show as much or more.
@@ -84,6 +84,7 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
                         "first", folder)
     images, masks, yaws, names, labelled, skipped = [], [], [], [], [], []
     for path in _progress(files, progress, f"loading {folder.parent.name}/{folder.name}"):
+        working_on(path)
         try:
             img, meta = read_face(path)
         except FaceFileError as e:

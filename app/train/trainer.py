@@ -26,14 +26,14 @@ from app.train.model_files import ModelFiles, foreign_model_files
 
 PREVIEW_FACES = 4
 #: why a run stopped, in the order ranks agree on it (the largest any rank saw wins)
-STOP_REASONS = ("", "steps", "target", "time", "user", "interrupted")
+STOP_REASONS = ("", "steps", "target", "time", "user", "SIGHUP", "SIGTERM", "interrupted")
 
 
 @dataclass
 class TrainResult:
     iteration: int
     history: list = field(default_factory=list)
-    stopped: str = ""             # target | time | user | interrupted | steps
+    stopped: str = ""             # target | time | user | interrupted | steps | SIGTERM | SIGHUP
     ms_per_step: float = 0.0
     files: ModelFiles | None = None
 
@@ -191,8 +191,9 @@ class Trainer:
             max_steps: int | None = None, save_every_min: float = 25.0,
             preview_every_s: float = 120.0, window: bool | None = None) -> TrainResult:
         """Train until the target iteration, the time budget, `max_steps` or the user stops;
-        then save. Saves every `save_every_min` minutes; Ctrl+C saves and exits. Several
-        ranks stop together at the same iteration (the first reason any rank saw)."""
+        then save. Saves every `save_every_min` minutes; Ctrl+C, SIGTERM and SIGHUP save and
+        exit; a non-finite loss stops without saving (UserError). Several ranks stop together
+        at the same iteration (the last reason in STOP_REASONS that any rank saw)."""
         from app.ui.preview_window import PreviewSink
 
         target = target_iter if target_iter is not None else int(self.general["target_iter"] or 0)
@@ -207,6 +208,7 @@ class Trainer:
         feeder = self.sample_feeder()
         started = last_save = last_preview = time.monotonic()
         steps, step_time = 0, 0.0
+        stop = _StopSignals()
         try:
             self._show(sink)
             while True:
@@ -230,6 +232,8 @@ class Trainer:
                     result.stopped = "steps"
                 elif action == "exit":
                     result.stopped = "user"
+                elif stop.received:
+                    result.stopped = stop.received
                 elif self.stop_requested():
                     result.stopped = "interrupted"
                 result.stopped = self._agree(result.stopped)
@@ -243,15 +247,22 @@ class Trainer:
                     last_preview = now
         except KeyboardInterrupt:
             result.stopped = "interrupted"
+        except BaseException:
+            stop.restore()
+            raise
         finally:
             feeder.close()
         if self.progress:
             print()
         if result.stopped == "diverged":
+            stop.restore()
             if sink:
                 sink.close()
             raise self._diverged(losses)
-        self._save_logged()
+        try:
+            self._save_logged()   # a second SIGTERM here is caught: the save completes
+        finally:
+            stop.restore()
         self._show(sink)
         if sink:
             sink.close()
@@ -308,3 +319,35 @@ class Trainer:
         line = (f"[{time.strftime('%H:%M:%S')}][#{self.iteration:06d}][{seconds * 1000:.0f}ms]"
                 f" {losses['src_loss']:.4f} {losses['dst_loss']:.4f}")
         print("\r" + line, end="", flush=True)
+
+
+class _StopSignals:
+    """SIGTERM and SIGHUP (`timeout`, `docker stop`, a job scheduler, a closed terminal) stop
+    training after the current step and save, as Ctrl+C does; the default action would kill the
+    run and lose everything since the last save (up to the save interval). A flag, not an
+    exception: a signal that lands during a save must not break it off."""
+
+    NAMES = ("SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        import signal
+        import threading
+
+        self.received = ""
+        self._old: dict = {}
+        if threading.current_thread() is not threading.main_thread():
+            return   # Python delivers signals to the main thread only
+        for name in self.NAMES:
+            sig = getattr(signal, name, None)   # Windows has no SIGHUP
+            if sig is not None:
+                self._old[sig] = signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum, _frame) -> None:
+        import signal
+        self.received = signal.Signals(signum).name
+
+    def restore(self) -> None:
+        import signal
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()

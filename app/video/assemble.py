@@ -16,7 +16,10 @@ from app.errors import UserError
 from app.fileio import atomic_path
 from app.video.cut import EVEN, parse_bitrate
 from app.video.ffmpeg import exact_rate, label_args, probe, run_ffmpeg
-from app.video.frames import read_sequence
+from app.video.frames import read_whole_sequence
+
+#: what to do about damaged merged frames (merge redoes them)
+MERGE_AGAIN = "run merge again: it redoes them"
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,11 @@ def assemble(frames_dir: str | os.PathLike, out_path: str | os.PathLike, fps: fl
     `out_path` is set to the format's container. Written under a temporary name and renamed.
     """
     spec = _format(fmt)
-    seq = read_sequence(frames_dir, "merged frames")
+    out = Path(out_path).with_suffix(spec.ext)
+    if out.is_dir():   # found before encoding the whole video, not after
+        raise UserError("is a folder, but the result video is written here: move it away or "
+                        "give another --output", out)
+    seq = read_whole_sequence(frames_dir, "merged frames", MERGE_AGAIN)
     rate = fps if isinstance(fps, str) else exact_rate(float(fps))
     seconds = len(seq.frames) / _as_float(rate)
     audio_in: list[str] = []
@@ -69,7 +76,6 @@ def assemble(frames_dir: str | os.PathLike, out_path: str | os.PathLike, fps: fl
                                 f"{len(info.audio_streams) - 1}", audio_from)
             audio_in = ["-t", f"{seconds:.3f}", "-i", str(audio_from)]
             audio_map = ["-map", f"1:a:{audio_track}", *spec.audio]
-    out = Path(out_path).with_suffix(spec.ext)
     quality = [] if spec.lossless else ["-b:v", parse_bitrate(bitrate)]
     with atomic_path(out) as tmp:
         run_ffmpeg([*seq.input_args(rate), *audio_in, "-map", "0:v:0", *spec.video, *quality,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from app import ALTERED_MEDIA_LABEL
-from app.errors import UserError
+from app.errors import UserError, working_on
 
 ENV_VAR = "FACESTUDIO_FFMPEG"
 
@@ -256,6 +256,7 @@ def run_ffmpeg(args: Sequence[str], blame: str | os.PathLike, total: int | None 
     """
     from tqdm import tqdm
 
+    working_on(blame)
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
            "-nostats", "-progress", "pipe:1", *map(str, args)]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -75,6 +75,35 @@ def read_sequence(folder: str | os.PathLike, what: str = "frames") -> Sequence:
     return Sequence(folder, frames, numbers[0], digits, frames[0].suffix)
 
 
+def image_is_complete(path: str | os.PathLike) -> bool:
+    """True when `path` is a whole PNG or JPEG: its signature at the start and its end marker
+    at the end. A 0-byte, cut-off (a killed write of another tool, a full disk) or foreign file
+    is not. Reads 20 bytes, not the image, so checking thousands of frames takes a moment."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(8)
+            f.seek(max(0, size - 12))
+            tail = f.read(12)
+    except OSError:
+        return False
+    if head == b"\x89PNG\r\n\x1a\n":
+        return tail.endswith(b"IEND\xaeB`\x82")
+    return head[:2] == b"\xff\xd8" and b"\xff\xd9" in tail
+
+
+def read_whole_sequence(folder: str | os.PathLike, what: str, remedy: str) -> Sequence:
+    """`read_sequence`, then every frame checked whole: ffmpeg would stop at the first damaged
+    one and write a short video as if all went well."""
+    seq = read_sequence(folder, what)
+    bad = [p.name for p in seq.frames if not image_is_complete(p)]
+    if bad:
+        shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise UserError(f"{len(bad)} of the {len(seq.frames)} {what} are empty or damaged "
+                        f"({shown}); {remedy}", seq.folder)
+    return seq
+
+
 def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, fps: float | None = None,
                    ext: str = "png", *, progress: bool = True) -> int:
     """Decode `video` into `out_dir/00001.<ext>`...; returns the number of frames written.
