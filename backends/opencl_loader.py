@@ -7,9 +7,9 @@ and fail or segfault. pyopencl wheels bundle a loader (ocl-icd) that also finds 
 
 tinygrad's own disk cache (`cache.db`, compiled kernels and beam-search results) stores Python
 pickles and unpickles whatever it finds there, so a `cache.db` copied in from elsewhere could run
-code. It is switched off (CACHELEVEL=0: tinygrad neither reads nor writes it); the app's own
-stores of generated kernel sources and schedules (tinygrad_progcache, tinygrad_schedcache) are
-JSON, and compiled kernels are cached by the OpenCL driver (PoCL: `.cache/pocl`).
+code. It is switched off (CACHELEVEL=0: tinygrad neither reads nor writes it); compiled kernels
+go to a signed store of raw bytes instead (tinygrad_binary_cache), and the app's stores of
+generated kernel sources and schedules (tinygrad_progcache, tinygrad_schedcache) are JSON.
 """
 
 from __future__ import annotations
