@@ -13,7 +13,7 @@ from typing import Iterable
 
 import numpy as np
 
-from app.extract.dlib_models import hog_detector, model_path, shape_predictor_68
+from app.dlib_models import hog_detector, model_path, shape_predictor_68
 
 RECOGNITION_NET = "dlib_face_recognition_resnet_model_v1.dat"
 

@@ -52,7 +52,17 @@ class Workspace:
         return folder(self.root / f"data_{_side(side)}")
 
     def aligned_dir(self, side: str) -> Path:
-        return folder(self.frames_dir(side) / "aligned")
+        return self.aligned_in(self.frames_dir(side))
+
+    @staticmethod
+    def aligned_in(frames_dir: Path) -> Path:
+        """The aligned faces of any frames folder (`extract --frames DIR` too)."""
+        return folder(Path(frames_dir) / "aligned")
+
+    @staticmethod
+    def aligned_debug_in(frames_dir: Path) -> Path:
+        """The extractor's debug frames of any frames folder."""
+        return folder(Path(frames_dir) / "aligned_debug")
 
     def aligned_confirmed_dir(self, side: str) -> Path:
         """Where the mask editor's E moves a face (DeepFaceLab's `aligned_confirmed`)."""
@@ -64,11 +74,16 @@ class Workspace:
 
     @property
     def aligned_debug_dir(self) -> Path:
-        return folder(self.frames_dir("dst") / "aligned_debug")
+        return self.aligned_debug_in(self.frames_dir("dst"))
 
     @property
     def merged_dir(self) -> Path:
         return folder(self.frames_dir("dst") / "merged")
+
+    @property
+    def merged_debug_dir(self) -> Path:
+        """merge --debug: every stage of every frame, data_dst/merged_debug/<frame>/."""
+        return folder(self.frames_dir("dst") / "merged_debug")
 
     @property
     def model_dir(self) -> Path:

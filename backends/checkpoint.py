@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.errors import UserError
-from app.fileio import atomic_write_bytes
+from backends.errors import BackendError
+from backends.fileio import atomic_write_bytes
 
 FORMAT = "faceswap-studio/weights/1"
 
@@ -27,22 +27,22 @@ def save_state(path: str | Path, state: dict[str, np.ndarray], metadata: dict | 
 
 
 def load_state(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read a file written by `save_state`; a missing or damaged file is a UserError."""
+    """Read a file written by `save_state`; a missing or damaged file is a BackendError."""
     from safetensors import safe_open
 
     p = Path(path)
     if not p.is_file():
-        raise UserError("model file not found", p)
+        raise BackendError("model file not found", p)
     try:
         with safe_open(str(p), framework="numpy") as f:
             header = f.metadata() or {}
             state = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors raises several types for damaged files
-        raise UserError(f"cannot read the model file ({e}); restore it from the model's backups "
+        raise BackendError(f"cannot read the model file ({e}); restore it from the model's backups "
                         "or delete it to start over", p) from None
     bad = non_finite(state)
     if bad:
-        raise UserError(f"the model file holds NaN or infinite values ({bad}): its training "
+        raise BackendError(f"the model file holds NaN or infinite values ({bad}): its training "
                         "diverged before it was saved. Restore an earlier save (the model's "
                         "backups folder) or delete it to start over", p)
     try:

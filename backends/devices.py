@@ -14,7 +14,7 @@ import os
 import platform
 from dataclasses import dataclass, field
 
-from app.errors import UserError
+from backends.errors import BackendError
 from backends.desktop_gpu import desktop_gpus, normalize_pci
 
 ENV_DEVICE = "FACESTUDIO_DEVICE"
@@ -216,7 +216,7 @@ def opencl_tinygrad_device(index: int | None) -> tuple[str, Device]:
     devs = [d for d in list_opencl() if d.usable]
     if not devs:
         listing = "\n".join(d.describe() for d in list_opencl()) or "(no OpenCL devices)"
-        raise UserError("no usable OpenCL device. Found:\n" + listing + "\nInstall a GPU driver "
+        raise BackendError("no usable OpenCL device. Found:\n" + listing + "\nInstall a GPU driver "
                         "with OpenCL, or PoCL (pip: pocl-binary-distribution; Debian/Ubuntu: "
                         "apt install pocl-opencl-icd), or use the torch engine")
     if index is None:
@@ -224,11 +224,11 @@ def opencl_tinygrad_device(index: int | None) -> tuple[str, Device]:
     else:
         match = [d for d in list_opencl() if d.index == int(index)]
         if not match:
-            raise UserError(f"no OpenCL device with idx {index}. Found:\n"
+            raise BackendError(f"no OpenCL device with idx {index}. Found:\n"
                             + "\n".join(d.describe() for d in list_opencl()))
         chosen = match[0]
         if not chosen.usable:
-            raise UserError(f"OpenCL device {chosen.describe()} cannot be used: {chosen.problem}")
+            raise BackendError(f"OpenCL device {chosen.describe()} cannot be used: {chosen.problem}")
     import ctypes
     from tinygrad.runtime.autogen import opencl as tcl
     from tinygrad.runtime.ops_cl import CLDevice
@@ -280,7 +280,7 @@ def parse_spec(spec: str | int | None) -> str | int | tuple | None:
         return raw
     if raw.lstrip("-").isdigit():
         return int(raw)
-    raise UserError(f"device {raw!r} not understood: give a GPU idx, best, all or cpu"
+    raise BackendError(f"device {raw!r} not understood: give a GPU idx, best, all or cpu"
                     + (f" (from ${ENV_DEVICE})" if env else ""))
 
 
@@ -294,9 +294,9 @@ def _parse_list(raw: str, env: str) -> tuple:
     if all(x.isdigit() for x in items):
         idx = tuple(int(x) for x in items)
         if len(set(idx)) != len(idx):
-            raise UserError(f"device list {raw!r} names a GPU twice{where}: one process per GPU")
+            raise BackendError(f"device list {raw!r} names a GPU twice{where}: one process per GPU")
         return idx
-    raise UserError(f"device list {raw!r} not understood{where}: give GPU indexes such as 0,2 "
+    raise BackendError(f"device list {raw!r} not understood{where}: give GPU indexes such as 0,2 "
                     "(or cpu,cpu for two CPU processes)")
 
 
@@ -321,7 +321,7 @@ def choose(spec: str | int | None = None, engine: str = "torch") -> Choice:
     if isinstance(sel, int):
         match = [g for g in gpus if g.index == sel]
         if not match:
-            raise UserError(f"no GPU with idx {sel}{from_env}. Found:\n" + _listing(gpus, cpu))
+            raise BackendError(f"no GPU with idx {sel}{from_env}. Found:\n" + _listing(gpus, cpu))
         return Choice("torch", match, f"GPU idx {sel} requested{from_env}", gpu_idx=sel)
     if gpus:
         best, why = pick_best(gpus, desktop_gpus())
@@ -339,7 +339,7 @@ def _choose_list(sel: tuple, gpus: list[Device], cpu: Device, from_env: str) -> 
                       "(DDP over gloo)")
     missing = [i for i in sel if i not in {g.index for g in gpus}]
     if missing:
-        raise UserError(f"no GPU with idx {missing[0]}{from_env}. Found:\n" + _listing(gpus, cpu))
+        raise BackendError(f"no GPU with idx {missing[0]}{from_env}. Found:\n" + _listing(gpus, cpu))
     chosen = [next(g for g in gpus if g.index == i) for i in sel]
     return Choice("torch", chosen, f"GPUs idx {', '.join(map(str, sel))} requested{from_env} "
                   "(DDP, one process each)")
@@ -349,22 +349,22 @@ def _choose_opencl(sel: str | int | None, from_env: str) -> Choice:
     devs = list_opencl()
     usable = [d for d in devs if d.usable]
     if sel == "all" or isinstance(sel, tuple):
-        raise UserError("the OpenCL engine trains on one device; choose an idx or best "
+        raise BackendError("the OpenCL engine trains on one device; choose an idx or best "
                         "(several GPUs train with the torch engine)")
     if sel == "cpu":
         cpus = [d for d in usable if d.kind == "opencl-cpu"]
         if not cpus:
-            raise UserError("no usable OpenCL CPU device (install PoCL). Found:\n" + _listing(devs))
+            raise BackendError("no usable OpenCL CPU device (install PoCL). Found:\n" + _listing(devs))
         return Choice("opencl", cpus[:1], f"OpenCL CPU device requested{from_env}")
     if isinstance(sel, int):
         match = [d for d in devs if d.index == sel]
         if not match:
-            raise UserError(f"no OpenCL device with idx {sel}{from_env}. Found:\n" + _listing(devs))
+            raise BackendError(f"no OpenCL device with idx {sel}{from_env}. Found:\n" + _listing(devs))
         if not match[0].usable:
-            raise UserError(f"OpenCL device {match[0].describe()} cannot be used")
+            raise BackendError(f"OpenCL device {match[0].describe()} cannot be used")
         return Choice("opencl", match, f"OpenCL idx {sel} requested{from_env}", gpu_idx=sel)
     if not usable:
-        raise UserError("no usable OpenCL device. Found:\n" + _listing(devs))
+        raise BackendError("no usable OpenCL device. Found:\n" + _listing(devs))
     best, why = pick_best(usable, desktop_gpus())
     return Choice("opencl", [best], f"best OpenCL device: GPUs first, then {why}")
 
@@ -409,7 +409,7 @@ def report(spec: str | int | None = None) -> str:
             names = ", ".join(d.name for d in c.devices)
             lines.append(f"{engine} engine would use: {names} — {c.reason}"
                          + (f"; model files prefixed {c.prefix!r}" if c.prefix else ""))
-        except UserError as e:
+        except BackendError as e:
             lines.append(f"{engine} engine: {str(e).splitlines()[0]}")
     return "\n".join(lines + graph_engine_lines())
 

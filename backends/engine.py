@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from app.errors import UserError
+from backends.errors import BackendError
 from backends.checkpoint import load_state, save_state
 from backends.layers import ParamSpec, init_params
 from backends.optim import Adam, Optimizer
@@ -97,7 +97,7 @@ class Engine:
         bad += [f"{k} {tuple(sd[k].shape)} != {tuple(self.specs[k].shape)}" for k in self.params
                 if k in sd and tuple(sd[k].shape) != tuple(self.specs[k].shape)]
         if bad:
-            raise UserError("the model file does not match this model's options (resolution, "
+            raise BackendError("the model file does not match this model's options (resolution, "
                             f"dims or architecture); mismatched: {', '.join(bad[:4])}"
                             + (f" and {len(bad) - 4} more" if len(bad) > 4 else ""), path)
         for k in self.params:
@@ -143,6 +143,23 @@ class Engine:
         """Run `fn(F, P, batch)` without gradients; tensors in the result (alone, in a tuple/list
         or dict) come back as float32 numpy arrays."""
         raise NotImplementedError
+
+    # ---- inference tuning (what an engine knows about running itself fast) ------------------
+    #: what `inference_fn` reads weights through (torch bf16: backends.torch_weight_cache)
+    inference_cache: Any = None
+
+    def inference_fn(self, fn: Callable) -> Callable:
+        """`fn` as `predict` should run it many times (torch bf16: with cached bf16 weights);
+        the same results as `fn`."""
+        return self.inference_cache.wrap(fn) if self.inference_cache is not None else fn
+
+    def inference_threads(self) -> int:
+        """Python threads that should call `predict` side by side (each on part of a batch)."""
+        return 1
+
+    def threaded_inference(self) -> bool:
+        """Whether `predict` may run in a thread other than the one that built the engine."""
+        return True
 
 
 def opt_key(o: Optimizer, param: str, slot: str) -> str:

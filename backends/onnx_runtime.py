@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.errors import UserError
+from backends.errors import BackendError
 from backends.graph_session import GraphSession, cpu_threads
 
 #: GPU providers first, most capable first; the CPU provider last (always there).
@@ -57,7 +57,7 @@ def pick(spec: str | int | None) -> str:
     want = SHORT.get(str(spec).lower(), str(spec))
     if want not in avail:
         hint = PACKAGE.get(want, "the onnxruntime package that has it")
-        raise UserError(f"ONNX Runtime provider {want} is not in this install (it has: "
+        raise BackendError(f"ONNX Runtime provider {want} is not in this install (it has: "
                         f"{', '.join(avail)}); uninstall onnxruntime and install {hint} "
                         "(README, Engines), or use --device cpu")
     return want
@@ -82,12 +82,12 @@ class OrtSession(GraphSession):
         try:
             self.sess = ort.InferenceSession(str(path), so, providers=chain)
         except Exception as e:
-            raise UserError(f"ONNX Runtime could not start {provider} on this file "
+            raise BackendError(f"ONNX Runtime could not start {provider} on this file "
                             f"({first_line(e)}); check the GPU driver or use --device cpu",
                             path) from None
         used = self.sess.get_providers()
         if provider not in used:  # ORT falls back silently when a provider fails to start
-            raise UserError(f"ONNX Runtime provider {provider} failed to start (driver "
+            raise BackendError(f"ONNX Runtime provider {provider} failed to start (driver "
                             f"missing?); it runs on {', '.join(used)}; use --device cpu", path)
         self.device = provider
         self.output_names = [o.name for o in self.sess.get_outputs()]

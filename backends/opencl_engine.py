@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from app.errors import UserError
+from backends.errors import BackendError
 from backends.engine import Engine, LossFn, opt_key, step_key, map_tree
 from backends.opencl_loader import setup_opencl
 from backends.ops import Ops
@@ -140,6 +140,10 @@ class OpenCLEngine(Engine):
         self._state: dict[str, dict[str, Tensor]] = {}
         self._steps: dict[str, Tensor] = {}
         self._generation = 0
+
+    def threaded_inference(self) -> bool:
+        """tinygrad runs in the thread that made the engine (it was written for that)."""
+        return False
 
     def __repr__(self) -> str:
         return f"OpenCLEngine({self.device}: {self.device_info.name})"
@@ -371,12 +375,12 @@ class OpenCLEngine(Engine):
             try:
                 vec = self._run(made["jit"], batch)
             except CompileError as e:
-                raise UserError(f"OpenCL could not compile the model on {self.device_info.name}: "
+                raise BackendError(f"OpenCL could not compile the model on {self.device_info.name}: "
                                 f"{str(e).strip().splitlines()[-1] if str(e).strip() else e}; try "
                                 "another device (python -m app devices) or the torch engine") from None
             except (MemoryError, RuntimeError) as e:
                 if "out of memory" in str(e).lower() or "MEM_OBJECT_ALLOCATION" in str(e) or isinstance(e, MemoryError):
-                    raise UserError(f"out of memory on {self.device_info.name}: lower the batch "
+                    raise BackendError(f"out of memory on {self.device_info.name}: lower the batch "
                                     "size, the model dims or the resolution") from None
                 raise
             return {k: float(v) for k, v in zip(keys, vec)}

@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from app.errors import UserError
+from backends.errors import BackendError
 
 #: `.cache/` at the repo (or portable build) root; shipped warm in the portable build.
 CACHE_DIR = Path(os.environ.get("FACESTUDIO_CACHE", Path(__file__).resolve().parent.parent / ".cache"))
@@ -65,7 +65,7 @@ def setup_opencl() -> str:
     """Set OPENCL_PATH and the tinygrad/PoCL cache folders; return the loader path."""
     lib = find_libopencl()
     if lib is None:
-        raise UserError("no OpenCL loader found: install the pinned requirements (pyopencl, "
+        raise BackendError("no OpenCL loader found: install the pinned requirements (pyopencl, "
                         "pocl-binary-distribution) or a GPU driver with OpenCL")
     if "tinygrad" in sys.modules and os.environ.get("OPENCL_PATH") != lib:
         # tinygrad may already have loaded the loader; only set what is still missing

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.errors import UserError
+from backends.errors import BackendError
 from backends.graph_session import GraphSession, cpu_threads
 from backends.onnx_runtime import first_line
 
@@ -46,7 +46,7 @@ def pick(spec: str | int | None) -> str:
         return devs[0] if devs else "CPU"
     want = str(spec).upper()
     if want not in devs:
-        raise UserError(f"OpenVINO device {spec!r} not found (it has: {', '.join(devs)}); the "
+        raise BackendError(f"OpenVINO device {spec!r} not found (it has: {', '.join(devs)}); the "
                         "GPU needs Intel's GPU driver (compute runtime), the NPU its NPU driver")
     return want
 
@@ -83,7 +83,7 @@ class OvSession(GraphSession):
         try:
             self.compiled = core.compile_model(str(path), device, cfg)
         except Exception as e:
-            raise UserError(f"OpenVINO could not start device {device} on this file "
+            raise BackendError(f"OpenVINO could not start device {device} on this file "
                             f"({first_line(e)}); check the driver or use --device cpu",
                             path) from None
         self.device = device

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from app.errors import UserError
+from backends.errors import BackendError
 from backends.engine import Engine, LossFn, opt_key, step_key, map_tree
 from backends.ops import Ops
 from backends.optim import Optimizer, dropout_seed, lr_at
@@ -200,6 +200,9 @@ class TorchEngine(Engine):
         self.F = TorchOps(self.device)
         self._opts: dict[str, torch.optim.Optimizer] = {}
         self._shadow: dict[str, torch.Tensor] = {}
+        if self.precision == "bf16":
+            from backends.torch_weight_cache import LowPrecisionWeights
+            self.inference_cache = LowPrecisionWeights(torch.bfloat16)
         if self.device.type == "cpu":
             torch.set_num_threads(cpu_threads())
             if os.environ.get("FACESTUDIO_MALLOC") != "default":
@@ -207,6 +210,15 @@ class TorchEngine(Engine):
 
     def __repr__(self) -> str:
         return f"TorchEngine({self.device}, {self.precision})"
+
+    def inference_threads(self) -> int:
+        """On a small CPU torch's own OpenMP threads collapse when other processes (merge's image
+        workers) take a core: each op waits at a barrier for the preempted thread. Run
+        single-threaded (`backends.share_cpu`), two inference threads, each with its own part
+        of the batch, use both cores and just slow down (never stall) while a worker runs."""
+        if self.device.type != "cpu":
+            return 1
+        return 2 if torch.get_num_threads() == 1 and (os.cpu_count() or 1) >= 2 else 1
 
     # ---- parameters -------------------------------------------------------------------------
     def _to_device(self, a: np.ndarray) -> torch.Tensor:
@@ -317,7 +329,7 @@ class TorchEngine(Engine):
                 return self._step(loss_fn, batch)
             except RuntimeError as e:
                 if _is_oom(e):
-                    raise UserError(f"out of memory on {self.device}: lower the batch size, the "
+                    raise BackendError(f"out of memory on {self.device}: lower the batch size, the "
                                     "model dims or the resolution") from None
                 raise
         return step

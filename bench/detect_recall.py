@@ -64,7 +64,7 @@ def flip_error(img: np.ndarray, det, lm_fit, lm: np.ndarray) -> float | None:
 
 
 def bench_detector(name: str, clips: list[dict], tmp: Path, step: int) -> None:
-    from app.extract.align import estimate_pitch_yaw
+    from app.faceset.landmarks import estimate_pitch_yaw
     from app.extract.detectors import Landmarker, make_detector
     from app.extract.frames import read_frame
 

@@ -95,7 +95,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.engines:
         return bench_engines(args)
-    if args.torch_threads is None:  # as the app does (app.merge.runner.share_cores)
+    if args.torch_threads is None:  # as the app does (backends.share_cpu)
         args.torch_threads = max(1, (os.cpu_count() or 1) - args.workers)
 
     from app.merge.engine import merge_frames
@@ -240,9 +240,9 @@ def read_merged(folder: Path) -> dict[str, np.ndarray]:
 def bench_engines(args) -> None:
     """Each model merged by each engine on the same frames (seamless + rct, the app's
     threads), one after the other in this one process, once per precision."""
-    from app.merge.runner import share_cores
+    from backends import share_cpu
 
-    share_cores(args.workers)   # as merge does: torch threads = cores - workers
+    share_cpu(args.workers)   # as merge does: torch threads = cores - workers
     threads = max(1, (os.cpu_count() or 1) - args.workers)
     print(f"{args.frames} frames 360x288, seamless + rct, workers {args.workers}, batch "
           f"{args.batch_size}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}); "

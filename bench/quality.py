@@ -45,7 +45,7 @@ MERGE_FLAGS = ("--mode", "seamless", "--mask-mode", "dst", "--color-transfer", "
 
 def recipes() -> dict[str, tuple[str, dict, dict]]:
     """name: (model, model options, trainer options). 'demo' is today's `app demo` recipe."""
-    from app.demo import demo_model_options
+    from app.cli.demo import demo_model_options
     out = {"demo": ("SAE", *demo_model_options("SAE"))}
     return out
 

@@ -8,7 +8,7 @@ once per module and shared by the tests.
 import numpy as np
 import pytest
 
-from app.errors import UserError
+from backends.errors import BackendError
 from backends import get_engine
 from backends import layers as L
 from backends.devices import list_opencl
@@ -102,5 +102,5 @@ def test_files_cross_load_and_training_continues(run, tmp_path):
 
 
 def test_missing_opencl_device_lists_what_exists():
-    with pytest.raises(UserError, match="no OpenCL device with idx 99"):
+    with pytest.raises(BackendError, match="no OpenCL device with idx 99"):
         get_engine("opencl", 99)

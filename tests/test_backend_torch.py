@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app.errors import UserError
+from backends.errors import BackendError
 from backends import get_engine
 from backends import layers as L
 from backends.example import TinyAutoencoder, loss_fn, sample_batch
@@ -98,8 +98,8 @@ def test_mismatched_file_is_a_user_error(tmp_path):
     big = TinyAutoencoder(res=32)
     eng2 = get_engine("torch", "cpu", precision="fp32")
     eng2.init_params(big.specs(), 0)
-    with pytest.raises(UserError, match="does not match"):
+    with pytest.raises(BackendError, match="does not match"):
         eng2.load(tmp_path / "m.safetensors")
     (tmp_path / "bad.safetensors").write_bytes(b"not a model")
-    with pytest.raises(UserError, match="bad.safetensors"):
+    with pytest.raises(BackendError, match="bad.safetensors"):
         eng2.load(tmp_path / "bad.safetensors")

@@ -49,7 +49,8 @@ class Row:
     works: bool = False                     # must succeed instead of failing cleanly
     check: Callable[[Ctx], None] | None = None  # more checks after a row that works
     marks: list = field(default_factory=list)
-    redone: tuple = ()                      # damaged files (under tmp) the row must replace
+    redone: tuple = ()                      # files (under tmp) the row must replace
+    env: dict = field(default_factory=dict)  # environment changes for the run
 
 
 # ---------------------------------------------------------------- building blocks
@@ -880,6 +881,30 @@ def r_merge_full_disk(c):
 
 # ---------------------------------------------------------------- rows: paths that must work
 
+#: a display nobody serves: Qt aborted the process (SIGABRT) on it
+DEAD_DISPLAY = {"DISPLAY": ":987", "WAYLAND_DISPLAY": "", "QT_QPA_PLATFORM": ""}
+
+
+def r_mask_edit_dead_display(c):
+    existing_aligned(c, "dst")
+    return ["mask", "edit", "dst"]
+
+
+def r_faceset_view_dead_display(c):
+    existing_aligned(c, "src")
+    return ["faceset", "view", "src"]
+
+
+def r_train_dead_display(c):
+    face_sets(c)
+    with_model(c)
+    return ["train", "SAE", "--target-iter", "1", "--batch-size", "2"]
+
+
+def check_preview_file(c):
+    assert (c.ws / "model" / "SAE_preview.png").is_file()
+
+
 def r_unicode_video_extract(c):
     c.ws = c.tmp / UNICODE
     video(c)
@@ -1050,6 +1075,14 @@ ROWS = [
     Row("merge-damaged-mask-network", r_merge_damaged_masknet, ("mask network", "delete")),
     Row("merge-read-only-frames-folder", r_merge_read_only, ("data_dst", "cannot write")),
     Row("merge-full-disk", r_merge_full_disk, ("merged", "disk is full")),
+    Row("mask-edit-unreachable-display", r_mask_edit_dead_display,
+        ("mask editor needs a display", ":987 cannot be reached"), env=DEAD_DISPLAY),
+    Row("faceset-view-unreachable-display", r_faceset_view_dead_display,
+        ("needs a display", ":987 cannot be reached"), env=DEAD_DISPLAY),
+    Row("train-unreachable-display-goes-headless", r_train_dead_display,
+        (":987 cannot be reached", "sae_preview.png", "stopped (target) at iteration 1"),
+        works=True, check=check_preview_file, env=DEAD_DISPLAY,
+        redone=("ws/model/SAE_data.json", "ws/model/SAE_weights.safetensors")),
     Row("unicode-space-workspace-video-extract", r_unicode_video_extract, (), works=True,
         check=check_frames_written),
     Row("unicode-space-workspace-face-extract", r_unicode_extract, (), works=True,
@@ -1094,7 +1127,7 @@ def test_bad_input(row: Row, tmp_path: Path, request):
     try:
         argv = row.setup(ctx)
         before = snapshot(tmp_path)
-        proc = run_app(*argv, workspace=ctx.ws)
+        proc = run_app(*argv, workspace=ctx.ws, env=row.env)
         output = proc.stdout + proc.stderr
         assert "Traceback" not in output, output
         if row.works:

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from app.errors import UserError
+from backends.errors import BackendError
 from backends import devices
 
 
@@ -35,9 +35,9 @@ def test_best_all_and_lists_of_gpus(monkeypatch):
     assert [d.torch_device for d in c.devices] == ["cuda:2", "cuda:0"] and c.prefix == ""
     assert [d.kind for d in devices.choose("cpu,cpu").devices] == ["cpu", "cpu"]
     for bad, says in (("0,0", "twice"), ("0,cpu", "not understood"), ("0,7", "idx 7")):
-        with pytest.raises(UserError, match=says):
+        with pytest.raises(BackendError, match=says):
             devices.choose(bad)
-    with pytest.raises(UserError, match="one device"):
+    with pytest.raises(BackendError, match="one device"):
         devices.choose("0,1", "opencl")
 
 
@@ -49,14 +49,14 @@ def test_env_overrides_flag(monkeypatch):
 
 def test_missing_gpu_lists_what_exists(monkeypatch):
     monkeypatch.delenv(devices.ENV_DEVICE, raising=False)
-    with pytest.raises(UserError, match="no GPU with idx 42") as e:
+    with pytest.raises(BackendError, match="no GPU with idx 42") as e:
         devices.choose(42, "torch")
     assert "cpu:" in str(e.value)
 
 
 def test_bad_spec_is_user_error(monkeypatch):
     monkeypatch.setenv(devices.ENV_DEVICE, "fastest")
-    with pytest.raises(UserError, match="FACESTUDIO_DEVICE"):
+    with pytest.raises(BackendError, match="FACESTUDIO_DEVICE"):
         devices.choose(None)
 
 

@@ -64,7 +64,7 @@ def _mirrored(img, meta):
     turned to one side becomes one turned to the other)."""
     import numpy as np
 
-    from app.extract.align import estimate_pitch_yaw
+    from app.faceset.landmarks import estimate_pitch_yaw
 
     w = img.shape[1]
     flip = list(range(16, -1, -1)) + list(range(26, 16, -1)) + list(range(27, 31)) + \

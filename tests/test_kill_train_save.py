@@ -61,7 +61,7 @@ ZYGOTE = COMMON + textwrap.dedent("""
     import os, sys, time
     import torch
     torch.set_num_threads(1)   # no thread pool before fork
-    from app.train.model_files import ModelFiles
+    from app.models.files import ModelFiles
 
     def say(text):
         os.write(1, (text + "\\n").encode())
@@ -132,7 +132,7 @@ class Lines:
 
 
 def load_and_digest(model_dir: Path, ns: dict) -> tuple[int, str]:
-    from app.train.model_files import ModelFiles
+    from app.models.files import ModelFiles
     eng = ns["fresh_engine"]()
     data = ModelFiles(model_dir, "SAE").load(eng)
     return int(data["iteration"]), ns["digest"](eng)

@@ -276,7 +276,7 @@ def test_each_model_gives_its_merge_defaults(tmp_path):
     for name in ("H64", "H128", "DF", "LIAEF128"):
         assert model_class(name).merge_defaults({}) == {"mode": "seamless",
                                                         "clip_hborder_mask_per": 0.0}
-    from app.train.model_files import FORMAT
+    from app.models.files import FORMAT
 
     (tmp_path / "SAE_data.json").write_text(json.dumps(
         {"format": FORMAT, "options": {"face_type": "f", "bg_style_power": 5.0},

@@ -128,8 +128,12 @@ def test_damaged_frame_is_a_user_error_and_earlier_work_is_kept(dst):
 
 
 def test_missing_frames_folder(tmp_path):
+    from app.merge.runner import run_merge
+    from app.workspace import Workspace
+
+    assert list_frames(tmp_path / "nope") == []  # one frame listing: no folder, no frames
     with pytest.raises(UserError, match="video extract dst"):
-        list_frames(tmp_path / "nope")
+        run_merge(Workspace(tmp_path), MergeOptions(), test_predictor=True)
 
 
 def test_model_without_learned_mask_uses_the_dst_hull(dst):

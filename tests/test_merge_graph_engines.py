@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from app.errors import UserError  # noqa: E402
+from backends.errors import BackendError  # noqa: E402
 from app.merge.options import MergeOptions  # noqa: E402
 from app.merge.runner import run_merge  # noqa: E402
 from app.workspace import Workspace  # noqa: E402
@@ -124,7 +124,7 @@ def test_a_damaged_graph_fails_to_start_with_one_line(tmp_path):
 
     bad = tmp_path / "cut.onnx"
     bad.write_bytes(b"\x08\x07\x12\x04" + os.urandom(64))
-    with pytest.raises(UserError, match="could not start CPUExecutionProvider") as e:
+    with pytest.raises(BackendError, match="could not start CPUExecutionProvider") as e:
         OrtSession(bad)
     assert "\n" not in str(e.value)
 

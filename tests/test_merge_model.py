@@ -14,7 +14,8 @@ import pytest
 
 from app import ALTERED_MEDIA_LABEL
 from app.merge.options import MergeOptions
-from app.merge.runner import available_models, run_merge
+from app.merge.runner import run_merge
+from app.models.files import available_models
 from app.workspace import Workspace
 from tests.conftest import MEDIA
 

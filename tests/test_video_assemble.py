@@ -10,7 +10,7 @@ import pytest
 from app import ALTERED_MEDIA_LABEL
 from app.errors import UserError
 from app.video import FORMATS, assemble, count_frames, extract_frames, list_frames, probe
-from app.video.decode import read_audio, read_frame_rgba
+from tests.video_decode import read_audio, read_frame_rgba
 
 MEDIA = Path(__file__).parent / "media"
 DST = MEDIA / "grid_m1.mpg"

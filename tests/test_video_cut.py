@@ -10,7 +10,7 @@ import pytest
 from app import ALTERED_MEDIA_LABEL
 from app.errors import UserError
 from app.video import count_frames, cut, ffmpeg_exe, probe
-from app.video.decode import read_audio
+from tests.video_decode import read_audio
 
 MEDIA = Path(__file__).parent / "media"
 

@@ -13,6 +13,8 @@ import os
 import sys
 from typing import Callable, Sequence, TypeVar
 
+from app.options import parse_bool
+
 T = TypeVar("T")
 
 _FORCE_ENV = "FACESTUDIO_ASK"  # "1": ask even without a tty (tests), "0": never ask
@@ -84,16 +86,6 @@ def _format(value: object) -> str:
     if isinstance(value, bool):
         return "y" if value else "n"
     return str(value)
-
-
-def parse_bool(text: str) -> bool:
-    """y/n answers, as DeepFaceLab takes them."""
-    t = text.strip().lower()
-    if t in ("y", "yes", "1", "true"):
-        return True
-    if t in ("n", "no", "0", "false"):
-        return False
-    raise ValueError("answer y or n")
 
 
 def ask_bool(question: str, default: bool, help_text: str | None = None,

@@ -25,7 +25,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from app.demo import DemoOptions, run_demo
+    from app.cli.demo import DemoOptions, run_demo
     from app.workspace import Workspace
 
     ws = Workspace.resolve(args.workspace)

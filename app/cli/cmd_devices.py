@@ -1,14 +1,9 @@
 """`python -m app devices`: what compute devices this machine has and which a run would pick.
 
-Also holds the device question other steps ask (`ask_device`), in DeepFaceLab's words.
+The device question other steps ask is `app.cli.ask.ask_device_spec`.
 """
 
 from __future__ import annotations
-
-from app.cli.ask import ask
-
-HELP = ("GPU idx from `python -m app devices`, or: best (most memory), all (every GPU, DDP), "
-        "cpu. The environment variable FACESTUDIO_DEVICE overrides this.")
 
 
 def register(sub) -> None:
@@ -16,12 +11,6 @@ def register(sub) -> None:
     p.add_argument("--device", default=None, metavar="IDX|best|all|cpu",
                    help="show what this choice would pick (default: best)")
     p.set_defaults(run=run)
-
-
-def ask_device(given: str | None = None) -> str | None:
-    """DeepFaceLab's question; empty answer = system choice (None)."""
-    ans = ask("Which GPU idx to choose?", None, str, help_text=HELP, given=given, skip="system choice")
-    return ans or None
 
 
 def run(args) -> int:

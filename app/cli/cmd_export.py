@@ -3,7 +3,8 @@ path as an ONNX graph, for DeepFaceLive (`dfm`) or for ONNX Runtime / OpenVINO (
 
 from __future__ import annotations
 
-FORMATS = ("dfm", "onnx")
+from app.models import model_names
+from app.models.export import FORMATS
 
 
 def register(sub) -> None:
@@ -12,7 +13,7 @@ def register(sub) -> None:
                                    "dfm for DeepFaceLive (in_face:0 -> out_face_mask:0, "
                                    "out_celeb_face:0, out_celeb_face_mask:0), onnx for "
                                    "`merge --engine onnx|openvino --graph FILE`.")
-    p.add_argument("model", help="model name (H64, H128, DF, LIAEF128, SAE; GPU prefix allowed)")
+    p.add_argument("model", help=f"model name ({', '.join(model_names())}; GPU prefix allowed)")
     p.add_argument("--format", choices=FORMATS, default="dfm")
     p.add_argument("--out", help="output file (default: model/<MODEL>.<format>)")
     p.add_argument("--model-dir", help="model folder (default: workspace/model)")

@@ -7,32 +7,15 @@ detector missed. Asks DeepFaceLab's questions for whatever was not given as a fl
 
 from __future__ import annotations
 
-from app.cli.ask import ask_bool, ask_choice, ask_int, number
-from app.cli.choices import described
-from app.extract import detector_entries, detector_names
-from app.faceset.face_types import FACE_TYPES
-
-#: not a detector: the manual window, where you place every face
-MANUAL = "manual"
-MANUAL_HELP = "you place every face in a window"
-FACE_TYPE_HELP = ("half: eyebrows to chin; full: the whole face (DeepFaceLab's default); head: "
-                  "with hair and more margin. Training picks its own face type from these.")
+from app.cli.ask import number
+from app.cli.option_table import add_flags, ask_option, ask_table, given_values
+from app.extract.options import EXTRACT_OPTIONS, MANUAL, default_detector  # noqa: F401
 
 
 def register(sub) -> None:
     p = sub.add_parser("extract", help="find, landmark and align faces from the frames (4, 5)",
                        description=__doc__)
     p.add_argument("side", choices=("src", "dst"), help="which frames: data_src or data_dst")
-    p.add_argument("--detector", choices=_detector_choices(), default=None,
-                   help=_detector_help())
-    p.add_argument("--face-type", choices=FACE_TYPES, default=None,
-                   help=FACE_TYPE_HELP)
-    p.add_argument("--size", type=int, default=None, help="aligned face size in pixels "
-                   "(default 256)")
-    p.add_argument("--debug", action="store_true", default=None,
-                   help="also write aligned_debug frames for src (always written for dst)")
-    p.add_argument("--manual-fix", action="store_true", default=None,
-                   help="dst: automatic, then the manual window for frames with no face")
     p.add_argument("--manual-fix-deleted-debug", action="store_true",
                    help="dst: re-extract by hand the frames whose aligned_debug image you deleted")
     p.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
@@ -48,33 +31,17 @@ def register(sub) -> None:
                         "0.6, dlib's same-person threshold; lower is stricter)")
     p.add_argument("--frames", metavar="DIR", default=None,
                    help="read frames from DIR instead of the workspace's data_src/data_dst")
+    add_flags(p, EXTRACT_OPTIONS)  # --detector, --face-type, --size, --debug, --manual-fix
     p.set_defaults(run=run)
 
 
 def ask_detector(given: str | None) -> str:
     """The detector question: every detector file's name, then manual; the flag answers it."""
-    return ask_choice("Face detector", default_detector(), _detector_choices(),
-                      _detector_help(), given=given)
+    return ask_option(_option("detector"), default_detector(), given)
 
 
-def default_detector() -> str:
-    """yunet where this install has it, else fast.
-
-    Measured (bench/detect_recall.py, bench/RESULTS.md): on the shared clips yunet finds a face
-    in every frame as fast does, but both people of the two-person clip in 100% of its frames
-    (fast: 9%), at a higher frame rate than fast on the same host.
-    """
-    from app.extract.detector_yunet import available
-    return "yunet" if available() else "fast"
-
-
-def _detector_choices() -> tuple[str, ...]:
-    return (*detector_names(), MANUAL)
-
-
-def _detector_help() -> str:
-    pairs = [(e.name, e.info.get("help", "")) for e in detector_entries()]
-    return described(pairs + [(MANUAL, MANUAL_HELP)], sep=". ") + "."
+def _option(key: str):
+    return next(o for o in EXTRACT_OPTIONS if o.key == key)
 
 
 def run(args) -> int:
@@ -83,25 +50,18 @@ def run(args) -> int:
     ws = Workspace.resolve(args.workspace)
     side = args.side
     frames_dir = _frames_dir(args, ws, side)
-    aligned = frames_dir / "aligned" if args.frames else ws.aligned_dir(side)
-    debug_dir = (frames_dir / "aligned_debug" if args.frames or side == "src"
-                 else ws.aligned_debug_dir)
+    aligned = ws.aligned_in(frames_dir) if args.frames else ws.aligned_dir(side)
+    debug_dir = ws.aligned_debug_in(frames_dir)
     if args.manual_fix_deleted_debug:
         if side != "dst":
             from app.errors import UserError
             raise UserError("--manual-fix-deleted-debug works on dst only")
         return _fix_deleted_debug(args, frames_dir, aligned, debug_dir)
-    detector = ask_detector(args.detector)
-    face_type = ask_choice("Face type", "full", FACE_TYPES, FACE_TYPE_HELP,
-                           given=args.face_type)
-    size = ask_int("Aligned face size", 256, 64, 1024, "pixels of the aligned face square",
-                   given=args.size)
-    debug = side == "dst" or ask_bool("Write debug frames (aligned_debug)", False,
-                                      given=args.debug)
-    manual_fix = False
-    if side == "dst" and detector != MANUAL:
-        manual_fix = ask_bool("Manual fix (open the manual window for frames with no face)",
-                              False, given=args.manual_fix)
+    answers = ask_table(EXTRACT_OPTIONS, given_values(args, EXTRACT_OPTIONS),
+                        context={"side": side})
+    detector, face_type, size = answers["detector"], answers["face_type"], answers["size"]
+    debug = side == "dst" or answers["debug"]
+    manual_fix = answers.get("manual_fix", False)
     opts = _options(args, side, detector, face_type, size, debug)
     if args.person and detector != MANUAL:
         opts.person = _person(args, frames_dir, opts.detector)
@@ -153,9 +113,8 @@ def _manual(frames_dir, aligned, debug_dir, opts, only) -> int:
 
 def _fix_deleted_debug(args, frames_dir, aligned, debug_dir) -> int:
     from app.extract.manual_fix import frames_with_deleted_debug
-    face_type = ask_choice("Face type", "full", FACE_TYPES, FACE_TYPE_HELP,
-                           given=args.face_type)
-    size = ask_int("Aligned face size", 256, 64, 1024, given=args.size)
+    face_type = ask_option(_option("face_type"), "full", args.face_type)
+    size = ask_option(_option("size"), 256, args.size)
     opts = _options(args, "dst", "fast", face_type, size, True)
     todo = frames_with_deleted_debug(frames_dir, aligned, debug_dir)
     if not todo:

@@ -15,23 +15,8 @@ from __future__ import annotations
 
 import sys
 
-from app.cli.choices import Lazy
-
-FINAL_COUNT = 2000  # DeepFaceLab's default target (app.faceset.sort.FINAL_COUNT)
-
-
-def _sort_methods() -> tuple[str, ...]:
-    from app.faceset.sort import METHODS
-    return METHODS
-
-
-SORT_HELP = ("blur: sharpest first. face-yaw / face-pitch: head turn left to right / up to down. "
-             "hist: similar faces next to each other. hist-dissim: most unlike the rest first. "
-             "brightness, hue: by colour. black: fewest black (cut-off) pixels first. source: "
-             "by source frame. one-face: faces of frames that gave more than one face to "
-             "aligned_trash. final: a varied subset (sharp, spread over yaw), rest to "
-             "aligned_trash. identity: the set's main person first, faces of other people "
-             "grouped at the end (--trash-others moves them to aligned_trash).")
+from app.cli.option_table import add_flags, ask_table, given_values
+from app.faceset.sort_options import SORT_OPTIONS
 
 
 def _set_args(parser, verb: str) -> None:
@@ -53,10 +38,7 @@ def register(sub) -> None:
     srt.add_argument("side", nargs="?", choices=("src", "dst"), default=None,
                      help="the workspace's data_src/aligned or data_dst/aligned")
     srt.add_argument("--dir", default=None, help="sort this folder instead")
-    srt.add_argument("--by", choices=Lazy(_sort_methods), default=None, metavar="METHOD",
-                     help="sort method: %(choices)s")
-    srt.add_argument("--final-count", type=int, default=None,
-                     help=f"final: how many faces to keep (default {FINAL_COUNT})")
+    add_flags(srt, SORT_OPTIONS)  # --by, --final-count
     srt.add_argument("--trash-others", action="store_true",
                      help="identity: move the faces of people other than the set's main person "
                           "to aligned_trash")
@@ -140,7 +122,6 @@ def run_view(args) -> int:
 def run_sort(args) -> int:
     from pathlib import Path
 
-    from app.cli.ask import ask_choice, ask_int
     from app.workspace import Workspace
 
     if args.dir:
@@ -148,10 +129,8 @@ def run_sort(args) -> int:
     else:
         side = args.side or "src"
         folder = Workspace.resolve(args.workspace).aligned_dir(side)
-    method = ask_choice("Sort by", "blur", _sort_methods(), SORT_HELP, given=args.by)
-    count = None
-    if method == "final":
-        count = ask_int("Target number of images", FINAL_COUNT, 1, None, given=args.final_count)
+    answers = ask_table(SORT_OPTIONS, given_values(args, SORT_OPTIONS))
+    method, count = answers["by"], answers.get("final_count")
     from app.faceset.sort import sort_faceset
     print(sort_faceset(folder, method, final_count=count,
                        trash_others=bool(getattr(args, "trash_others", False))))

@@ -57,7 +57,7 @@ def run_train(args) -> int:
     from pathlib import Path
 
     from app.errors import UserError
-    from app.merge.runner import train_masknet
+    from app.masknet.training import train_masknet
     from app.workspace import Workspace
 
     ws = Workspace.resolve(args.workspace)
@@ -76,9 +76,9 @@ def run_train(args) -> int:
 def _model_face_type(model_dir) -> str:
     """The face type of the first trained model in `model_dir` (from its options, without
     loading weights), else full."""
-    from app.merge.runner import available_models
+    from app.models.files import available_models
     from app.models import model_class
-    from app.train.model_files import find_model_files
+    from app.models.files import find_model_files
 
     for name in available_models(model_dir):
         try:

@@ -6,42 +6,11 @@ then runs app.merge. Heavy imports happen inside run() so start-up stays fast.
 
 from __future__ import annotations
 
-import argparse
-
-from app.cli.ask import ask_bool, ask_choice, ask_device_spec, ask_int
-from app.cli.choices import Lazy, described, numbered
-from app.merge.modes import MERGE_MODES
-from app.merge.options import MASK_MODES, RAW_MODES
+from app.cli.ask import ask_choice, ask_device_spec
+from app.cli.choices import numbered
+from app.cli.option_table import add_flags, ask_table, given_values
+from app.merge.options import MERGE_OPTIONS
 from app.models import model_names
-
-
-
-def _colour_transfers():
-    from app.merge.color import transfer_names
-    return transfer_names()
-
-
-def _mode_help() -> str:
-    return described([(m.label, m.help) for m in MERGE_MODES.values()]) + "."
-
-
-def _colour_help() -> str:
-    from app.merge.color import TRANSFERS
-    return (described([(t.name, t.help) for t in TRANSFERS.values()]) +
-            ". Moves the face's colours towards the dst face's.")
-
-
-HELP_MASK = ("learned: the mask the model learned; dst: the dst face's landmark hull (shaky but "
-             "exact); FAN-prd / FAN-dst: the obstruction-aware mask network (leaves out hands, "
-             "microphones, hair) on the predicted / the dst face; the last two multiply masks. "
-             "The network is trained on your faces the first time (about 8 minutes on CPU; "
-             "`python -m app mask train` does it ahead).")
-HELP_SR = ("Sharpens the predicted face x2 with a small network trained on your src faces "
-           "(trained once, a few minutes on CPU, stored in the model folder).")
-HELP_JITTER = ("Seamless clone makes the face's tint flicker slightly from frame to frame (the "
-               "mask edge follows shaky landmarks). This solves the blend at 2x resolution and "
-               "evens its level over the 2 frames before and after each frame; about 4x the "
-               "image work of plain seamless.")
 
 
 def register(sub) -> None:
@@ -59,84 +28,30 @@ def register(sub) -> None:
     p.add_argument("--device", help="GPU idx, best or cpu (default: best; env FACESTUDIO_DEVICE)")
     p.add_argument("--test-predictor", action="store_true",
                    help="no model: a colour-shifted dst face, to check settings and speed")
-    p.add_argument("--mode", choices=MERGE_MODES.names())
-    p.add_argument("--raw-mode", choices=RAW_MODES)
-    b = argparse.BooleanOptionalAction
-    p.add_argument("--suppress-seamless-jitter", action=b, default=None)
-    p.add_argument("--seamless-hist-match", action=b, default=None)
-    p.add_argument("--masked-hist-match", action=b, default=None)
-    p.add_argument("--hist-match-threshold", type=int, metavar="0..255")
-    p.add_argument("--mask-mode", choices=MASK_MODES)
-    p.add_argument("--erode", type=int, metavar="-200..200", help="erode mask modifier")
-    p.add_argument("--blur", type=int, metavar="0..200", help="blur mask modifier")
-    p.add_argument("--face-scale", type=int, metavar="-50..50", help="output face scale, %%")
-    p.add_argument("--color-transfer", choices=Lazy(_colour_transfers), metavar="NAME",
-                   help="colour transfer: %(choices)s")
-    p.add_argument("--super-resolution", action=b, default=None)
     p.add_argument("--superres-steps", type=int, default=3000,
                    help="training steps when the upscaler is trained (default 3000)")
     p.add_argument("--masknet-steps", type=int, default=2000,
                    help="training steps when the mask network is trained (default 2000)")
-    p.add_argument("--degrade-color", type=int, metavar="0..100", help="degrade colour power")
-    p.add_argument("--export-alpha", action=b, default=None,
-                   help="PNG frames with an alpha channel (face only)")
-    p.add_argument("--debug", action=b, default=None,
-                   help="also write every stage to data_dst/merged_debug/")
     p.add_argument("--workers", type=int, default=2, help="image worker processes (default 2)")
     p.add_argument("--batch-size", type=int, default=8, help="faces per inference batch")
     p.add_argument("--inference-threads", type=int, default=None,
                    help="threads running the model side by side on a CPU (default: 2 on a "
                         "small CPU where torch runs single-threaded beside the workers, else 1)")
     p.add_argument("--overwrite", action="store_true", help="redo frames already merged")
+    add_flags(p, MERGE_OPTIONS)  # --mode, --erode, ... : DeepFaceLab's converter questions
     p.set_defaults(run=run)
 
 
 def ask_options(args, defaults: dict | None = None):
-    """DeepFaceLab's converter questions, in its order; flags answer them. `defaults`: the
-    model's own (`app.merge.model_defaults`): the default mode and SAE's mask border clip."""
+    """DeepFaceLab's converter questions (MERGE_OPTIONS), in its order; flags answer them.
+    `defaults`: the model's own (`app.merge.model_defaults`): the default mode and SAE's mask
+    border clip."""
     from app.merge.options import MergeOptions
 
-    defaults = defaults or {}
-    o = MergeOptions(clip_hborder_mask_per=defaults.get("clip_hborder_mask_per"))
-    o.debug = ask_bool("Debug mode (write every stage)?", False, given=args.debug)
-    labels = [m.label for m in MERGE_MODES.values()]
-    o.mode = ask_choice(f"Choose mode: {numbered(labels)}.", defaults.get("mode", "seamless"),
-                        MERGE_MODES.names(),
-                        _mode_help(), given=args.mode)
-    if o.mode == "raw":
-        o.raw_mode = ask_choice("Choose raw mode: (1) rgb, (2) rgb+mask, (3) mask only, "
-                                "(4) predicted only", "rgb-mask", RAW_MODES, given=args.raw_mode)
-    if o.mode == "seamless":
-        o.suppress_seamless_jitter = ask_bool("Suppress seamless jitter?", False, HELP_JITTER,
-                                              given=args.suppress_seamless_jitter)
-        o.seamless_hist_match = ask_bool("Seamless hist match?", False,
-                                         given=args.seamless_hist_match)
-    if o.mode in ("hist-match", "hist-match-bw") or o.seamless_hist_match:
-        o.masked_hist_match = ask_bool("Masked hist match?", True, given=args.masked_hist_match)
-    if o.mode in ("hist-match", "hist-match-bw") or o.seamless_hist_match:
-        o.hist_match_threshold = ask_int("Hist match threshold [0..255]", 255, 0, 255,
-                                         given=args.hist_match_threshold)
-    o.mask_mode = ask_choice("Mask mode: (1) learned, (2) dst, (3) FAN-prd, (4) FAN-dst, "
-                             "(5) FAN-prd*FAN-dst, (6) learned*FAN-prd*FAN-dst", "learned",
-                             MASK_MODES, HELP_MASK, given=args.mask_mode)
-    if o.mode != "raw":
-        o.erode_mask_modifier = ask_int("Choose erode mask modifier [-200..200]", 0, -200, 200,
-                                        given=args.erode)
-        o.blur_mask_modifier = ask_int("Choose blur mask modifier [0..200]", 0, 0, 200,
-                                       given=args.blur)
-    o.output_face_scale = ask_int("Choose output face scale modifier [-50..50]", 0, -50, 50,
-                                  given=args.face_scale)
-    transfers = _colour_transfers()
-    o.color_transfer = ask_choice(f"Apply color transfer to predicted face? {numbered(transfers)}",
-                                  "none", transfers, _colour_help(), given=args.color_transfer)
-    o.super_resolution = ask_bool("Apply super resolution?", False, HELP_SR,
-                                  given=args.super_resolution)
-    if o.mode != "raw":
-        o.color_degrade_power = ask_int("Degrade color power of final image [0..100]", 0, 0, 100,
-                                        given=args.degrade_color)
-        o.export_alpha = ask_bool("Export png with alpha channel?", False,
-                                  given=args.export_alpha)
-    return o.validate()
+    defaults = dict(defaults or {})
+    clip = defaults.pop("clip_hborder_mask_per", None)
+    answers = ask_table(MERGE_OPTIONS, given_values(args, MERGE_OPTIONS), defaults)
+    return MergeOptions(**answers, clip_hborder_mask_per=clip).validate()
 
 
 HELP_ENGINE = ("torch: the training engine; opencl: tinygrad on an OpenCL device; onnx: ONNX "
@@ -154,8 +69,8 @@ def ask_engine(given: str | None) -> str:
     have = engine_choice.available()
     if len(have) == 1:
         return have[0]
-    listed = ", ".join(f"({i + 1}) {e}" for i, e in enumerate(have))
-    return ask_choice(f"Merge engine: {listed}", engine_choice.default(), have, HELP_ENGINE)
+    return ask_choice(f"Merge engine: {numbered(have)}", engine_choice.default(), have,
+                      HELP_ENGINE)
 
 
 def choose_device(args) -> tuple[str, object]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from app.cli.ask import ask_bool, ask_choice, ask_device_spec, ask_float, interactive, number
+from app.cli.ask import ask_choice, ask_device_spec, interactive, number
+from app.cli.option_table import ask_option
 from app.models import model_entries, model_names
 
 
@@ -43,10 +44,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from app.errors import UserError
     from app.models import model_class
+    from app.models.files import ModelFiles
+    from app.models.saved_state import SEED_MAX
     from app.train import distributed
-    from app.train.model_files import ModelFiles
     from app.train.model_lock import ModelLock
-    from app.train.saved_state import SEED_MAX
     from app.workspace import Workspace
 
     ws = Workspace.resolve(args.workspace)
@@ -103,7 +104,7 @@ def _answer(job, cls, given: dict, seed: int | None) -> None:
     import random
 
     from app.models.options import GENERAL_KEYS
-    from app.train.model_files import ModelFiles
+    from app.models.files import ModelFiles
 
     files = ModelFiles(job.model_dir, cls.name, job.prefix)
     if files.exists():
@@ -120,7 +121,7 @@ def _check_split(job, processes: int) -> None:
     """Refuse, before starting any process, a batch that does not split evenly."""
     from app.errors import UserError
     from app.models import model_class
-    from app.train.model_files import ModelFiles
+    from app.models.files import ModelFiles
 
     batch = job.general.get("batch_size")
     files = ModelFiles(job.model_dir, job.model, job.prefix)
@@ -184,23 +185,8 @@ def _choose_device(args):
 
 
 def _ask(o, default, chosen: dict):
-    """One option as a question (or the given flag value / default when not interactive)."""
-    q = o.question
-    if o.kind == "bool":
-        return ask_bool(q, bool(default), o.help or None)
-    if o.kind == "choice":
-        return ask_choice(q, str(default), o.choices, o.help or None)
-    if o.kind == "float":
-        return ask_float(q, default, o.lo, o.hi, o.help or None)
-    return _ask_int_step(o, default)
-
-
-def _ask_int_step(o, default):
-    from app.cli.ask import ask
-
-    def ok(v: int) -> bool:
-        return (o.lo is None or v >= o.lo) and (o.hi is None or v <= o.hi) and v % o.step == 0
-    return ask(o.question, default, int, o.help or None, valid=ok)
+    """One option as a question (app/cli/option_table.py, as every step asks)."""
+    return ask_option(o, default)
 
 
 def _first_run(cls, given: dict) -> dict:

@@ -17,6 +17,7 @@ from pathlib import Path
 from app import __version__
 from app.errors import UserError
 from app.workspace import ENV_VAR
+from backends.errors import BackendError
 
 #: one entry per pipeline step (DeepFaceLab's numbered launchers), plus tools.
 COMMANDS = [
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_path_flags(args)
         result = args.run(args)
-    except UserError as exc:
+    except BackendError as exc:  # app.errors.UserError is one too
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

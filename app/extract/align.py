@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.faceset.face_types import FACE_TYPES
+from app.faceset.landmarks import estimate_pitch_yaw  # noqa: F401 (its old home)
 
 #: DeepFaceLab's default output size per face type at extraction.
 DEFAULT_SIZE = {"half": 256, "full": 256, "head": 256}
@@ -90,19 +91,3 @@ def transform_points(points: np.ndarray, mat: np.ndarray, invert: bool = False) 
 def invert_affine(mat: np.ndarray) -> np.ndarray:
     full = np.vstack([np.asarray(mat, np.float64), [0.0, 0.0, 1.0]])
     return np.linalg.inv(full)[:2]
-
-
-def estimate_pitch_yaw(landmarks: np.ndarray) -> tuple[float, float]:
-    """Rough head pitch and yaw in [-1, 1] from 68 landmarks (for sorting and yaw feeding).
-
-    Yaw: where the nose tip sits between the jaw ends; pitch: where it sits between brows and chin.
-    """
-    lm = np.asarray(landmarks, np.float64)
-    left, right, nose = lm[0], lm[16], lm[30]
-    width = np.linalg.norm(right - left) or 1.0
-    yaw = (np.linalg.norm(nose - left) - np.linalg.norm(nose - right)) / width
-    brow = lm[17:27].mean(0)
-    chin = lm[8]
-    height = np.linalg.norm(chin - brow) or 1.0
-    pitch = (np.linalg.norm(nose - brow) - np.linalg.norm(chin - nose)) / height
-    return float(np.clip(pitch, -1, 1)), float(np.clip(yaw, -1, 1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from app.extract import dlib_models
+from app import dlib_models
 from app.extract.detector_fast import FastDetector
 from app.extract.detectors import Box, ScaledDetector, iou
 

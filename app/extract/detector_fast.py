@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.extract import dlib_models
+from app import dlib_models
 from app.extract.detectors import ScaledDetector, to_gray
 
 #: the registry's declaration (app/registry.py reads it without importing this module)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.extract import dlib_models
+from app import dlib_models
 
 
 @dataclass

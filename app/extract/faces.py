@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.extract.align import estimate_pitch_yaw, face_matrix, invert_affine, transform_points
+from app.extract.align import face_matrix, invert_affine, transform_points
 from app.extract.detectors import Box
 from app.faceset.face_file import FaceMeta
+from app.faceset.landmarks import draw_landmarks, estimate_pitch_yaw
 
 
 @dataclass
@@ -40,19 +41,6 @@ def face_outline(mat: np.ndarray, size: int) -> np.ndarray:
     """The aligned square's border in frame pixels (what the debug image outlines)."""
     square = np.array([[0, 0], [size, 0], [size, size], [0, size]], np.float64)
     return transform_points(square, invert_affine(mat))
-
-
-#: landmark groups drawn as polylines: (start, end, closed)
-_GROUPS = [(0, 17, False), (17, 22, False), (22, 27, False), (27, 31, False), (31, 36, False),
-           (36, 42, True), (42, 48, True), (48, 60, True), (60, 68, True)]
-
-
-def draw_landmarks(img: np.ndarray, lm: np.ndarray, color=(0, 255, 0), thickness: int = 1) -> None:
-    pts = np.round(lm).astype(np.int32)
-    for a, b, closed in _GROUPS:
-        cv2.polylines(img, [pts[a:b]], closed, color, thickness, cv2.LINE_AA)
-    for p in pts:
-        cv2.circle(img, (int(p[0]), int(p[1])), 1, (0, 0, 255), -1, cv2.LINE_AA)
 
 
 def draw_debug(frame: np.ndarray, faces: list[Found], face_type: str, size: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Listing and reading frames robustly: unicode/space paths, damaged and truncated files."""
+"""Reading frames robustly: unicode/space paths, damaged and truncated files (which files
+are frames: app.frame_files)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
 
 class BadFrame(Exception):
     """A frame file that cannot be used; the message says why (shown as one line)."""
-
-
-def list_frames(folder: Path) -> list[Path]:
-    """Image files directly in `folder` (not in aligned/ or other subfolders), sorted by name."""
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."))
 
 
 def read_frame(path: Path) -> np.ndarray:

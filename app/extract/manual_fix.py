@@ -14,7 +14,7 @@ import numpy as np
 
 from app.errors import UserError
 from app.extract.detectors import Box, Landmarker
-from app.extract.frames import list_frames
+from app.frame_files import list_frames
 from app.extract.pipeline import debug_name
 
 

@@ -139,11 +139,11 @@ def resolve_person(spec: str, frames_dir: Path, detector_name: str,
                    threshold: float | None = None) -> tuple[Person, str]:
     """`--person` value -> (Person, a line to print): a path, or `first` for the first frame."""
     from app.extract.detectors import Landmarker, make_detector
-    from app.extract.frames import list_frames
+    from app.frame_files import list_frames
 
     detector, landmarker = make_detector(detector_name), Landmarker()
     if spec == "first":
-        frames = list_frames(frames_dir) if Path(frames_dir).is_dir() else []
+        frames = list_frames(frames_dir)
         if not frames:
             raise UserError("no frames to take the person from; run `python -m app video "
                             "extract` first", frames_dir)

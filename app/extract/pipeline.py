@@ -329,7 +329,7 @@ def extract_folder(frames_dir: Path, aligned_dir: Path, debug_dir: Path | None,
     `only`: frame file names to (re)do, e.g. for the manual-fix modes. Raises UserError for a
     missing or empty folder; bad frames are reported and skipped.
     """
-    from app.extract.frames import list_frames
+    from app.frame_files import list_frames
 
     frames_dir = Path(frames_dir)
     if not frames_dir.is_dir():

@@ -23,7 +23,7 @@ def debug_picture(image: np.ndarray, meta) -> np.ndarray:
     """The face with its landmarks and mask polygons drawn (a copy)."""
     import cv2
 
-    from app.extract.faces import draw_landmarks
+    from app.faceset.landmarks import draw_landmarks
 
     out = image.copy()
     hull = cv2.convexHull(np.round(meta.landmarks_array()).astype(np.int32))

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from app.extract.align import estimate_pitch_yaw
+from app.faceset.landmarks import estimate_pitch_yaw
 from app.faceset import face_file as ff
 from app.faceset.plain_pickle import DamagedPickle, NotPlainPickle, load_plain
 

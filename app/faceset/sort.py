@@ -18,11 +18,9 @@ import numpy as np
 
 from app.errors import UserError
 from app.faceset.face_file import FaceFileError, FaceMeta, list_faces, read_face
+from app.faceset.sort_options import FINAL_COUNT, METHODS
 from app.faceset.trash import move_to_trash, trash_dir
 
-METHODS = ("blur", "face-yaw", "face-pitch", "hist", "hist-dissim", "brightness", "hue", "black",
-           "source", "one-face", "final", "identity")
-FINAL_COUNT = 2000  # DeepFaceLab's "Target number of images? (default:2000)"
 
 
 @dataclass

@@ -253,3 +253,24 @@ def train_from_facesets(folders: list[Path], model_dir: Path, resolution: int = 
     model.save(model_dir)
     checkpoint.remove(ckpt)
     return model, report
+
+
+def train_masknet(ws, model_dir: Path, face_type: str = "full", resolution: int = 128,
+                  steps: int = 2000, sides: tuple[str, ...] = ("src", "dst")):
+    """Train the mask network on the workspace's aligned faces with a progress bar, save it,
+    print how it does on held-out faces; returns it."""
+    from app.progress import step_bar
+
+    folders = [ws.aligned_dir(side) for side in sides]
+    with step_bar(steps, "training the mask network") as tick:
+        model, report = train_from_facesets(folders, model_dir, resolution, face_type, steps,
+                                            progress=tick)
+    print(f"mask network on {report['held_out_faces']} held-out faces: IoU "
+          f"{report['iou_clean']:.3f} clean; with made-up obstructions {report['iou_obstructed']:.3f}"
+          f" (the landmark hull: {report['iou_obstructed_hull']:.3f}), "
+          f"{100 * report['obstruction_left_out']:.0f}% of the obstructions left out")
+    if not report["iou_clean"] >= 0.85:
+        print("warning: the mask network does not fit the faces well yet (IoU on clean held-out "
+              "faces under 0.85); train it longer (it is replaced): python -m app mask "
+              f"train --steps {max(2000, 2 * steps)}")
+    return model

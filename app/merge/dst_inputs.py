@@ -9,17 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import UserError
-
-FRAME_EXTS = (".png", ".jpg", ".jpeg")
-
-
-def list_frames(folder: Path) -> list[Path]:
-    """dst frames (png/jpg), sorted by name; hidden and temp files skipped."""
-    if not folder.is_dir():
-        raise UserError("dst frames folder not found; run `python -m app video extract dst` "
-                        "first", folder)
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lower() in FRAME_EXTS)
+from app.frame_files import FRAME_EXTS, list_frames  # noqa: F401 (merge reads the frames)
 
 
 @dataclass

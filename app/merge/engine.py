@@ -183,25 +183,14 @@ def _chunks(items: list, n: int) -> Iterable[list]:
 
 
 def default_inference_threads(predictor: Predictor) -> int:
-    """Python threads that run inference side by side (each on single-threaded torch ops).
-
-    On a small CPU torch's own OpenMP threads collapse when the image workers take a core (each
-    op waits at a barrier for the preempted thread), so merge runs torch single-threaded: then
-    two inference threads, each with its own part of the batch, use both cores and just slow
-    down (never stall) while a worker runs. Other engines (GPU, OpenCL) get one thread, which
-    still overlaps reading and writing frames with inference.
-    """
-    import os
-    import sys
-
+    """Python threads that run inference side by side: what the engine says
+    (`Engine.inference_threads`: two on a small CPU for torch, which merge runs single-threaded
+    beside the image workers; one elsewhere, which still overlaps reading and writing frames
+    with inference), or the graph runtime (`open_session`)."""
     if getattr(predictor, "inference_threads", None):  # a graph runtime says it (open_session)
         return predictor.inference_threads
-    eng = getattr(predictor, "engine", None)
-    torch = sys.modules.get("torch")
-    if (eng is None or getattr(eng, "name", "") != "torch" or torch is None
-            or getattr(getattr(eng, "device", None), "type", "") != "cpu"):
-        return 1
-    return 2 if torch.get_num_threads() == 1 and (os.cpu_count() or 1) >= 2 else 1
+    threads = getattr(getattr(predictor, "engine", None), "inference_threads", None)
+    return threads() if threads is not None else 1
 
 
 def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
@@ -373,7 +362,8 @@ def _make_executor(predictor: Predictor, threads: int):
     """Inference threads for torch (and model-free predictors); the OpenCL engine (tinygrad)
     runs in the main thread, as it was written for."""
     eng = getattr(predictor, "engine", None)
-    if eng is not None and getattr(eng, "name", "") != "torch":
+    threaded = getattr(eng, "threaded_inference", None)
+    if eng is not None and (threaded is None or not threaded()):  # unknown engine: main thread
         return _InlineExecutor()
     return ThreadPoolExecutor(max(1, threads), thread_name_prefix="merge-inference")
 

@@ -22,17 +22,6 @@ def hull_mask(size: tuple[int, int], points: np.ndarray) -> np.ndarray:
     return mask
 
 
-def polygon_mask(size: tuple[int, int], polygons: list, base: np.ndarray | None = None) -> np.ndarray:
-    """Fill mask-editor polygons (include areas) into `base` (or an empty mask)."""
-    h, w = size
-    mask = np.zeros((h, w), np.float32) if base is None else base.copy()
-    for poly in polygons:
-        pts = np.round(np.asarray(poly, np.float64)).astype(np.int32)
-        if len(pts) >= 3:
-            cv2.fillPoly(mask, [pts], 1.0, lineType=cv2.LINE_AA)
-    return mask
-
-
 def face_extent(mask: np.ndarray) -> float:
     """The mask's smaller side in pixels, averaged over thresholds 0.1..0.9 (0 if empty).
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.errors import UserError
+from backends.errors import BackendError
 
 FALLBACK = {"mode": "seamless", "clip_hborder_mask_per": 0.0}
 
@@ -17,9 +17,9 @@ FALLBACK = {"mode": "seamless", "clip_hborder_mask_per": 0.0}
 def model_merge_defaults(model_dir: str | Path, model_name: str | None) -> dict:
     """`{"mode", "clip_hborder_mask_per"}` of the trained model (the fallback when there is
     none yet: the merge itself then says which model is missing)."""
-    from app.merge.runner import available_models
+    from app.models.files import available_models
     from app.models import model_class
-    from app.train.model_files import find_model_files
+    from app.models.files import find_model_files
 
     names = [model_name] if model_name else available_models(Path(model_dir))
     for name in names:
@@ -27,7 +27,7 @@ def model_merge_defaults(model_dir: str | Path, model_name: str | None) -> dict:
             prefix_free = str(name).split("_")[-1]
             cls = model_class(prefix_free)
             options = find_model_files(model_dir, cls.name).read_data()["options"]
-        except (UserError, OSError, KeyError, TypeError, ValueError):
+        except (BackendError, OSError, KeyError, TypeError, ValueError):
             continue
         return {**FALLBACK, **cls.merge_defaults(dict(options))}
     return dict(FALLBACK)

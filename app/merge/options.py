@@ -1,7 +1,7 @@
-"""Every merge setting in one dataclass, so the algorithms never ask anything.
+"""Every merge setting, declared once as an option table, so the algorithms never ask anything.
 
-Names and ranges follow DeepFaceLab 1.0's converter questions; the CLI asks them and builds a
-`MergeOptions`, tests and scripts build one directly.
+Names and ranges follow DeepFaceLab 1.0's converter questions; the CLI builds its flags and asks
+them from MERGE_OPTIONS and builds a `MergeOptions`; tests and scripts build one directly.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from app.errors import UserError
+from app.merge.modes import MERGE_MODES
+from app.options import Option, defaults
 
 RAW_MODES = ("rgb", "rgb-mask", "mask-only", "predicted-only")
 MASK_MODES = ("learned", "dst", "FAN-prd", "FAN-dst", "FAN-prd*FAN-dst",
@@ -16,58 +18,130 @@ MASK_MODES = ("learned", "dst", "FAN-prd", "FAN-dst", "FAN-prd*FAN-dst",
 #: mask modes that need the obstruction-aware mask network (app.masknet)
 FAN_MASK_MODES = MASK_MODES[2:]
 
+HELP_MASK = ("learned: the mask the model learned; dst: the dst face's landmark hull (shaky but "
+             "exact); FAN-prd / FAN-dst: the obstruction-aware mask network (leaves out hands, "
+             "microphones, hair) on the predicted / the dst face; the last two multiply masks. "
+             "The network is trained on your faces the first time (about 8 minutes on CPU; "
+             "`python -m app mask train` does it ahead).")
+HELP_SR = ("Sharpens the predicted face x2 with a small network trained on your src faces "
+           "(trained once, a few minutes on CPU, stored in the model folder).")
+HELP_JITTER = ("Seamless clone makes the face's tint flicker slightly from frame to frame (the "
+               "mask edge follows shaky landmarks). This solves the blend at 2x resolution and "
+               "evens its level over the 2 frames before and after each frame; about 4x the "
+               "image work of plain seamless.")
+
+
+def _mode_info(chosen: dict, flag: str) -> bool:
+    mode = MERGE_MODES.get(chosen.get("mode"))
+    return bool(mode is not None and mode.info.get(flag))
+
+
+def _raw(c: dict) -> bool:
+    return _mode_info(c, "raw")
+
+
+def _not_raw(c: dict) -> bool:
+    return not _mode_info(c, "raw")
+
+
+def _seamless(c: dict) -> bool:
+    return _mode_info(c, "seamless")
+
+
+def _hist_matched(c: dict) -> bool:
+    return _mode_info(c, "hist_match") or bool(c.get("seamless_hist_match"))
+
+
+def _mode_labels() -> tuple[str, ...]:
+    return tuple(m.label for m in MERGE_MODES.values())
+
+
+def _mode_help() -> str:
+    return "; ".join(f"{m.label}: {m.help}" for m in MERGE_MODES.values() if m.help) + "."
+
+
+def _transfer_names() -> tuple[str, ...]:
+    from app.merge.color import transfer_names
+    return transfer_names()
+
+
+def _transfer_help() -> str:
+    from app.merge.color import TRANSFERS
+    return ("; ".join(f"{t.name}: {t.help}" for t in TRANSFERS.values() if t.help) +
+            ". Moves the face's colours towards the dst face's.")
+
+
+#: DeepFaceLab 1.0's converter questions, in its order: the CLI's flags, questions and --help
+#: come from here (app/cli/option_table.py), and so do MergeOptions' defaults and checks.
+MERGE_OPTIONS = (
+    Option("debug", "Debug mode (write every stage)?", False, "bool",
+           flag_help="also write every stage to data_dst/merged_debug/"),
+    Option("mode", "Choose mode: {choices}.", "seamless", "choice", choices=MERGE_MODES.names,
+           labels=_mode_labels, help=_mode_help, flag_help="merge mode"),
+    Option("raw_mode", "Choose raw mode: {choices}", "rgb-mask", "choice", choices=RAW_MODES,
+           labels=("rgb", "rgb+mask", "mask only", "predicted only"), when=_raw),
+    Option("suppress_seamless_jitter", "Suppress seamless jitter?", False, "bool",
+           help=HELP_JITTER, when=_seamless),
+    Option("seamless_hist_match", "Seamless hist match?", False, "bool", when=_seamless),
+    Option("masked_hist_match", "Masked hist match?", True, "bool", when=_hist_matched),
+    Option("hist_match_threshold", "Hist match threshold [{range}]", 255, "int", 0, 255,
+           when=_hist_matched),
+    Option("mask_mode", "Mask mode: {choices}", "learned", "choice", choices=MASK_MODES,
+           help=HELP_MASK),
+    Option("erode_mask_modifier", "Choose erode mask modifier [{range}]", 0, "int", -200, 200,
+           flag="--erode", flag_help="erode mask modifier", when=_not_raw),
+    Option("blur_mask_modifier", "Choose blur mask modifier [{range}]", 0, "int", 0, 200,
+           flag="--blur", flag_help="blur mask modifier", when=_not_raw),
+    Option("output_face_scale", "Choose output face scale modifier [{range}]", 0, "int", -50, 50,
+           flag="--face-scale", flag_help="output face scale, %"),
+    Option("color_transfer", "Apply color transfer to predicted face? {choices}", "none",
+           "choice", choices=_transfer_names, help=_transfer_help, flag_help="colour transfer"),
+    Option("super_resolution", "Apply super resolution?", False, "bool", help=HELP_SR),
+    Option("color_degrade_power", "Degrade color power of final image [{range}]", 0, "int", 0,
+           100, flag="--degrade-color", flag_help="degrade colour power", when=_not_raw),
+    Option("export_alpha", "Export png with alpha channel?", False, "bool", when=_not_raw,
+           flag_help="PNG frames with an alpha channel (face only)"),
+)
+_DEFAULT = defaults(MERGE_OPTIONS)
+
 
 @dataclass
 class MergeOptions:
-    """One merge run's settings (DeepFaceLab's converter options plus the engine's).
-
-    Ranges: erode -200..200 (negative dilates), blur 0..200 (DeepFaceLab 1.0 blurred only for
-    positive values, so the range stops at 0), output_face_scale -50..50 (%),
-    hist_match_threshold 0..255, color_degrade_power 0..100. `clip_hborder_mask_per`: the
-    fraction of the face's width cut softly off the mask's left, right and bottom edges before
-    the blur (DeepFaceLab's SAE full face: 0.0625); None takes the model's default
-    (`FaceModel.merge_defaults`) when the merge starts.
+    """One merge run's settings: MERGE_OPTIONS' values (defaults and ranges are declared there),
+    plus `clip_hborder_mask_per`: the fraction of the face's width cut softly off the mask's
+    left, right and bottom edges before the blur (DeepFaceLab's SAE full face: 0.0625); None
+    takes the model's default (`FaceModel.merge_defaults`) when the merge starts.
     """
 
-    mode: str = "seamless"
-    raw_mode: str = "rgb-mask"
-    suppress_seamless_jitter: bool = False
-    seamless_hist_match: bool = False
-    masked_hist_match: bool = True
-    hist_match_threshold: int = 255
-    mask_mode: str = "learned"
-    erode_mask_modifier: int = 0
-    blur_mask_modifier: int = 0
+    mode: str = _DEFAULT["mode"]
+    raw_mode: str = _DEFAULT["raw_mode"]
+    suppress_seamless_jitter: bool = _DEFAULT["suppress_seamless_jitter"]
+    seamless_hist_match: bool = _DEFAULT["seamless_hist_match"]
+    masked_hist_match: bool = _DEFAULT["masked_hist_match"]
+    hist_match_threshold: int = _DEFAULT["hist_match_threshold"]
+    mask_mode: str = _DEFAULT["mask_mode"]
+    erode_mask_modifier: int = _DEFAULT["erode_mask_modifier"]
+    blur_mask_modifier: int = _DEFAULT["blur_mask_modifier"]
     clip_hborder_mask_per: float | None = None
-    output_face_scale: int = 0
-    color_transfer: str = "none"
-    super_resolution: bool = False
-    color_degrade_power: int = 0
-    export_alpha: bool = False
-    debug: bool = False
+    output_face_scale: int = _DEFAULT["output_face_scale"]
+    color_transfer: str = _DEFAULT["color_transfer"]
+    super_resolution: bool = _DEFAULT["super_resolution"]
+    color_degrade_power: int = _DEFAULT["color_degrade_power"]
+    export_alpha: bool = _DEFAULT["export_alpha"]
+    debug: bool = _DEFAULT["debug"]
 
     def validate(self) -> "MergeOptions":
-        """Raise UserError for a value out of range or a mode that cannot run here."""
-        from app.merge.color import transfer_names
-        from app.merge.modes import MERGE_MODES
-
-        _one_of("mode", self.mode, MERGE_MODES.names())
-        _one_of("raw mode", self.raw_mode, RAW_MODES)
-        _one_of("mask mode", self.mask_mode, MASK_MODES)
-        _one_of("color transfer", self.color_transfer, transfer_names())
-        _in_range("erode mask modifier", self.erode_mask_modifier, -200, 200)
-        _in_range("blur mask modifier", self.blur_mask_modifier, 0, 200)
+        """Check every value against MERGE_OPTIONS (UserError naming the option and what is
+        allowed); values come back in their proper type."""
+        for o in MERGE_OPTIONS:
+            setattr(self, o.key, o.check(getattr(self, o.key)))
         if self.clip_hborder_mask_per is not None and not 0 <= self.clip_hborder_mask_per < 0.5:
             raise UserError(f"mask border clip {self.clip_hborder_mask_per} is out of range; "
                             "use 0..0.5 (a fraction of the face's width)")
-        _in_range("output face scale", self.output_face_scale, -50, 50)
-        _in_range("hist match threshold", self.hist_match_threshold, 0, 255)
-        _in_range("degrade color power", self.color_degrade_power, 0, 100)
         return self
 
     @property
     def is_raw(self) -> bool:
-        from app.merge.modes import MERGE_MODES
         return bool(MERGE_MODES[self.mode].info.get("raw")) if self.mode in MERGE_MODES else False
 
     def to_dict(self) -> dict:
@@ -78,13 +152,3 @@ class MergeOptions:
         d = self.to_dict()
         d.pop("debug")
         return d
-
-
-def _one_of(what: str, value: str, choices: tuple) -> None:
-    if value not in choices:
-        raise UserError(f"unknown {what} {value!r}; use one of: {', '.join(choices)}")
-
-
-def _in_range(what: str, value: int, lo: int, hi: int) -> None:
-    if not lo <= int(value) <= hi:
-        raise UserError(f"{what} {value} is out of range; use {lo}..{hi}")

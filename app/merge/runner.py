@@ -5,26 +5,15 @@ The CLI asks the questions; this module only does what the options say.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from app.errors import UserError
 from app.merge.dst_inputs import dst_faces_by_frame, list_frames
 from app.merge.engine import MergeStats, merge_frames
 from app.merge.options import MergeOptions
-
-
-def available_models(model_dir: Path) -> list[str]:
-    """Model names with saved files in `model_dir` (`[N_]NAME_data.json`)."""
-    from app.models import canonical_name
-
-    found = []
-    for p in sorted(model_dir.glob("*_data.json")) if model_dir.is_dir() else []:
-        name = canonical_name(p.name[:-len("_data.json")].split("_")[-1])
-        if name is not None and name not in found:
-            found.append(name)
-    return found
+from app.models.files import available_models
+from app.progress import step_bar
+from backends import share_cpu
 
 
 def load_model(model_dir: Path, model_name: str | None, engine: str, device: str | None,
@@ -60,24 +49,6 @@ def model_merge_defaults(predictor) -> dict:
     return dict(getattr(predictor, "merge_defaults", {}))
 
 
-@contextmanager
-def _step_bar(steps: int, desc: str) -> Iterator[Callable[[int, float], None]]:
-    """A progress bar over training steps; yields the `progress(step, loss)` callback."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=steps, desc=desc, unit="step")
-
-    def tick(step: int, loss: float) -> None:
-        bar.update(step - bar.n)  # a resumed run starts past 0
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{loss:.4f}")
-
-    try:
-        yield tick
-    finally:
-        bar.close()
-
-
 def load_upscaler(ws, model_dir: Path, out_size: int, steps: int):
     """The stored x2 upscaler, trained on data_src/aligned first if there is none (or its
     size does not fit this model)."""
@@ -86,7 +57,7 @@ def load_upscaler(ws, model_dir: Path, out_size: int, steps: int):
     model = superres.load(model_dir)
     if model is not None and int(model.info.get("size", out_size)) == out_size:
         return model
-    with _step_bar(steps, "training super resolution") as tick:
+    with step_bar(steps, "training super resolution") as tick:
         model, report = superres.train_from_faceset(ws.aligned_dir("src"), model_dir, out_size,
                                                     steps, progress=tick)
     print(f"super resolution on {report['faces']} held-out src faces: PSNR "
@@ -104,6 +75,7 @@ def load_masker(ws, model_dir: Path, opts: MergeOptions, predictor, steps: int):
     from app.merge.fan_masks import FanMasker
     from app.merge.options import FAN_MASK_MODES
     from app.masknet import net as masknet
+    from app.masknet.training import train_masknet
 
     if opts.mask_mode not in FAN_MASK_MODES:
         return None
@@ -114,41 +86,6 @@ def load_masker(ws, model_dir: Path, opts: MergeOptions, predictor, steps: int):
         model = train_masknet(ws, model_dir, face_type=predictor.face_type, steps=steps)
     return FanMasker(model, opts.mask_mode, predictor.resolution, predictor.face_type,
                      learned_mask=getattr(predictor, "learned_mask", True) is not False)
-
-
-def train_masknet(ws, model_dir: Path, face_type: str = "full", resolution: int = 128,
-                  steps: int = 2000, sides: tuple[str, ...] = ("src", "dst")):
-    """Train the mask network on the workspace's aligned faces with a progress bar, save it,
-    print how it does on held-out faces; returns it."""
-    from app.masknet.training import train_from_facesets
-
-    folders = [ws.aligned_dir(side) for side in sides]
-    with _step_bar(steps, "training the mask network") as tick:
-        model, report = train_from_facesets(folders, model_dir, resolution, face_type, steps,
-                                            progress=tick)
-    print(f"mask network on {report['held_out_faces']} held-out faces: IoU "
-          f"{report['iou_clean']:.3f} clean; with made-up obstructions {report['iou_obstructed']:.3f}"
-          f" (the landmark hull: {report['iou_obstructed_hull']:.3f}), "
-          f"{100 * report['obstruction_left_out']:.0f}% of the obstructions left out")
-    if not report["iou_clean"] >= 0.85:
-        print("warning: the mask network does not fit the faces well yet (IoU on clean held-out "
-              "faces under 0.85); train it longer (it is replaced): python -m app mask "
-              f"train --steps {max(2000, 2 * steps)}")
-    return model
-
-
-def share_cores(workers: int) -> None:
-    """Leave the image workers their cores: torch threads = cores - workers (at least 1).
-
-    On a small CPU, inference threads competing with the workers run several times slower
-    (measured: 4x for H128 on 2 cores), so oversubscription costs more than it gives.
-    """
-    import os
-    import sys
-
-    torch = sys.modules.get("torch")
-    if torch is not None and workers > 0:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
 
 
 def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
@@ -175,12 +112,12 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
     if opts.clip_hborder_mask_per is None:  # the model's own default, as DFL's converters had
         opts.clip_hborder_mask_per = float(model_merge_defaults(predictor).get(
             "clip_hborder_mask_per", 0.0))
-    share_cores(workers)
+    share_cpu(workers)
     upscaler = None
     if opts.super_resolution:
         upscaler = load_upscaler(ws, mdir, 2 * predictor.resolution, superres_steps)
     masker = load_masker(ws, mdir, opts, predictor, masknet_steps)
-    debug_dir = ws.root / "data_dst" / "merged_debug" if opts.debug else None
+    debug_dir = ws.merged_debug_dir if opts.debug else None
     with tqdm(total=len(frames), desc="merging", unit="frame") as bar:
         return merge_frames(frames, faces, ws.merged_dir, predictor, opts, upscaler=upscaler,
                             workers=workers, batch_size=batch_size, overwrite=overwrite,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import UserError
+from backends.errors import BackendError
 from app.models.export import META_PREFIX, NAMES
 
 ENGINES = ("onnx", "openvino")
@@ -129,7 +130,7 @@ def merge_graph(model_dir: Path, model_name: str) -> Path:
             meta = check_graph(path)
             if meta.get("save_id") == save_id and meta.get("format") == "onnx":
                 return path
-        except UserError:
+        except BackendError:
             pass  # damaged or old: export again
     print(f"exporting {files.stem} for the graph engines -> {path.name}")
     return export_model(model_dir, model_name, "onnx", path, extra={"save_id": save_id})
@@ -164,5 +165,5 @@ def model_resolution(model_dir: Path, model_name: str) -> int | None:
             return None
         from app.models import model_class
         return int(model_class(files.name)(files.read_data()["options"]).resolution)
-    except UserError:
+    except BackendError:
         return None

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -31,8 +29,10 @@ class Predictor:
         self.face_type = str(model.face_type)
         self.learned_mask = bool(model.learn_mask)
         self.name = model.name
-        self._no_mask_model = _without_mask(model)
-        self._weights = _LowPrecisionWeights.for_engine(engine)
+        # the engine's fast inference form (torch bf16: weights cast once, not every call)
+        self._weights = engine.inference_cache
+        self._swap = engine.inference_fn(model.swap_fn)
+        self._swap_no_mask = engine.inference_fn(_without_mask(model).swap_fn)
 
     @classmethod
     def load(cls, model_dir: str | Path, model_name: str, engine: str = "torch",
@@ -57,8 +57,7 @@ class Predictor:
         r = self.resolution
         if x.ndim != 4 or x.shape[1:] != (r, r, 3):
             raise ValueError(f"expected faces of shape [N, {r}, {r}, 3], got {x.shape}")
-        model = self.model if need_mask else self._no_mask_model
-        fn = self._weights.wrap(model.swap_fn) if self._weights else model.swap_fn
+        fn = self._swap if need_mask else self._swap_no_mask
         out_f, out_m = [], []
         for i in range(0, len(x), batch):
             chunk = np.ascontiguousarray(x[i:i + batch].transpose(0, 3, 1, 2))
@@ -73,7 +72,7 @@ class Predictor:
 def find_files(model_dir: str | Path, model_name: str) -> Any:
     """The ModelFiles of `model_name` (`SAE`, or with its GPU prefix `0_SAE`) in `model_dir`."""
     from app.models import model_class
-    from app.train.model_files import ModelFiles, find_model_files
+    from app.models.files import ModelFiles, find_model_files
 
     head, _, rest = model_name.partition("_")
     name, prefix = (rest, head + "_") if head.isdigit() and rest else (model_name, "")
@@ -89,60 +88,3 @@ def _without_mask(model: Any) -> Any:
     view.__dict__.update(model.__dict__)
     view.options = dict(model.options, learn_mask=False)
     return view
-
-
-class _LowPrecisionWeights:
-    """bf16 copies of the weights that inference reads, made once and kept.
-
-    Under bf16 autocast torch casts every fp32 weight to bf16 on every call (about 5 % of an
-    H128 forward at 4 faces, more at fewer); autocast leaves a weight that is already bf16
-    as it is, so handing it these copies gives the same arithmetic without the casts. Only
-    conv and dense kernels (2-D and up) are cast: they go only into ops autocast runs in bf16
-    anyway, while a bias or scale may meet an add that autocast keeps in fp32 (dense's
-    `x @ w + b`). A copy is remade when its weight changes (torch's version counter moves).
-    """
-
-    def __init__(self, dtype: Any) -> None:
-        self.dtype = dtype
-        self._cache: dict[str, tuple[Any, int, Any]] = {}
-        self._lock = threading.Lock()
-
-    @classmethod
-    def for_engine(cls, engine: Any) -> "_LowPrecisionWeights | None":
-        if getattr(engine, "name", "") != "torch" or getattr(engine, "precision", "") != "bf16":
-            return None
-        import torch
-
-        return cls(torch.bfloat16)
-
-    def wrap(self, fn: Any) -> Any:
-        """`fn(F, P, batch)` reading the cached copies of `P`'s weights."""
-        def run(F: Any, P: Mapping, batch: dict) -> Any:
-            return fn(F, _CastView(self, P), batch)
-        return run
-
-    def get(self, name: str, weight: Any) -> Any:
-        hit = self._cache.get(name)
-        if hit is not None and hit[0] is weight and hit[1] == weight._version:
-            return hit[2]
-        with self._lock:
-            cast = weight.is_floating_point() and weight.dim() >= 2
-            low = weight.detach().to(self.dtype) if cast else weight
-            self._cache[name] = (weight, weight._version, low)
-        return low
-
-
-class _CastView(Mapping):
-    """The engine's parameter dict as the model reads it, with weights in low precision."""
-
-    def __init__(self, weights: _LowPrecisionWeights, params: Mapping) -> None:
-        self._weights, self._params = weights, params
-
-    def __getitem__(self, name: str) -> Any:
-        return self._weights.get(name, self._params[name])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._params)
-
-    def __len__(self) -> int:
-        return len(self._params)

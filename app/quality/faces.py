@@ -32,7 +32,7 @@ def observe(image_bgr: np.ndarray, embed: bool = True) -> FaceObs:
     import cv2
     import dlib
 
-    from app.extract.dlib_models import hog_detector, shape_predictor_68
+    from app.dlib_models import hog_detector, shape_predictor_68
     from app.identity import _recognizer
 
     rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)

@@ -22,7 +22,7 @@ import numpy as np
 from app.errors import UserError
 from app.models import model_class
 from app.models.options import GENERAL, refuse_inapplicable, resolve
-from app.train.model_files import ModelFiles, foreign_model_files
+from app.models.files import ModelFiles, foreign_model_files
 
 PREVIEW_FACES = 4
 #: why a run stopped, in the order ranks agree on it (the largest any rank saw wins)

@@ -26,7 +26,7 @@ def thumbnail(path: Path, landmarks: bool) -> np.ndarray:
     """THUMB x THUMB image of a face (a grey tile naming the problem if it cannot be read)."""
     import cv2
 
-    from app.extract.faces import draw_landmarks
+    from app.faceset.landmarks import draw_landmarks
     try:
         img, meta = read_face(path)
     except FaceFileError:

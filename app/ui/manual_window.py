@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import UserError
-from app.extract.frames import BadFrame, list_frames, read_frame
+from app.extract.frames import BadFrame, read_frame
+from app.frame_files import list_frames
 from app.extract.pipeline import ExtractOptions, write_frame_faces
 from app.ui.display import display_available, open_window
 from app.ui.manual_state import Decision, ManualState
@@ -101,7 +102,7 @@ def draw(frame: np.ndarray | None, view: dict, name: str, scale: float) -> np.nd
     """The window image: frame, rectangle, landmarks, status and help text."""
     import cv2
 
-    from app.extract.faces import draw_landmarks
+    from app.faceset.landmarks import draw_landmarks
     if frame is None:
         frame = np.zeros((480, 640, 3), np.uint8)
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
@@ -131,7 +132,7 @@ def run_manual_extraction(frames_dir: Path, aligned_dir: Path, debug_dir: Path |
     """Open the window over the frames (or only the named ones); returns a summary line."""
     import cv2
 
-    paths = list_frames(Path(frames_dir)) if Path(frames_dir).is_dir() else []
+    paths = list_frames(frames_dir)
     if only is not None:
         wanted = set(only)
         paths = [p for p in paths if p.name in wanted]

@@ -7,12 +7,13 @@ exits. FACESTUDIO_NO_WINDOW=1 forces the file even where a display exists.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from app.fileio import atomic_write_bytes
-from app.ui.display import display_available
+from app.ui.display import display_problem
 from app.ui.preview import encode_png
 
 KEYS = {13: "exit", 10: "exit", ord("s"): "save", ord("p"): "refresh"}
@@ -27,7 +28,11 @@ class PreviewSink:
 
     def __init__(self, title: str, png_path: Path, window: bool | None = None):
         self.title, self.png_path = title, Path(png_path)
-        self.window = display_available() and window is not False
+        problem = display_problem() if window is not False else ""
+        self.window = window is not False and not problem
+        if problem and (window or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            print(f"note: no preview window ({problem}); the preview is written to "
+                  f"{self.png_path}")
         if self.window:
             try:
                 import cv2

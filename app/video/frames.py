@@ -14,23 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import UserError
+from app.frame_files import list_frames
 from app.video.ffmpeg import probe, run_ffmpeg
 
-FRAME_EXTS = (".png", ".jpg", ".jpeg")
 DIGITS = 5
 #: zlib level 3: 3x faster than ffmpeg's default for 7 % larger frames (bench/video.py)
 PNG_FAST = ["-compression_level", "3"]
-
-
-def list_frames(folder: str | os.PathLike) -> list[Path]:
-    """Image files at the top of `folder`, in play order (numeric names sort by number)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    files = [p for p in folder.iterdir()
-             if p.is_file() and p.suffix.lower() in FRAME_EXTS and not p.name.startswith(".")]
-    return sorted(files, key=lambda p: (0, int(p.stem), p.name) if p.stem.isdigit()
-                  else (1, 0, p.name))
 
 
 @dataclass(frozen=True)

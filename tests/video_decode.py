@@ -1,7 +1,7 @@
 """Decoding one frame or the audio of a file straight into numpy, through an ffmpeg pipe.
 
-Used to check results (alpha kept, audio carried over) without OpenCV's own video backend,
-which may lack codecs such as qtrle or png-in-mp4.
+A test helper: it checks results (alpha kept, audio carried over) without OpenCV's own video
+backend, which may lack codecs such as qtrle or png-in-mp4.
 """
 
 from __future__ import annotations
