@@ -101,6 +101,9 @@ class Workspace:
         if not found:
             raise UserError(f"no {stem} video found (expected {stem}.mp4 or another video "
                             f"extension). Put the {side} video there.", self.root)
+        if len(found) > 1:   # taking one silently extracted the wrong video
+            raise UserError(f"several {stem} videos ({', '.join(p.name for p in found)}): keep "
+                            f"the {side} video you mean and rename or move the others", self.root)
         return found[0]
 
 

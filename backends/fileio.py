@@ -7,6 +7,7 @@ In the engine layer because model checkpoints are written here too; `app.fileio`
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -50,6 +51,16 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def remove_stale_temps_of(path: str | os.PathLike) -> None:
+    """Delete the half-written temporaries of `path` alone (`.<name>.XXXX.tmp*` beside it) that
+    a killed run left: a killed encode's `.result.mp4.*.tmp.mp4` can be as big as the video."""
+    target = Path(path)
+    if target.parent.is_dir():
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp*"):
+            if stale.is_file():
+                stale.unlink(missing_ok=True)
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> None:

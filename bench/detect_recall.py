@@ -1,6 +1,6 @@
 """Per detector on the shared clips: recall, frames/s, flip-consistency of the 68 landmarks.
 
-    python bench/detect_recall.py [--detectors fast,yunet,accurate] [--step N]
+    python bench/detect_recall.py [--detectors fast,yunet,mt,accurate] [--step N] [--hd]
 
 Recall: share of the frames showing a face (hand-checked list: bench/face_frames.toml) where
 the detector finds at least one face, and, on clips with two people, both. Speed: detection +
@@ -38,12 +38,18 @@ FLIP = np.array(list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29,
 YAW_BINS = (0.0, 0.15, 0.3, 0.5, 1.01)
 
 
-def clip_frames(clip: Path, out: Path, step: int) -> list[Path]:
+HD = ("scale=1920:1080:force_original_aspect_ratio=decrease:flags=bicubic,"
+      "pad=1920:1080:(ow-iw)/2:(oh-ih)/2")
+
+
+def clip_frames(clip: Path, out: Path, step: int, hd: bool = False) -> list[Path]:
     import imageio_ffmpeg
     out.mkdir(parents=True, exist_ok=True)
+    ext = "jpg" if hd else "png"
+    scale = ["-vf", HD, "-q:v", "2"] if hd else []
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(clip),
-                    str(out / "%05d.png")], check=True)
-    return sorted(out.glob("*.png"))[::step]
+                    *scale, str(out / f"%05d.{ext}")], check=True)
+    return sorted(out.glob(f"*.{ext}"))[::step]
 
 
 def flip_error(img: np.ndarray, det, lm_fit, lm: np.ndarray) -> float | None:
@@ -63,50 +69,56 @@ def flip_error(img: np.ndarray, det, lm_fit, lm: np.ndarray) -> float | None:
     return float(np.linalg.norm(back - lm, axis=1).mean() / eyes)
 
 
-def bench_detector(name: str, clips: list[dict], tmp: Path, step: int) -> None:
+def bench_detector(name: str, clips: list[dict], tmp: Path, step: int, hd: bool = False,
+                   flip: bool = True) -> None:
     from app.faceset.landmarks import estimate_pitch_yaw
     from app.extract.detectors import Landmarker, make_detector
     from app.extract.frames import read_frame
 
     det, lm_fit = make_detector(name), Landmarker()
     flips: list[tuple[float, float]] = []
-    total_t = total_n = 0
+    total_t = total_n = total_cpu = 0
     for clip in clips:
-        frames = clip_frames(SHARED / clip["file"], tmp / Path(clip["file"]).stem, step)
+        frames = clip_frames(SHARED / clip["file"], tmp / Path(clip["file"]).stem, step, hd)
         any_face = all_faces = 0
-        t0 = time.perf_counter()
+        dt = cpu = 0.0
         fits = []
         for path in frames:
             img = read_frame(path)
+            t0, c0 = time.perf_counter(), time.process_time()
             boxes = det.detect(img)
             lms = [lm_fit.fit(img, b) for b in boxes]
+            dt, cpu = dt + time.perf_counter() - t0, cpu + time.process_time() - c0
             any_face += bool(boxes)
             all_faces += len(boxes) >= clip["faces"]
             if lms:
                 fits.append((img, max(lms, key=lambda p: np.ptp(p[:, 0]))))
-        dt = time.perf_counter() - t0
-        total_t, total_n = total_t + dt, total_n + len(frames)
-        for img, lm in fits[::2]:
+        total_t, total_n, total_cpu = total_t + dt, total_n + len(frames), total_cpu + cpu
+        for img, lm in (fits[::2] if flip else []):
             err = flip_error(img, det, lm_fit, lm)
             if err is not None:
                 flips.append((abs(estimate_pitch_yaw(lm)[1]), err))
         both = (f", all {clip['faces']} faces in {all_faces / len(frames):.0%}"
                 if clip["faces"] > 1 else "")
         print(f"{name:8s} {clip['file']:26s} face found in {any_face}/{len(frames)} = "
-              f"{any_face / len(frames):.1%}{both}; {len(frames) / dt:.1f} frames/s")
+              f"{any_face / len(frames):.1%}{both}; {len(frames) / dt:.1f} frames/s; "
+              f"{cpu / len(frames) * 1000:.0f} CPU ms/frame")
     f = np.array(flips).reshape(-1, 2)
     bins = []
     for lo, hi in zip(YAW_BINS[:-1], YAW_BINS[1:]):
         e = f[(f[:, 0] >= lo) & (f[:, 0] < hi), 1]
         bins.append(f"|yaw| {lo:.2f}-{min(hi, 1):.2f}: " +
                     (f"{np.mean(e) * 100:.1f}% (n={len(e)})" if len(e) else "-"))
-    print(f"{name:8s} all clips: {total_n / total_t:.1f} frames/s; flip-consistency error "
+    print(f"{name:8s} all clips: {total_n / total_t:.1f} frames/s; {total_cpu / total_n * 1000:.0f} "
+          f"CPU ms/frame = {2 * total_n / total_cpu:.0f} frames/s on 2 free cores; flip-consistency error "
           f"(% of the eye distance): " + "; ".join(bins))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--detectors", default="fast,yunet,accurate")
+    ap.add_argument("--detectors", default="fast,yunet,mt,accurate")
+    ap.add_argument("--hd", action="store_true", help="clips upscaled to 1920x1080")
+    ap.add_argument("--no-flip", action="store_true", help="skip the flip-consistency error")
     ap.add_argument("--step", type=int, default=1, help="every Nth frame of each clip")
     args = ap.parse_args()
     clips = tomllib.loads((REPO / "bench" / "face_frames.toml").read_text())["clip"]
@@ -114,7 +126,7 @@ def main() -> None:
           "compare detectors of this run only); every frame listed shows a face")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.detectors.split(","):
-            bench_detector(name, clips, Path(tmp), args.step)
+            bench_detector(name, clips, Path(tmp) / name, args.step, args.hd, not args.no_flip)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Face extraction speed and landmark accuracy (prints figures; nothing is asserted).
 
-    python bench/extract.py [--detectors fast,accurate] [--workers N] [--clips N]
+    python bench/extract.py [--detectors fast,accurate] [--workers N] [--clips N] [--hd]
 
 Speed: frames/s of the whole extraction (read frame, detect, 68 landmarks, align, write the
 aligned JPG with metadata; dst also writes the aligned_debug frame) on the GRID clips (360x288,
@@ -25,17 +25,21 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-SHARED = REPO.parent / "shared" / "data"
+SHARED = Path(os.environ.get("FACESTUDIO_SHARED", REPO.parent / "shared")) / "data"
 CLIPS = ["grid_s2_a.mpg", "grid_s2_b.mpg", "grid_m1.mpg", "grid_f1.mpg"]
 
 
-def frames_of(clips: list[Path], out: Path) -> Path:
-    """All frames of the clips in one folder (`<clip>_00001.png`): one pool start for all."""
+def frames_of(clips: list[Path], out: Path, hd: bool = False) -> Path:
+    """All frames of the clips in one folder (`<clip>_00001.png`): one pool start for all;
+    `hd`: upscaled to 1920x1080 (bench/detect_recall.py's HD filter), JPEG."""
     import imageio_ffmpeg
+
+    from bench.detect_recall import HD
     out.mkdir(parents=True, exist_ok=True)
     for clip in clips:
+        extra, ext = (["-vf", HD, "-q:v", "2"], "jpg") if hd else ([], "png")
         subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(clip),
-                        str(out / f"{clip.stem}_%05d.png")], check=True)
+                        *extra, str(out / f"{clip.stem}_%05d.{ext}")], check=True)
     return out
 
 
@@ -118,7 +122,10 @@ def main() -> None:
     ap.add_argument("--detectors", default="fast,accurate")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--clips", type=int, default=4, help="GRID clips for the fast detector")
-    ap.add_argument("--accurate-clips", type=int, default=1)
+    ap.add_argument("--accurate-clips", type=int, default=1, help="GRID clips for the others")
+    ap.add_argument("--hd", action="store_true", help="frames upscaled to 1920x1080 (JPEG)")
+    ap.add_argument("--sides", default="src,dst")
+    ap.add_argument("--no-accuracy", action="store_true")
     args = ap.parse_args()
     detectors = args.detectors.split(",")
     print(f"CPU cores: {os.cpu_count()}, workers: {args.workers}")
@@ -127,10 +134,11 @@ def main() -> None:
         clips = [SHARED / "video" / c for c in CLIPS]
         for det in detectors:
             count = args.clips if det == "fast" else args.accurate_clips
-            frames = frames_of(clips[:count], tmp / f"frames_{count}")
-            for side in ("src", "dst"):
+            frames = frames_of(clips[:count], tmp / f"frames_{count}", args.hd)
+            for side in args.sides.split(","):
                 bench_speed(det, side, frames, args.workers, tmp)
-    bench_accuracy(detectors)
+    if not args.no_accuracy:
+        bench_accuracy(detectors)
 
 
 if __name__ == "__main__":

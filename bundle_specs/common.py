@@ -20,6 +20,9 @@ REPO = Path(__file__).resolve().parent.parent
 APP_PACKAGES = ("app", "backends")
 # Data files the app needs at run time: dlib's models, ffmpeg, the tqdm/numpy bits are found.
 DATA_PACKAGES = ("face_recognition_models", "imageio_ffmpeg")
+# The app's own data files: the MT detector's weights (app/extract/weights, 1.9 MB with their
+# licence), in every variant (MT runs on torch, which every variant has).
+APP_DATA = ("app", ["extract/weights/*"])
 ENGINE_PACKAGES = {
     "torch": ("torch", "safetensors"),
     # PoCL's wheels (a CPU OpenCL device) exist for Linux only; on Windows pyopencl's bundled
@@ -38,12 +41,19 @@ AVX2_VARIANTS = ("cuda-avx",)
 HOOKED = ("torch",)
 
 
+def app_data() -> list[tuple[str, str]]:
+    """(source file, folder in the bundle) of the app's data files."""
+    pkg, globs = APP_DATA
+    return collect_data_files(pkg, include_py_files=False, includes=globs)
+
+
 def build(variant: str, engines: tuple[str, ...]) -> None:
     datas, binaries, hidden = [], [], []
     for pkg in APP_PACKAGES:
         hidden += collect_submodules(pkg)
     for pkg in DATA_PACKAGES:
         datas += collect_data_files(pkg, include_py_files=False)
+    datas += app_data()
     for engine in engines:
         for pkg in ENGINE_PACKAGES[engine]:
             if pkg in HOOKED:

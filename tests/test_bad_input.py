@@ -881,6 +881,46 @@ def r_merge_full_disk(c):
 
 # ---------------------------------------------------------------- rows: paths that must work
 
+def r_ffmpeg_not_executable(c):
+    video(c)
+    (c.tmp / "ffmpeg").write_text("#!/bin/sh\n")
+    (c.tmp / "ffmpeg").chmod(0o644)
+    return ["video", "extract", "dst", "--ffmpeg", c.tmp / "ffmpeg"]
+
+
+def r_two_src_videos(c):
+    video(c, name="data_src.mp4")
+    video(c, name="data_src.mkv")
+    return ["video", "extract", "src", "--fps", "0"]
+
+
+STALE_TEMP = ".result.mp4.k1ll3d.tmp.mp4"
+
+
+def r_assemble_after_killed_encode(c):
+    frames(c.ws / "data_dst" / "merged", 4)
+    (c.ws / STALE_TEMP).write_bytes(b"\0" * 4096)   # what a killed encode left
+    return ["video", "assemble", "--fps", "25", "--format", "mp4"]
+
+
+def check_stale_temp_gone(c):
+    assert not (c.ws / STALE_TEMP).exists() and (c.ws / "result.mp4").stat().st_size > 1000
+
+
+def r_merge_faces_without_frames(c):
+    merge_ws(c)
+    (c.ws / "data_dst" / "00003.jpg").unlink()
+    return ["merge", "--test-predictor", "--mode", "overlay"]
+
+
+def r_train_counts_unreadable_faces(c):
+    face_sets(c)
+    for i in range(7):
+        (c.ws / "data_src" / "aligned" / f"zz_bad{i}.jpg").write_bytes(FACES[0].read_bytes()[:300])
+    with_model(c)
+    return ["train", "SAE", "--target-iter", "1", *TRAIN]
+
+
 #: a display nobody serves: Qt aborted the process (SIGABRT) on it
 DEAD_DISPLAY = {"DISPLAY": ":987", "WAYLAND_DISPLAY": "", "QT_QPA_PLATFORM": ""}
 
@@ -1075,6 +1115,15 @@ ROWS = [
     Row("merge-damaged-mask-network", r_merge_damaged_masknet, ("mask network", "delete")),
     Row("merge-read-only-frames-folder", r_merge_read_only, ("data_dst", "cannot write")),
     Row("merge-full-disk", r_merge_full_disk, ("merged", "disk is full")),
+    Row("ffmpeg-not-executable", r_ffmpeg_not_executable, ("ffmpeg", "not executable")),
+    Row("two-src-videos", r_two_src_videos, ("several data_src videos", "data_src.mkv")),
+    Row("assemble-removes-a-killed-encodes-temp", r_assemble_after_killed_encode, (),
+        works=True, check=check_stale_temp_gone, redone=(f"ws/{STALE_TEMP}",)),
+    Row("merge-says-faces-without-frames", r_merge_faces_without_frames,
+        ("1 faces", "(00003.jpg)", "not merged"), works=True),
+    Row("train-counts-unreadable-faces", r_train_counts_unreadable_faces,
+        ("skipped 7 of the", "and 2 more"), works=True,
+        redone=("ws/model/SAE_data.json", "ws/model/SAE_weights.safetensors")),
     Row("mask-edit-unreachable-display", r_mask_edit_dead_display,
         ("mask editor needs a display", ":987 cannot be reached"), env=DEAD_DISPLAY),
     Row("faceset-view-unreachable-display", r_faceset_view_dead_display,

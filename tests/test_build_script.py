@@ -36,6 +36,22 @@ def test_every_variant_has_a_spec_that_compiles():
         assert f'build("{v}"' in spec.read_text()
 
 
+def test_every_variant_bundles_the_mt_detectors_weights_and_torch_to_run_them():
+    """MT's weights are app data (not a package): the specs' shared part must collect them,
+    and every variant carries torch, on which MT runs (SSE variants included)."""
+    pytest.importorskip("PyInstaller")
+    sys.path.insert(0, str(REPO / "bundle_specs"))
+    try:
+        import common
+    finally:
+        sys.path.remove(str(REPO / "bundle_specs"))
+    bundled = {Path(src).name: dest for src, dest in common.app_data()}
+    assert bundled["mtcnn.safetensors"] == str(Path("app", "extract", "weights"))
+    assert "LICENSE.md" in bundled
+    for v in build.VARIANTS:
+        assert any(r.startswith("torch==") for r in build.variant_requirements(v)), v
+
+
 def test_only_the_avx_variant_keeps_dlib_bin():
     assert [v for v, spec in build.VARIANTS.items() if spec.avx] == ["cuda-avx"]
 

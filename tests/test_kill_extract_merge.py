@@ -146,3 +146,70 @@ def test_killed_merge_resumes_without_duplicates_or_gaps(tmp_path):
     got = files(merged)
     assert sorted(got) == sorted(expected)
     assert got == expected
+
+
+FFMPEG_PARENT = """
+from app.video.ffmpeg import run_ffmpeg
+run_ffmpeg(["-f", "lavfi", "-i", "testsrc=duration=600:size=320x240", "-f", "null", "-"],
+           blame="test", progress=False)
+"""
+
+
+def test_ffmpeg_dies_with_the_app(tmp_path):
+    """SIGKILL the app while ffmpeg encodes: ffmpeg must not live on writing a temporary file
+    nobody would ever rename. (Here a broken progress pipe stops it too; the next test shows
+    the kernel's parent-death signal, which does not wait for ffmpeg's next write.)"""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    app = subprocess.Popen([sys.executable, "-c", FFMPEG_PARENT], cwd=REPO, env=env,
+                           stderr=subprocess.PIPE)
+    children: list[int] = []
+    end = time.monotonic() + 60
+    while not children and time.monotonic() < end:
+        time.sleep(0.2)
+        text = Path(f"/proc/{app.pid}/task/{app.pid}/children").read_text()
+        children = [int(p) for p in text.split()]
+    assert children, "ffmpeg did not start"
+    app.kill()
+    app.wait()
+    end = time.monotonic() + 10
+    while time.monotonic() < end and _alive(children[0]):
+        time.sleep(0.1)
+    alive = _alive(children[0])
+    if alive:
+        os.kill(children[0], signal.SIGKILL)
+    assert not alive, "ffmpeg kept running after the app was killed"
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+SLEEP_PARENT = """
+import subprocess, sys
+from app.child_processes import die_with_parent
+child = subprocess.Popen(["sleep", "600"], preexec_fn=die_with_parent)
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+def test_a_child_that_writes_nothing_still_dies_with_the_app():
+    """The mechanism behind the test above for a child that never writes to the app (ffmpeg
+    between progress reports, a worker mid-frame): a broken pipe would not stop it."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    app = subprocess.Popen([sys.executable, "-c", SLEEP_PARENT], cwd=REPO, env=env,
+                           stdout=subprocess.PIPE, text=True)
+    child = int(app.stdout.readline())
+    app.kill()
+    app.wait()
+    end = time.monotonic() + 10
+    while time.monotonic() < end and _alive(child):
+        time.sleep(0.1)
+    alive = _alive(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive

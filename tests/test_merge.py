@@ -279,8 +279,8 @@ def test_each_model_gives_its_merge_defaults(tmp_path):
     from app.models.files import FORMAT
 
     (tmp_path / "SAE_data.json").write_text(json.dumps(
-        {"format": FORMAT, "options": {"face_type": "f", "bg_style_power": 5.0},
-         "iteration": 10}))
+        {"format": FORMAT, "model": "SAE", "options": {"face_type": "f", "bg_style_power": 5.0},
+         "general": {}, "iteration": 10, "seed": 1}))
     assert model_merge_defaults(tmp_path, "SAE") == {"mode": "overlay",
                                                      "clip_hborder_mask_per": 0.0625}
     assert model_merge_defaults(tmp_path / "none", None)["mode"] == "seamless"

@@ -95,6 +95,7 @@ def _given(args, cls) -> dict:
     unknown = set(given) - set(GENERAL_KEYS) - {o.key for o in cls.options_spec}
     if unknown:
         raise UserError(f"unknown option(s) {', '.join(sorted(unknown))} for {cls.name}")
+<<<<<<< HEAD
     return given
 
 
@@ -107,6 +108,13 @@ def _answer(job, cls, given: dict, seed: int | None) -> None:
     from app.models.files import ModelFiles
 
     files = ModelFiles(job.model_dir, cls.name, job.prefix)
+=======
+    choice = _choose_device(args)
+    model_dir = args.model_dir or ws.model_dir
+    files = ModelFiles(model_dir, cls.name, choice.prefix)
+    ModelLock(model_dir, files.stem).acquire()   # held until this process exits
+    files.remove_stale_temps()   # a killed save's temporary (model-sized), not the next save's job
+>>>>>>> main
     if files.exists():
         answers = _override(cls, files.read_data(), given)
     else:

@@ -18,6 +18,11 @@ FPS_HELP = ("How many frames per second to extract from the src video. Fewer fra
 IMAGE_FORMAT_HELP = "png is lossless but larger and slower; jpg (quality 2) is smaller."
 
 
+#: what Ctrl+C means for the all-or-nothing video steps (output written under a temporary name,
+#: put in place only when complete): no resume, and nothing changed
+START_OVER = ("interrupted: nothing was changed (the output replaces the old one only when "
+              "complete); run the same command again to start over.")
+
 def register(sub) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--ffmpeg", metavar="PATH", default=None,
@@ -37,7 +42,7 @@ def register(sub) -> None:
                    help="video to extract (default: the workspace's data_<side>.*)")
     e.add_argument("--overwrite", action="store_true",
                    help="replace frames already there without asking (aligned/ is kept)")
-    e.set_defaults(run=run_extract)
+    e.set_defaults(run=run_extract, on_interrupt=START_OVER)
 
     c = vsub.add_parser("cut", parents=[common],
                         help="3) cut a time range into NAME_cut.EXT, keeping the original")
@@ -50,7 +55,7 @@ def register(sub) -> None:
     c.add_argument("--audio-track", type=int, default=None, help="audio track id (default 0)")
     c.add_argument("--bitrate", default=None, help="video bitrate, MB/s: 25 or 25M (default 25M)")
     c.add_argument("--output", metavar="PATH", default=None, help="default: NAME_cut.EXT")
-    c.set_defaults(run=run_cut)
+    c.set_defaults(run=run_cut, on_interrupt=START_OVER)
 
     d = vsub.add_parser("denoise", parents=[common],
                         help="3) denoise the extracted dst frames in place (ffmpeg hqdn3d)")
@@ -70,7 +75,7 @@ def register(sub) -> None:
                    help="frames to assemble (default: data_dst/merged)")
     a.add_argument("--output", metavar="PATH", default=None,
                    help="default: <workspace>/result.<ext>")
-    a.set_defaults(run=run_assemble)
+    a.set_defaults(run=run_assemble, on_interrupt=START_OVER)
 
     i = vsub.add_parser("info", parents=[common], help="what ffmpeg sees in a video")
     i.add_argument("file")

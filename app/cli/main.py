@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: work done so far is kept; run the same command to resume.",
+        print("\n" + getattr(args, "on_interrupt", "interrupted: work done so far is kept; run "
+                                                    "the same command to resume."),
               file=sys.stderr)
         return 130
     except MemoryError:

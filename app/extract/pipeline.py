@@ -194,7 +194,9 @@ def _init_worker(opts: ExtractOptions, aligned_dir: str, debug_dir: str | None,
     """
     import cv2
 
+    from app.child_processes import worker_dies_with_parent
     from app.extract.detectors import Landmarker, make_detector
+    worker_dies_with_parent()
     cv2.setNumThreads(1)
     if _STATE.get("detector_name") != opts.detector:
         _STATE.update(detector=make_detector(opts.detector), detector_name=opts.detector)

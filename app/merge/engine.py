@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
+from app.child_processes import worker_dies_with_parent
 from app.errors import UserError, working_on
 from app.extract.align import face_matrix
 from app.fileio import atomic_write_bytes, atomic_write_text, remove_stale_temps
@@ -82,6 +83,7 @@ _W_FACE_TYPE = "full"
 
 def _init_worker(opts: MergeOptions, face_type: str) -> None:
     global _W_OPTS, _W_FACE_TYPE
+    worker_dies_with_parent()   # no orphan printing BrokenPipe tracebacks when merge is killed
     cv2.setNumThreads(1)
     _W_OPTS, _W_FACE_TYPE = opts, face_type
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from app.errors import UserError
 from backends.checkpoint import non_finite, save_state
-from app.fileio import atomic_write_text
+from app.fileio import atomic_write_text, remove_stale_temps_of
 from app.models.saved_state import check_saved_data
 
 FORMAT = "faceswap-studio/model/1"
@@ -69,7 +69,7 @@ class ModelFiles:
                             "training diverged; the last good save is kept. Lower the learning "
                             "rate or check the options", self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._remove_stale_temps()
+        self.remove_stale_temps()
         self._rotate_backups()
         save_id = uuid.uuid4().hex
         record = {"format": FORMAT, **data, "save_id": save_id, "saved_at": time.time()}
@@ -81,11 +81,11 @@ class ModelFiles:
             raise UserError(f"cannot save the model ({e}); free some disk space, the previous "
                             f"save is kept in {self.backups_dir}", self.dir) from None
 
-    def _remove_stale_temps(self) -> None:
-        """Delete what a killed save left (app.fileio's `.<name>.*.tmp*` files, model-sized)."""
+    def remove_stale_temps(self) -> None:
+        """Delete what a killed save left (app.fileio's `.<name>.*.tmp*` files, model-sized).
+        Only while this run holds the model's lock (app.train.model_lock)."""
         for target in (self.weights, self.data):
-            for stale in self.dir.glob(f".{target.name}.*.tmp*"):
-                stale.unlink(missing_ok=True)
+            remove_stale_temps_of(target)
 
     def _rotate_backups(self) -> None:
         if not (self.data.is_file() and self.weights.is_file()):

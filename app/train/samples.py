@@ -104,8 +104,11 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
         yaws.append(meta.yaw)
         names.append(path.name)
         labelled.append(bool(meta.mask_polygons))
-    for note in skipped[:5]:
-        print(f"skipped unreadable face {note}")
+    if skipped:
+        more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
+        print(f"skipped {len(skipped)} of the {len(files)} faces in {folder}: unreadable{more}")
+        for note in skipped[:5]:
+            print(f"  {note}")
     if not names:
         raise UserError("none of the faces in this folder could be read; extract them again",
                         folder)

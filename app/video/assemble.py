@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import UserError
-from app.fileio import atomic_path
+from app.fileio import atomic_path, remove_stale_temps_of
 from app.video.cut import EVEN, parse_bitrate
 from app.video.ffmpeg import exact_rate, label_args, probe, run_ffmpeg
 from app.video.frames import read_whole_sequence
@@ -77,6 +77,7 @@ def assemble(frames_dir: str | os.PathLike, out_path: str | os.PathLike, fps: fl
             audio_in = ["-t", f"{seconds:.3f}", "-i", str(audio_from)]
             audio_map = ["-map", f"1:a:{audio_track}", *spec.audio]
     quality = [] if spec.lossless else ["-b:v", parse_bitrate(bitrate)]
+    remove_stale_temps_of(out)   # a killed encode's temporary, as big as the video
     with atomic_path(out) as tmp:
         run_ffmpeg([*seq.input_args(rate), *audio_in, "-map", "0:v:0", *spec.video, *quality,
                     "-r", rate, *audio_map, *label_args(out), str(tmp)],

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from app.errors import UserError
-from app.fileio import atomic_path
+from app.fileio import atomic_path, remove_stale_temps_of
 from app.video.ffmpeg import VideoInfo, label_args, probe, run_ffmpeg
 from app.video.timecode import format_time
 
@@ -86,6 +86,7 @@ def cut(video: str | os.PathLike, start: float = 0.0, end: float | None = None,
     vcodec, acodec = _CODECS.get(out.suffix.lower(), _CODECS[".mp4"])
     audio = (["-map", f"0:a:{audio_track}", *acodec] if info.audio_streams else ["-an"])
     length = end - start
+    remove_stale_temps_of(out)
     with atomic_path(out) as tmp:
         run_ffmpeg(["-ss", f"{start:.3f}", "-i", str(src), "-t", f"{length:.3f}",
                     "-map", "0:v:0", *vcodec, "-b:v", parse_bitrate(bitrate), "-vf", EVEN,

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from app import ALTERED_MEDIA_LABEL
+from app.child_processes import die_with_parent
 from app.errors import UserError, working_on
 
 ENV_VAR = "FACESTUDIO_FFMPEG"
@@ -39,6 +41,9 @@ def ffmpeg_exe() -> str:
             raise UserError(f"ffmpeg not found there (set by {ENV_VAR} or --ffmpeg): give the "
                             "path of an ffmpeg executable, or unset it to use the bundled one",
                             chosen)
+        if not os.access(chosen, os.X_OK):   # else Popen's EACCES read as "cannot write here"
+            raise UserError(f"this ffmpeg is not executable (set by {ENV_VAR} or --ffmpeg): "
+                            f"make it executable (chmod +x) or give another", chosen)
         return chosen
     try:
         import imageio_ffmpeg
@@ -260,7 +265,9 @@ def run_ffmpeg(args: Sequence[str], blame: str | os.PathLike, total: int | None 
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
            "-nostats", "-progress", "pipe:1", *map(str, args)]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, errors="replace")
+                            stderr=subprocess.PIPE, text=True, errors="replace",
+                            preexec_fn=die_with_parent if sys.platform.startswith("linux")
+                            else None)
     errors: deque[str] = deque(maxlen=20)
     reader = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
     reader.start()
