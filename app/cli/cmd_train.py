@@ -63,9 +63,12 @@ def run(args) -> int:
                                cls.name, engine=choice.engine, prefix=choice.prefix,
                                save_every_min=args.save_every,
                                window=False if args.no_window else None)
+    files = ModelFiles(model_dir, cls.name, choice.prefix)
     # held until this process exits (the launcher of several processes holds it for them)
-    ModelLock(model_dir, ModelFiles(model_dir, cls.name, choice.prefix).stem).acquire()
+    ModelLock(model_dir, files.stem).acquire()
     where = distributed.torchrun_rank()
+    if where is None or where.rank == 0:
+        files.remove_stale_temps()   # a killed save's temporary (model-sized), not the next save's job
     if where is not None:
         return _run_torchrun(job, cls, given, choice, where, args.seed)
     _answer(job, cls, given, args.seed)
@@ -95,7 +98,6 @@ def _given(args, cls) -> dict:
     unknown = set(given) - set(GENERAL_KEYS) - {o.key for o in cls.options_spec}
     if unknown:
         raise UserError(f"unknown option(s) {', '.join(sorted(unknown))} for {cls.name}")
-<<<<<<< HEAD
     return given
 
 
@@ -108,13 +110,6 @@ def _answer(job, cls, given: dict, seed: int | None) -> None:
     from app.models.files import ModelFiles
 
     files = ModelFiles(job.model_dir, cls.name, job.prefix)
-=======
-    choice = _choose_device(args)
-    model_dir = args.model_dir or ws.model_dir
-    files = ModelFiles(model_dir, cls.name, choice.prefix)
-    ModelLock(model_dir, files.stem).acquire()   # held until this process exits
-    files.remove_stale_temps()   # a killed save's temporary (model-sized), not the next save's job
->>>>>>> main
     if files.exists():
         answers = _override(cls, files.read_data(), given)
     else:
