@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: the formats `video extract` writes frames in (a `.jpeg` frame is read too)
+FRAME_FORMATS = ("png", "jpg")
 FRAME_EXTS = (".png", ".jpg", ".jpeg")
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from app.errors import UserError
 
 ENV_VAR = "FACESTUDIO_WORKSPACE"
+#: the two sides of a swap: the source face (src) goes onto the destination video (dst)
+SIDES = ("src", "dst")
 VIDEO_EXTS = (".mp4", ".mkv", ".avi", ".mov", ".mpg", ".mpeg", ".webm", ".m4v", ".wmv", ".flv")
 
 
@@ -119,6 +121,6 @@ def folder(path: Path, what: str = "") -> Path:
 
 
 def _side(side: str) -> str:
-    if side not in ("src", "dst"):
+    if side not in SIDES:
         raise UserError(f"unknown side {side!r}: use src or dst")
     return side

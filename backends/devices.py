@@ -399,7 +399,9 @@ def report(spec: str | int | None = None) -> str:
     lines.append(f"  loader: {lib or 'none found'}")
     cls = list_opencl()
     lines += [f"  {d.describe()}  [{d.platform}]" for d in cls] or ["  none"]
-    for engine in ("torch", "opencl"):
+    from backends import ENGINES
+
+    for engine in ENGINES:
         if engine == "opencl" and not opencl_engine_present():
             lines.append("opencl engine: not in this build (the opencl-sse build and a source "
                          "install have it)")

@@ -82,10 +82,10 @@ def test_missing_package_names_the_builds_and_the_other_detectors(monkeypatch):
     with pytest.raises(UserError) as exc:
         make_detector("yunet")
     text = str(exc.value)
-    assert "yuface" in text and "Linux" in text and "--detector fast" in text
+    assert "yuface" in text and "Linux" in text and "--detector mt" in text
 
 
-def test_yunet_is_the_default_where_installed_and_fast_elsewhere(monkeypatch):
+def test_yunet_is_the_default_where_installed_and_mt_elsewhere(monkeypatch):
     import importlib.util
 
     from app.cli import cmd_extract
@@ -93,7 +93,7 @@ def test_yunet_is_the_default_where_installed_and_fast_elsewhere(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "yuface" else real(name, *a))
-    assert cmd_extract.default_detector() == "fast"
+    assert cmd_extract.default_detector() == "mt"
 
 
 def test_tilted_faces_get_their_roll_undone_by_the_fit(yunet):
@@ -144,6 +144,6 @@ def test_missing_package_keeps_what_was_extracted(tmp_path, monkeypatch, capsys)
     monkeypatch.setitem(sys.modules, "yuface", None)
     assert main(args + ["--detector", "yunet"]) != 0
     out = capsys.readouterr()
-    assert "--detector fast" in out.out + out.err and "Traceback" not in out.out + out.err
+    assert "--detector mt" in out.out + out.err and "Traceback" not in out.out + out.err
     after = {p.name: p.read_bytes() for p in (frames / "aligned").iterdir()}
     assert after == before

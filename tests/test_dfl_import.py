@@ -128,6 +128,9 @@ def test_dfl2_jpg_imports_with_every_field_equal(tmp_path, protocol):
     mask = cv2.imdecode(np.frombuffer(base64.b64decode(dfl["xseg_mask"]["base64"]), np.uint8),
                         cv2.IMREAD_UNCHANGED)
     assert mask.shape == (256, 256) and mask.max() == 255
+    from app.faceset.face_masks import decode_mask   # DFL's XSeg mask is ours to train with
+    np.testing.assert_array_equal(decode_mask(meta), mask)
+    assert meta.learned_mask["by"] == "DeepFaceLab XSeg"
     assert dfl["seg_ie_polys"]["polys"][1]["pts"] == polys[1]["pts"].tolist()
     # image bytes kept: the same entropy-coded data, DFL's pickle gone, pixels identical
     assert out.endswith(jpeg[sos(jpeg):])

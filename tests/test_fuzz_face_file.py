@@ -180,7 +180,39 @@ def _doc(seed: bytes) -> dict:
 
 
 DOCS = [_doc(s) for s in SEEDS["jpg"]]
-META_KEYS = sorted(DOCS[0]["meta"]) + ["unknown_key"]
+META_KEYS = sorted(DOCS[0]["meta"]) + ["unknown_key", "learned_mask"]
+
+
+def _mask_field():
+    good = __import__("base64").b64encode(cv2.imencode(".png", (255 * (cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (32, 32)))).astype("uint8"))[1].tobytes()).decode()
+    return st.fixed_dictionaries({"png": st.sampled_from([good, good[:40], good + "==", "@@",
+                                                          ""]) | st.text(max_size=30),
+                                  "by": st.text(max_size=5)}) | json_values
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(field=_mask_field())
+def test_fuzzed_learned_masks_read_as_a_mask_or_one_error(field):
+    """A learned-mask field passes validation only as {png: text, by: text}; decoding it gives
+    a mask or a FaceFileError naming the file, never another exception."""
+    from app.faceset.face_masks import aligned_face_mask
+
+    doc = json.loads(json.dumps(DOCS[0]))
+    doc["meta"]["learned_mask"] = field
+    doc["version"] = 2
+    path = _DIR / "mask.jpg"
+    seed = SEEDS["jpg"][0]
+    segs, rest = jpeg_parts(seed)
+    ours = [our_segment(json.dumps(doc).encode(), 0, 1)]
+    path.write_bytes(b"\xff\xd8" + b"".join([s for s in segs if not is_ours(s)] + ours) + rest)
+    try:
+        meta = ff.read_meta(path)
+        mask = aligned_face_mask(meta, (64, 64), path=path)
+    except ff.FaceFileError as exc:
+        assert str(path) in str(exc)
+        return
+    assert mask.shape == (64, 64) and 0 <= mask.min() and mask.max() <= 1
 
 
 @st.composite

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.cli.ask import number
+from backends import ENGINES
 from app.models import model_names
 
 
@@ -16,7 +17,7 @@ def register(sub) -> None:
                    help="train to this iteration instead of for --minutes (same result on a "
                         "busy or idle machine)")
     p.add_argument("--model", default="SAE", choices=model_names())
-    p.add_argument("--engine", default="torch", choices=("torch", "opencl"))
+    p.add_argument("--engine", default="torch", choices=ENGINES)
     p.add_argument("--fresh", action="store_true",
                    help="clear frames, faces and model first (the videos stay)")
     p.add_argument("--score-frames", type=int, default=0,

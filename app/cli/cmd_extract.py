@@ -7,6 +7,8 @@ detector missed. Asks DeepFaceLab's questions for whatever was not given as a fl
 
 from __future__ import annotations
 
+from app.workspace import SIDES
+
 from app.cli.ask import number
 from app.cli.option_table import add_flags, ask_option, ask_table, given_values
 from app.extract.options import EXTRACT_OPTIONS, MANUAL, default_detector  # noqa: F401
@@ -15,7 +17,7 @@ from app.extract.options import EXTRACT_OPTIONS, MANUAL, default_detector  # noq
 def register(sub) -> None:
     p = sub.add_parser("extract", help="find, landmark and align faces from the frames (4, 5)",
                        description=__doc__)
-    p.add_argument("side", choices=("src", "dst"), help="which frames: data_src or data_dst")
+    p.add_argument("side", choices=SIDES, help="which frames: data_src or data_dst")
     p.add_argument("--manual-fix-deleted-debug", action="store_true",
                    help="dst: re-extract by hand the frames whose aligned_debug image you deleted")
     p.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")

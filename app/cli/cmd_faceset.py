@@ -17,10 +17,11 @@ import sys
 
 from app.cli.option_table import add_flags, ask_table, given_values
 from app.faceset.sort_options import SORT_OPTIONS
+from app.workspace import SIDES
 
 
 def _set_args(parser, verb: str) -> None:
-    parser.add_argument("side", nargs="?", choices=("src", "dst"), default="src",
+    parser.add_argument("side", nargs="?", choices=SIDES, default="src",
                         help="the workspace's data_src/aligned (default) or data_dst/aligned")
     parser.add_argument("--dir", default=None, help=f"{verb} this folder instead")
 
@@ -35,7 +36,7 @@ def register(sub) -> None:
     info.add_argument("--json", action="store_true", help="one JSON object per line per file")
     info.set_defaults(run=run_info)
     srt = fs.add_parser("sort", help="sort a face set (renames files; metadata kept)")
-    srt.add_argument("side", nargs="?", choices=("src", "dst"), default=None,
+    srt.add_argument("side", nargs="?", choices=SIDES, default=None,
                      help="the workspace's data_src/aligned or data_dst/aligned")
     srt.add_argument("--dir", default=None, help="sort this folder instead")
     add_flags(srt, SORT_OPTIONS)  # --by, --final-count
@@ -45,7 +46,7 @@ def register(sub) -> None:
     srt.set_defaults(run=run_sort)
     view = fs.add_parser("view", help="browse a face set; mark bad faces and move them to "
                                       "aligned_trash")
-    view.add_argument("side", nargs="?", choices=("src", "dst"), default="src",
+    view.add_argument("side", nargs="?", choices=SIDES, default="src",
                       help="the workspace's data_src/aligned (default) or data_dst/aligned")
     view.add_argument("--dir", default=None, help="view this folder instead")
     view.set_defaults(run=run_view)

@@ -1,5 +1,6 @@
 """`python -m app mask edit [dst|src]`: DeepFaceLab's mask editor (step 5), and
-`python -m app mask train`: the obstruction-aware mask network for merge's FAN mask modes.
+`python -m app mask train`: the obstruction-aware mask network for merge's FAN mask modes,
+`python -m app mask apply|remove src|dst`: its masks written into (taken out of) the face files.
 
 Draw include / exclude polygons over aligned faces to fix the landmark-hull mask where a hand,
 hair or a microphone is in the way. Training and merging apply them (see docs/FACE_FILE_FORMAT.md),
@@ -35,6 +36,17 @@ def register(sub) -> None:
                        help="which aligned face sets to learn from (default src,dst)")
     train.add_argument("--model-dir", help="where to store it (default: workspace/model)")
     train.set_defaults(run=run_train)
+    for action, text in (("apply", "write the trained mask network's masks into the face files "
+                                   "(training and the dst mask mode then use them)"),
+                         ("remove", "take the applied masks out of the face files (back to "
+                                    "the landmark hull)")):
+        a = acts.add_parser(action, help=text)
+        a.add_argument("side", choices=("dst", "src"), help="data_dst/aligned or data_src/aligned")
+        a.add_argument("--dir", default=None, help="the faces of this folder instead")
+        if action == "apply":
+            a.add_argument("--model-dir", help="where the mask network is (default: "
+                                               "workspace/model)")
+        a.set_defaults(run=run_apply if action == "apply" else run_remove)
 
 
 def run_edit(args) -> int:
@@ -58,12 +70,12 @@ def run_train(args) -> int:
 
     from app.errors import UserError
     from app.masknet.training import train_masknet
-    from app.workspace import Workspace
+    from app.workspace import SIDES, Workspace
 
     ws = Workspace.resolve(args.workspace)
     model_dir = Path(args.model_dir) if args.model_dir else ws.model_dir
     sides = tuple(s.strip() for s in args.sides.split(",") if s.strip())
-    if not sides or any(s not in ("src", "dst") for s in sides):
+    if not sides or any(s not in SIDES for s in sides):
         raise UserError(f"--sides {args.sides!r}: use src, dst or src,dst")
     if args.steps < 1:
         raise UserError("--steps must be at least 1")
@@ -71,6 +83,42 @@ def run_train(args) -> int:
     train_masknet(ws, model_dir, face_type, args.resolution, args.steps, sides)
     print(f"saved the mask network ({face_type} face, {args.resolution} px) in {model_dir}")
     return 0
+
+
+def _faces_dir(args):
+    from pathlib import Path
+
+    from app.workspace import Workspace
+
+    return Path(args.dir) if args.dir else Workspace.resolve(args.workspace).aligned_dir(args.side)
+
+
+def run_apply(args) -> int:
+    from pathlib import Path
+
+    from app.errors import UserError
+    from app.masknet import net as masknet
+    from app.masknet.apply import apply_masks
+    from app.workspace import Workspace
+
+    model_dir = Path(args.model_dir) if args.model_dir else \
+        Workspace.resolve(args.workspace).model_dir
+    folder = _faces_dir(args)
+    net = masknet.load(model_dir)
+    if net is None:
+        raise UserError("no trained mask network here; train it first with "
+                        "`python -m app mask train`", model_dir)
+    report = apply_masks(folder, net)
+    print("\n".join(report.lines("applied the mask network's masks to")))
+    return 2 if report.failed else 0
+
+
+def run_remove(args) -> int:
+    from app.masknet.apply import remove_masks
+
+    report = remove_masks(_faces_dir(args))
+    print("\n".join(report.lines("removed the applied masks from")))
+    return 2 if report.failed else 0
 
 
 def _model_face_type(model_dir) -> str:

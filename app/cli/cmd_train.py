@@ -12,6 +12,7 @@ import sys
 
 from app.cli.ask import ask_choice, ask_device_spec, interactive, number
 from app.cli.option_table import ask_option
+from backends import ENGINES
 from app.models import model_entries, model_names
 
 
@@ -24,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--src-dir", help="aligned src faces (default: workspace data_src/aligned)")
     p.add_argument("--dst-dir", help="aligned dst faces (default: workspace data_dst/aligned)")
     p.add_argument("--model-dir", help="model folder (default: workspace model/)")
-    p.add_argument("--engine", choices=("torch", "opencl"), default="torch",
+    p.add_argument("--engine", choices=ENGINES, default="torch",
                    help="torch (CUDA/ROCm/XPU/MPS/CPU) or opencl (any OpenCL device)")
     p.add_argument("--device", help="GPU idx, best, all (every GPU, one process each), a list "
                    "such as 0,2, cpu, or cpu,cpu (two CPU processes) (default: best; env "

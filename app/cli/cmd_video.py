@@ -11,8 +11,10 @@ import argparse
 import os
 
 from app.cli.ask import ask, ask_bool, ask_choice, ask_float, ask_int, interactive, number
+from app.cli.choices import Lazy
+from app.frame_files import FRAME_FORMATS
+from app.workspace import SIDES
 
-FORMAT_CHOICES = ("mp4", "avi", "mp4_alpha", "mov_alpha")
 FPS_HELP = ("How many frames per second to extract from the src video. Fewer frames (e.g. 10) "
             "give a smaller face set with less near-duplicates; skip keeps every frame.")
 IMAGE_FORMAT_HELP = "png is lossless but larger and slower; jpg (quality 2) is smaller."
@@ -34,10 +36,10 @@ def register(sub) -> None:
 
     e = vsub.add_parser("extract", parents=[common],
                         help="2, 3) frames of data_src.* / data_dst.* into data_src/ or data_dst/")
-    e.add_argument("side", choices=("src", "dst"))
+    e.add_argument("side", choices=SIDES)
     e.add_argument("--fps", type=number, default=None,
                    help="src only: frames per second to keep (default: every frame)")
-    e.add_argument("--format", choices=("png", "jpg"), default=None, help="frame image format")
+    e.add_argument("--format", choices=FRAME_FORMATS, default=None, help="frame image format")
     e.add_argument("--input", metavar="VIDEO", default=None,
                    help="video to extract (default: the workspace's data_<side>.*)")
     e.add_argument("--overwrite", action="store_true",
@@ -59,14 +61,14 @@ def register(sub) -> None:
 
     d = vsub.add_parser("denoise", parents=[common],
                         help="3) denoise the extracted dst frames in place (ffmpeg hqdn3d)")
-    d.add_argument("side", nargs="?", choices=("dst", "src"), default="dst")
+    d.add_argument("side", nargs="?", choices=SIDES, default="dst")
     d.add_argument("--factor", type=int, default=None, help="strength 1..20 (default 5)")
     d.set_defaults(run=run_denoise)
 
     a = vsub.add_parser("assemble", parents=[common],
                         help="8) data_dst/merged frames -> result.* with the dst audio")
-    a.add_argument("--format", choices=FORMAT_CHOICES, default=None,
-                   help="mp4, avi, mp4_alpha (lossless, alpha), mov_alpha (lossless, alpha)")
+    a.add_argument("--format", choices=Lazy(_output_formats), default=None, metavar="FORMAT",
+                   help="%(choices)s (app.video.FORMATS; the alpha ones are lossless)")
     a.add_argument("--bitrate", default=None, help="video bitrate, MB/s (default 16M)")
     a.add_argument("--fps", type=number, default=None,
                    help="frame rate (default: the dst video's)")
@@ -102,6 +104,12 @@ def _describe(info) -> str:
             f"{info.fps:g} fps, {dur}, about {info.frame_count_estimate} frames; audio: {audio}")
 
 
+def _output_formats() -> tuple[str, ...]:
+    """The result formats (app.video.FORMATS), read when argparse checks or lists them."""
+    from app.video import FORMATS
+    return tuple(FORMATS)
+
+
 def run_extract(args) -> int:
     from pathlib import Path
 
@@ -119,7 +127,7 @@ def run_extract(args) -> int:
     if args.side == "src":
         fps = ask_float("Enter FPS", None, lo=0, help_text=FPS_HELP, given=args.fps,
                         skip="fullfps") or None  # 0 = every frame, as in DeepFaceLab
-    fmt = ask_choice("Output image format", "png", ("png", "jpg"), IMAGE_FORMAT_HELP,
+    fmt = ask_choice("Output image format", "png", FRAME_FORMATS, IMAGE_FORMAT_HELP,
                      given=args.format)
     out = ws.frames_dir(args.side)
     old = len(list_frames(out))
@@ -201,7 +209,7 @@ def run_assemble(args) -> int:
         print("no data_dst video in the workspace: the result has no audio")
         fps = ask_float("FPS of the result", 25.0, lo=0.001, given=args.fps)
     help_fmt = "\n".join(f"  {k}: {v.help}" for k, v in FORMATS.items())
-    fmt = ask_choice("Output format", "mp4", FORMAT_CHOICES, help_fmt, given=args.format)
+    fmt = ask_choice("Output format", "mp4", tuple(FORMATS), help_fmt, given=args.format)
     bitrate = "16M"
     if not FORMATS[fmt].lossless:
         bitrate = ask("Bitrate of output file in MB/s", "16M", parse_bitrate,

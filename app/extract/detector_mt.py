@@ -104,37 +104,45 @@ def pyramid(h: int, w: int) -> list[float]:
     return out
 
 
+def _one_thread_in_workers() -> None:
+    """Extraction runs one worker process per core: torch's own threads there only contend."""
+    if multiprocessing.current_process().name != "MainProcess":
+        import torch
+        if torch.get_num_threads() != 1:
+            torch.set_num_threads(1)
+
+
 class MTDetector:
     """MTCNN on the engine layer API. `engine`: "torch" (default) or "opencl"; `device`: the
     engine's device (torch: "cpu", "cuda:0", ...; None: FACESTUDIO_DEVICE or the best GPU, else
-    the CPU). The engine starts at the first frame, so extraction's forked workers each make
-    their own (a CUDA context does not survive a fork)."""
+    the CPU). On the CPU the engine is made here (extraction's forked workers share it); on a
+    GPU at the first frame, so each worker makes its own (a CUDA context does not survive a
+    fork)."""
 
     name = "mt"
 
     def __init__(self, engine: str = "torch", device: str | None = None):
         self.engine_name, self.device = engine, device
         self._eng = self._model = None
+        if engine == "torch" and device is None:
+            from backends.devices import choose
+            self.device = choose(None).devices[0].torch_device or "cpu"
+        if self.engine_name == "torch" and str(self.device) == "cpu":
+            self._engine()
 
     # ---- nets -------------------------------------------------------------------------------
     def _engine(self):
         if self._eng is None:
             from app.extract.mtcnn_nets import load_engine
-            device = self.device
-            if self.engine_name == "torch" and device is None:
-                from backends.devices import choose
-                device = choose(None).devices[0].torch_device or "cpu"
-            if self.engine_name == "torch" and str(device) == "cpu":
-                import torch
-                if multiprocessing.current_process().name != "MainProcess":
-                    torch.set_num_threads(1)  # extraction runs one worker process per core
-            self._eng, self._model = load_engine(self.engine_name, device)
+            self._eng, self._model = load_engine(self.engine_name, self.device)
         return self._eng, self._model
 
     def _run(self, net: str, x: np.ndarray) -> tuple[np.ndarray, ...]:
         """One net on a batch; OpenCL batches are padded to a power of two so that tinygrad
         compiles a handful of kernel shapes, not one per crop count."""
         eng, model = self._engine()
+        if self.engine_name == "torch" and str(self.device) == "cpu":
+            _one_thread_in_workers()
         n = len(x)
         if self.engine_name == "opencl" and net != "pnet":
             size = 1 << max(3, (n - 1).bit_length())

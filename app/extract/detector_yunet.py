@@ -39,11 +39,12 @@ DETECTOR = {"name": "yunet", "order": 30,
 
 MISSING = ("the yunet detector needs the yuface package, which has wheels for Python 3.11 on "
            "64-bit Linux (x86_64) and 64-bit Windows only, and this install has none; use "
-           "--detector fast or accurate (or install a build for one of those systems)")
+           "--detector mt (every build has it), fast or accurate (or install a build for one "
+           "of those systems)")
 
 
 NO_AVX2 = ("the yunet detector's library (yuface) is compiled for CPUs with AVX2 and FMA, which "
-           "this CPU lacks; use --detector fast or accurate")
+           "this CPU lacks; use --detector mt (every build has it), fast or accurate")
 
 
 def cpu_runs_yunet() -> bool:

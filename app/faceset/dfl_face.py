@@ -125,7 +125,23 @@ def dfl_to_meta(d: dict, image_size: tuple[int, int], path: object) -> ff.FaceMe
         pitch=pitch, yaw=yaw,
         extra={"dfl": {k: to_json(v) for k, v in d.items()
                        if k not in _MAPPED and type(k) is str},
-               "dfl_image_size": list(image_size)})
+               "dfl_image_size": list(image_size)},
+        learned_mask=_xseg_mask(d.get("xseg_mask")))
+
+
+def _xseg_mask(v) -> dict | None:
+    """DFL 2.0's applied XSeg mask (an encoded PNG, or JPEG when large, at the face image's
+    size) as our learned mask, so training and merge use it as DFL's did; None when absent or
+    not an image (it stays in extra["dfl"] either way)."""
+    import cv2
+
+    if isinstance(v, np.ndarray) and v.dtype == np.uint8 and v.ndim == 1:
+        v = v.tobytes()
+    if not isinstance(v, (bytes, bytearray)) or not v:
+        return None
+    if cv2.imdecode(np.frombuffer(v, np.uint8), cv2.IMREAD_GRAYSCALE) is None:
+        return None
+    return {"png": base64.b64encode(bytes(v)).decode("ascii"), "by": "DeepFaceLab XSeg"}
 
 
 def _polygons(d: dict, bad) -> tuple[list, list]:

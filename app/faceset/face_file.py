@@ -30,7 +30,10 @@ from app.faceset.face_types import FACE_TYPES
 from app.fileio import atomic_write_bytes
 
 FORMAT_NAME = "facestudio-face"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: a file carries version 2 only when it has what version 1 lacks (a learned raster mask), so
+#: faces without one stay readable by programs that read version 1
+_V2_KEYS = ("learned_mask",)
 FACE_EXTS = (".jpg", ".jpeg", ".png")
 
 JPEG_MAGIC = b"FACESTUDIO\0"
@@ -74,6 +77,9 @@ class FaceMeta:
     extra: dict = field(default_factory=dict)
     #: fingerprint of the source frame's file (app/extract/frame_digest.py); "" in older files
     source_digest: str = ""
+    #: version 2: the mask network's mask in the aligned image, {"png": base64 grayscale PNG,
+    #: "by": what made it} (`mask apply`; app.faceset.face_masks reads and writes it)
+    learned_mask: dict | None = None
 
     def landmarks_array(self) -> np.ndarray:
         return np.asarray(self.landmarks, np.float64)
@@ -188,8 +194,13 @@ def list_faces(folder: str | Path) -> list[Path]:
 # ---------------------------------------------------------------- JSON + validation
 
 def _meta_json(meta: FaceMeta) -> bytes:
-    doc = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "label": ALTERED_MEDIA_LABEL,
-           "meta": meta.to_dict()}
+    plain = meta.to_dict()
+    version = FORMAT_VERSION if any(plain.get(k) for k in _V2_KEYS) else 1
+    for k in _V2_KEYS:
+        if not plain.get(k):
+            plain.pop(k, None)
+    doc = {"format": FORMAT_NAME, "version": version, "label": ALTERED_MEDIA_LABEL,
+           "meta": plain}
     try:
         return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
@@ -267,7 +278,22 @@ def _validate(data: Any, path: object) -> FaceMeta:
     if not isinstance(digest, str) or len(digest) > 200:
         raise bad("source_digest must be a short text")
     out["source_digest"] = digest
+    out["learned_mask"] = _learned_mask(data.get("learned_mask"), bad)
     return FaceMeta(**out)
+
+
+#: base64 text of a learned mask: a 256 px grayscale PNG is a few KB; 1024 px at most ~1.4 MB
+_MAX_MASK_CHARS = 4 * 1024 * 1024
+
+
+def _learned_mask(v: Any, bad) -> dict | None:
+    """None, or {"png": base64 text, "by": text} (decoded only where used: face_masks)."""
+    if v is None:
+        return None
+    if (not isinstance(v, dict) or not isinstance(v.get("png"), str) or not v["png"]
+            or len(v["png"]) > _MAX_MASK_CHARS or not isinstance(v.get("by", ""), str)):
+        raise bad("learned_mask must be {png: base64 PNG text, by: text}")
+    return {"png": v["png"], "by": v.get("by", "")}
 
 
 #: JSON nesting allowed in `extra`: deeper values parse but then overflow the recursion of

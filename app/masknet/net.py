@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from app.errors import UserError
-from app.fileio import atomic_path, atomic_write_text
+from app.fileio import atomic_write_text
 
 WEIGHTS_NAME = "masknet.safetensors"
 INFO_NAME = "masknet.json"
@@ -93,12 +93,11 @@ class MaskNet:
         return np.clip(out, 0, 1)
 
     def save(self, model_dir: Path) -> None:
-        from safetensors.torch import save_file
+        from backends.checkpoint import save_state  # the face models' checkpoint code
 
         model_dir.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().contiguous() for k, v in self.net.state_dict().items()}
-        with atomic_path(model_dir / WEIGHTS_NAME) as tmp:
-            save_file(state, str(tmp))
+        save_state(model_dir / WEIGHTS_NAME,
+                   {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()})
         info = dict(self.info, resolution=self.resolution, face_type=self.face_type,
                     channels=self.channels, depth=self.depth)
         atomic_write_text(model_dir / INFO_NAME, json.dumps(info, indent=2))
@@ -114,13 +113,15 @@ def load(model_dir: Path) -> MaskNet | None:
     weights, info_path = model_dir / WEIGHTS_NAME, model_dir / INFO_NAME
     if not weights.exists() or not info_path.exists():
         return None
-    from safetensors.torch import load_file
+    import torch
+
+    from backends.checkpoint import load_state
 
     try:
         info = json.loads(info_path.read_text("utf-8"))
         channels, depth = int(info["channels"]), int(info["depth"])
         net = build(channels, depth)
-        net.load_state_dict(load_file(str(weights)))
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in load_state(weights)[0].items()})
         res, face_type = int(info["resolution"]), str(info["face_type"])
     except Exception as exc:  # damaged or foreign files: say which and what to do
         raise UserError(f"the mask network cannot be loaded ({exc}); delete {WEIGHTS_NAME} and "

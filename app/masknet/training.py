@@ -48,7 +48,8 @@ def load_faces(folders: list[Path], resolution: int, face_type: str) -> MaskData
     """Every readable aligned face of `folders` at `resolution` and `face_type`."""
     from app.train.samples import load_faceset
 
-    sets = [load_faceset(folder, resolution, face_type) for folder in folders]
+    # targets: hull + the user's polygons, never a mask this network applied itself
+    sets = [load_faceset(folder, resolution, face_type, learned_masks=False) for folder in folders]
     return MaskData(np.concatenate([fs.images for fs in sets]),
                     np.concatenate([fs.masks for fs in sets]),
                     np.concatenate([fs.labelled for fs in sets]))

@@ -31,6 +31,10 @@ class PredictedFace:
     #: the mask editor's polygons in frame pixels, and "include"/"exclude" per polygon
     polygons: list = field(default_factory=list)
     polygon_modes: list = field(default_factory=list)
+    #: the learned mask `mask apply` stored in the dst face file (uint8, aligned image) and its
+    #: aligned -> frame matrix (app.merge.dst_inputs.DstFace); the dst mask mode uses it
+    area: np.ndarray | None = None
+    area_to_frame: np.ndarray | None = None
     #: the Poisson blend level (mean added per channel) to blend with, smoothed over the
     #: neighbouring frames (app.merge.jitter); None blends as is
     seamless_target: np.ndarray | None = None
@@ -109,6 +113,15 @@ def seamless_clone(face_img: np.ndarray, background: np.ndarray, mask_u8: np.nda
     return out
 
 
+def _translated(mat: np.ndarray | None, by: np.ndarray) -> np.ndarray | None:
+    """A 2x3 matrix whose output is moved by `by` (None stays None)."""
+    if mat is None:
+        return None
+    out = np.array(mat, np.float64)
+    out[:, 2] += by
+    return out
+
+
 def _u8(img: np.ndarray) -> np.ndarray:
     return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
@@ -123,7 +136,7 @@ def face_mask(face: PredictedFace, opts: MergeOptions, face_mat: np.ndarray) -> 
     """
     size = face.face.shape[0]
     if opts.mask_mode == "dst":
-        mask = masks.hull_mask((size, size), transform_points(face.landmarks, face_mat))
+        mask = dst_area(face, face_mat, size)
         polys, modes = face.polygons, face.polygon_modes
     else:
         mask = np.asarray(face.mask, np.float32).reshape(size, size)
@@ -136,6 +149,17 @@ def face_mask(face: PredictedFace, opts: MergeOptions, face_mat: np.ndarray) -> 
 
         mask = apply_polygons(np.ascontiguousarray(mask), polys, modes, transform=face_mat)
     return mask
+
+
+def dst_area(face: PredictedFace, face_mat: np.ndarray, size: int) -> np.ndarray:
+    """The dst face's own area in the S x S face square: its learned mask (`mask apply`)
+    where the face file has one, else the landmark hull."""
+    if face.area is None:
+        return masks.hull_mask((size, size), transform_points(face.landmarks, face_mat))
+    a, m = np.asarray(face.area_to_frame, np.float64), np.asarray(face_mat, np.float64)
+    to_face = np.hstack([m[:, :2] @ a[:, :2], (m[:, :2] @ a[:, 2] + m[:, 2])[:, None]])
+    return cv2.warpAffine(face.area, to_face, (size, size), flags=cv2.INTER_LINEAR,
+                          borderValue=0).astype(np.float32) / 255.0
 
 
 def merge_face(frame: np.ndarray, canvas: np.ndarray, alpha: np.ndarray, face: PredictedFace,
@@ -277,7 +301,8 @@ def merge_frame_u8(frame_u8: np.ndarray, faces: list[PredictedFace], opts: Merge
     x0, y0, x1, y1 = box
     off = np.array([x0, y0], np.float64)
     moved = [replace(f, landmarks=np.asarray(f.landmarks, np.float64) - off,
-                     polygons=[np.asarray(q, np.float64) - off for q in f.polygons])
+                     polygons=[np.asarray(q, np.float64) - off for q in f.polygons],
+                     area_to_frame=_translated(f.area_to_frame, -off))
              for f in faces]
     crop = _u8(merge_frame(frame_u8[y0:y1, x0:x1], moved, opts, face_type).image)
     black = opts.is_raw and opts.raw_mode in ("mask-only", "predicted-only")

@@ -20,6 +20,10 @@ class DstFace:
     landmarks: np.ndarray
     polygons: list = field(default_factory=list)
     polygon_modes: list = field(default_factory=list)
+    #: the learned mask `mask apply` stored (uint8, aligned image) and its aligned -> frame
+    #: matrix; None: the landmark hull is the face's area
+    area: np.ndarray | None = None
+    area_to_frame: np.ndarray | None = None
 
 
 def dst_faces_by_frame(aligned_dir: Path) -> dict[str, list[DstFace]]:
@@ -29,18 +33,19 @@ def dst_faces_by_frame(aligned_dir: Path) -> dict[str, list[DstFace]]:
     """
     from app.extract.align import invert_affine
     from app.faceset.face_file import list_faces, read_meta
+    from app.faceset.face_masks import decode_mask
 
     grouped: dict[str, list[DstFace]] = {}
     for path in list_faces(aligned_dir):
         meta = read_meta(path)
-        polys = []
-        if meta.mask_polygons:
-            to_frame = np.asarray(invert_affine(meta.matrix()), np.float64)
-            polys = [np.asarray(p, np.float64).reshape(-1, 2) @ to_frame[:, :2].T + to_frame[:, 2]
-                     for p in meta.mask_polygons]
+        to_frame = np.asarray(invert_affine(meta.matrix()), np.float64)
+        polys = [np.asarray(p, np.float64).reshape(-1, 2) @ to_frame[:, :2].T + to_frame[:, 2]
+                 for p in meta.mask_polygons]
         modes = list(meta.mask_polygon_modes or ["include"] * len(polys))
+        area = decode_mask(meta, path=path)
         grouped.setdefault(Path(meta.source_filename).name, []).append(
-            DstFace(meta.source_landmarks_array(), polys, modes))
+            DstFace(meta.source_landmarks_array(), polys, modes, area,
+                    to_frame if area is not None else None))
     return grouped
 
 

@@ -395,7 +395,8 @@ class _Group:
             pm = np.concatenate([p[1] for p in parts])
         k = 0
         for path, write, img, lm in zip(self.paths, self.writes, self.imgs, self.lms):
-            items = [PredictedFace(d.landmarks, pf[k + j], pm[k + j], d.polygons, d.polygon_modes)
+            items = [PredictedFace(d.landmarks, pf[k + j], pm[k + j], d.polygons, d.polygon_modes,
+                                   d.area, d.area_to_frame)
                      for j, d in enumerate(lm)]
             k += len(lm)
             yield path, write, img, items

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from app.errors import UserError
-from app.fileio import atomic_path, atomic_write_text
+from app.fileio import atomic_write_text
 
 WEIGHTS_NAME = "superres_x2.safetensors"
 INFO_NAME = "superres_x2.json"
@@ -68,12 +68,11 @@ class SuperRes:
         return np.concatenate(out, 0) if out else np.zeros((0,) + faces.shape[1:], np.float32)
 
     def save(self, model_dir: Path) -> None:
-        from safetensors.torch import save_file
+        from backends.checkpoint import save_state  # the face models' checkpoint code
 
         model_dir.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().contiguous() for k, v in self.net.state_dict().items()}
-        with atomic_path(model_dir / WEIGHTS_NAME) as tmp:
-            save_file(state, str(tmp))
+        save_state(model_dir / WEIGHTS_NAME,
+                   {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()})
         info = dict(self.info, features=self.features, layers=self.layers, scale=SCALE)
         atomic_write_text(model_dir / INFO_NAME, json.dumps(info, indent=2))
 
@@ -83,12 +82,14 @@ def load(model_dir: Path) -> SuperRes | None:
     weights, info_path = model_dir / WEIGHTS_NAME, model_dir / INFO_NAME
     if not weights.exists() or not info_path.exists():
         return None
-    from safetensors.torch import load_file
+    import torch
+
+    from backends.checkpoint import load_state
 
     try:
         info = json.loads(info_path.read_text("utf-8"))
         net = _build(int(info["features"]), int(info["layers"]))
-        net.load_state_dict(load_file(str(weights)))
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in load_state(weights)[0].items()})
     except Exception as exc:  # damaged or foreign files: say which and what to do
         raise UserError(f"the super resolution network cannot be loaded ({exc}); delete "
                         f"{WEIGHTS_NAME} and {INFO_NAME} to retrain it", model_dir) from None

@@ -57,21 +57,16 @@ class AugmentOptions:
     scale_shift: float = 0.0
 
 
-def face_mask(landmarks: np.ndarray, polygons: list, size: int,
-              modes: list | None = None) -> np.ndarray:
-    """uint8 mask (0/255): the landmarks' hull with the mask editor's polygons applied over it
-    (include fills, exclude cuts, in drawing order; DeepFaceLab's ie_polys)."""
-    from app.faceset.mask_polygons import face_mask as hull_with_polygons
-    return hull_with_polygons(landmarks, polygons, modes, (size, size), on=255, dtype=np.uint8)
-
-
 def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: bool = False,
-                 limit: int | None = None) -> FaceSet:
+                 limit: int | None = None, learned_masks: bool = True) -> FaceSet:
     """Decode every aligned face of `folder` at `resolution` and `face_type`.
 
-    Unreadable files are skipped with a note; an empty or missing folder is a UserError saying
-    which extract step to run.
+    Masks: app.faceset.face_masks (the learned mask `mask apply` stored, else the landmark hull,
+    with the mask editor's polygons; `learned_masks=False` ignores stored masks, for training
+    the mask network itself). Unreadable files are skipped with a note; an empty or missing
+    folder is a UserError saying which extract step to run.
     """
+    from app.faceset.face_masks import aligned_face_mask
     from app.faceset.face_file import FaceFileError, list_faces, read_face
 
     folder = Path(folder)
@@ -95,7 +90,8 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
                             f"{face_type} faces; extract with face type {face_type} (or wider) "
                             "or choose a model with a narrower face type", folder)
         lm = meta.landmarks_array()
-        src_mask = face_mask(lm, meta.mask_polygons, img.shape[0], meta.mask_polygon_modes)
+        src_mask = aligned_face_mask(meta, img.shape[:2], on=255, dtype=np.uint8,
+                                     learned=learned_masks, path=path)
         mat = face_matrix(lm, resolution, face_type)
         images.append(cv2.warpAffine(img, mat, (resolution, resolution), flags=cv2.INTER_AREA
                                      if img.shape[0] > resolution else cv2.INTER_CUBIC,

@@ -1,6 +1,7 @@
 """The OpenCV window of the mask editor: draws `MaskEditorState` and feeds it events.
 
-Each face is shown with its mask (landmark hull with the polygons applied) as a tint, include
+Each face is shown with its mask (the learned mask `mask apply` stored, else the landmark hull,
+with the polygons applied) as a tint, include
 polygons in green and exclude polygons in red. Saving rewrites only the metadata of the face file
 (`update_meta`, atomic), never its pixels. W / E move a face to the `aligned_skipped` /
 `aligned_confirmed` folder beside the face set (`Workspace.aligned_skipped_dir`, DeepFaceLab's
@@ -18,7 +19,7 @@ import numpy as np
 
 from app.errors import UserError
 from app.faceset.face_file import FaceFileError, list_faces, read_face, read_meta, update_meta
-from app.faceset.mask_polygons import face_mask
+from app.faceset.face_masks import aligned_face_mask
 from app.ui.mask_editor_state import MaskEditorState
 from app.ui.display import open_window
 
@@ -33,8 +34,9 @@ def draw(face: np.ndarray, meta, view: dict, name: str) -> tuple[np.ndarray, flo
 
     polys = view["polys"]
     closed = [p for p in polys if p.closed and len(p.points) >= 3]
-    mask = face_mask(meta.landmarks_array(), [p.points for p in closed],
-                     [p.mode for p in closed], face.shape[:2])
+    shown = replace(meta, mask_polygons=[p.points for p in closed],
+                    mask_polygon_modes=[p.mode for p in closed])
+    mask = aligned_face_mask(shown, face.shape[:2])  # the learned mask where one was applied
     tinted = face.astype(np.float32)
     tinted[mask < 0.5] *= 0.35  # what the mask leaves out is dark
     scale = VIEW_SIZE / face.shape[1] * view["zoom"]

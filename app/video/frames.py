@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import UserError
-from app.frame_files import list_frames
+from app.frame_files import FRAME_FORMATS, list_frames
 from app.video.ffmpeg import probe, run_ffmpeg
 
 DIGITS = 5
@@ -102,7 +102,7 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, fps: fl
     an interrupt leaves the existing frames as they were. Subfolders are never touched.
     """
     ext = ext.lower().lstrip(".")
-    if ext not in ("png", "jpg"):
+    if ext not in FRAME_FORMATS:
         raise UserError(f"frame format {ext!r} is not supported: use png or jpg")
     if fps is not None and fps <= 0:
         raise UserError(f"FPS must be positive, not {fps}")

@@ -1,0 +1,13 @@
+@echo off
+rem 5.6) data_src trained mask - remove  (generated from launchers/steps.toml; do not edit)
+setlocal
+cd /d "%~dp0.." || exit /b 1
+if not exist "facestudio\facestudio.exe" goto python
+"facestudio\facestudio.exe" mask remove src %*
+goto done
+:python
+python -m app mask remove src %*
+:done
+set "FACESTUDIO_RC=%ERRORLEVEL%"
+if "%FACESTUDIO_NOPAUSE%"=="" pause
+exit /b %FACESTUDIO_RC%
