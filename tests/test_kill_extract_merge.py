@@ -213,3 +213,21 @@ def test_a_child_that_writes_nothing_still_dies_with_the_app():
     if alive:
         os.kill(child, signal.SIGKILL)
     assert not alive
+
+
+def test_merge_workers_die_quietly_with_a_killed_merge(tmp_path):
+    """SIGKILL the merge process alone (the OOM killer's way): its workers must go with it, not
+    print BrokenPipe tracebacks into the terminal or linger. Before the fix about one kill in
+    three showed one, so four kills at different points."""
+    for round_ in range(4):
+        ws = merge_workspace(tmp_path, f"ws{round_}", 8)
+        proc = start_app("merge", "--test-predictor", "--mode", "seamless", "--workers", "2",
+                         workspace=ws)
+        merged = ws / "data_dst" / "merged"
+        deadline = time.monotonic() + 300
+        while len(list(merged.glob("*.jpg"))) < 4 + 6 * round_:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)     # the main process only, not its group
+        _, err = proc.communicate(timeout=60)  # returns once every worker closed stderr
+        assert "Traceback" not in err and "BrokenPipe" not in err, err

@@ -63,12 +63,13 @@ def test_interrupted_extract_and_denoise_keep_frames(long_video, tmp_path):
     _interrupt_when(proc, frames, ".extracting-")
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert "start over" in err and "resume" not in err   # nothing to resume: all or nothing
     assert _snapshot(frames) == before
     assert not [p for p in frames.iterdir() if p.name.startswith(".")]
 
     proc = _start(ws, "denoise", "--factor", "10")
     _interrupt_when(proc, frames, ".denoising-")
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "Traceback" not in err
+    assert proc.returncode == 130 and "Traceback" not in err and "start over" in err
     assert _snapshot(frames) == before
     assert not [p for p in frames.iterdir() if p.name.startswith(".")]

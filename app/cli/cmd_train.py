@@ -89,7 +89,7 @@ def run(args) -> int:
 def _given(args, cls) -> dict:
     """The flags that answer questions; an unknown --option key is an error."""
     from app.errors import UserError
-    from app.models.options import GENERAL_KEYS
+    from app.models.options import GENERAL, GENERAL_KEYS
 
     given = _parse_options(args.option)
     if args.batch_size is not None:
@@ -99,6 +99,9 @@ def _given(args, cls) -> dict:
     unknown = set(given) - set(GENERAL_KEYS) - {o.key for o in cls.options_spec}
     if unknown:
         raise UserError(f"unknown option(s) {', '.join(sorted(unknown))} for {cls.name}")
+    for o in GENERAL + tuple(cls.options_spec):   # a bad value before the device (and torch)
+        if o.key in given:
+            o.check(given[o.key])
     return given
 
 

@@ -63,7 +63,7 @@ def register(sub) -> None:
                         help="3) denoise the extracted dst frames in place (ffmpeg hqdn3d)")
     d.add_argument("side", nargs="?", choices=SIDES, default="dst")
     d.add_argument("--factor", type=int, default=None, help="strength 1..20 (default 5)")
-    d.set_defaults(run=run_denoise)
+    d.set_defaults(run=run_denoise, on_interrupt=START_OVER)
 
     a = vsub.add_parser("assemble", parents=[common],
                         help="8) data_dst/merged frames -> result.* with the dst audio")
