@@ -38,13 +38,14 @@ def load_state(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
             header = f.metadata() or {}
             state = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors raises several types for damaged files
-        raise BackendError(f"cannot read the model file ({e}); restore it from the model's backups "
-                        "or delete it to start over", p) from None
+        raise BackendError(f"cannot read the model file ({e}); restore it from a backup if there "
+                           "is one (the model's _backups folder), or delete it to start over",
+                           p) from None
     bad = non_finite(state)
     if bad:
         raise BackendError(f"the model file holds NaN or infinite values ({bad}): its training "
-                        "diverged before it was saved. Restore an earlier save (the model's "
-                        "backups folder) or delete it to start over", p)
+                           "diverged before it was saved. Restore an earlier save if there is "
+                           "one (the model's _backups folder), or delete it to start over", p)
     try:
         meta = json.loads(header.get("meta", "{}"))
     except json.JSONDecodeError:

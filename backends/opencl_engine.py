@@ -215,7 +215,7 @@ class OpenCLEngine(Engine):
         t_new = t + 1
         out = [t.assign(t_new)]
         if o.clipnorm > 0:
-            norm = sum((g * g).sum() for g in grads).sqrt()
+            norm = _sum_of_squares(grads).sqrt()
             scale = (o.clipnorm / (norm + 1e-6)).minimum(1.0)
             grads = [g * scale for g in grads]
         lr: Any = o.lr
@@ -263,8 +263,7 @@ class OpenCLEngine(Engine):
         t = float(self._steps[o.name][0])
         scale = 1.0
         if o.clipnorm > 0:
-            sq = sum((g * g).sum() for g in grads)
-            norm = math.sqrt(float(sq.numpy()))
+            norm = math.sqrt(float(_sum_of_squares(grads).numpy()))
             scale = min(1.0, o.clipnorm / (norm + 1e-6))
         lr = lr_at(o, int(t))
         for i, (n, g) in enumerate(zip(names, grads)):
@@ -389,3 +388,15 @@ class OpenCLEngine(Engine):
     def predict(self, fn: Callable, batch: dict[str, np.ndarray]) -> Any:
         out = fn(self.F, self.params, self._batch(batch))
         return map_tree(out, self.to_numpy)
+
+
+def _sum_of_squares(grads: list[Tensor], group: int = 8) -> Tensor:
+    """The squared global gradient norm. Each gradient's sum is its own kernel and the sums are
+    added in groups: left lazy, tinygrad fuses every gradient of a model into one reduction
+    kernel with a buffer argument per weight, which PoCL fails to link at SAEHD's size."""
+    sums = [(g * g).sum().reshape(1).contiguous() for g in grads]
+    while len(sums) > 1:
+        sums = [Tensor.cat(*sums[i:i + group]).sum().reshape(1).contiguous()
+                for i in range(0, len(sums), group)]
+    return sums[0].reshape(())
+

@@ -109,9 +109,10 @@ def bench_detector(name: str, clips: list[dict], tmp: Path, step: int, hd: bool 
         e = f[(f[:, 0] >= lo) & (f[:, 0] < hi), 1]
         bins.append(f"|yaw| {lo:.2f}-{min(hi, 1):.2f}: " +
                     (f"{np.mean(e) * 100:.1f}% (n={len(e)})" if len(e) else "-"))
+    flip_text = ("; flip-consistency error (% of the eye distance): " + "; ".join(bins)
+                 if flip else "")
     print(f"{name:8s} all clips: {total_n / total_t:.1f} frames/s; {total_cpu / total_n * 1000:.0f} "
-          f"CPU ms/frame = {2 * total_n / total_cpu:.0f} frames/s on 2 free cores; flip-consistency error "
-          f"(% of the eye distance): " + "; ".join(bins))
+          f"CPU ms/frame = {2 * total_n / total_cpu:.0f} frames/s on 2 free cores" + flip_text)
 
 
 def main() -> None:

@@ -7,6 +7,10 @@ is printed separately (it should be ~0: sample generation must not stall the ste
     python bench/train.py                      # every model, batch 8, torch CPU
     python bench/train.py --models H128 SAE --steps 5 --batch 8
     python bench/train.py --models SAE --option archi=liae --engine opencl --steps 2
+    python bench/train.py --models SAE SAEHD --option SAEHD:archi=df-ud   # MODEL: one model's
+
+With SAE and SAEHD in one run (the default list) it ends with their seconds per step at their
+default 128 px side by side: compare only within one run (the host may be shared).
 """
 
 from __future__ import annotations
@@ -30,15 +34,16 @@ def child(name: str, batch: int, steps: int, warmup: int, engine: str, options: 
     from backends import get_engine
     from app.models import model_class
     from app.models.options import resolve
-    from app.train.samples import (AugmentOptions, BatchMaker, SampleConfig, SampleFeeder,
-                                   load_faceset)
+    from app.train.samples import BatchMaker, SampleConfig, SampleFeeder, load_faceset
 
     cls = model_class(name)
     model = cls(resolve(cls.options_spec, options))
-    src = load_faceset(MEDIA / "src", model.resolution, model.face_type)
-    dst = load_faceset(MEDIA / "dst", model.resolution, model.face_type)
-    feeder = SampleFeeder(BatchMaker(src, dst, SampleConfig(batch, model.multiscale, seed=0),
-                                     AugmentOptions(), AugmentOptions()))
+    em = model.eyes_mouth_masks
+    src = load_faceset(MEDIA / "src", model.resolution, model.face_type, eyes_mouth=em)
+    dst = load_faceset(MEDIA / "dst", model.resolution, model.face_type, eyes_mouth=em)
+    src_aug, dst_aug, extra = model.sample_settings({"random_flip": True, "src_scale_mod": 0})
+    feeder = SampleFeeder(BatchMaker(src, dst, SampleConfig(batch, model.multiscale, seed=0, **extra),
+                                     src_aug, dst_aug))
     kw = {"precision": precision} if precision and engine == "torch" else {}
     eng = get_engine(engine, "cpu" if engine == "torch" else None, **kw)
     eng.init_params(model.specs, seed=0)
@@ -64,6 +69,7 @@ def child(name: str, batch: int, steps: int, warmup: int, engine: str, options: 
     feeder.close()
     peak_kb = r1.ru_maxrss
     return {"model": name, "options": options, "params_m": model.param_count() / 1e6,
+            "resolution": model.resolution,
             "batch": batch, "engine": repr(eng), "warmup_s": first,
             "ms_per_step": 1000 * (waited + work) / steps, "wait_ms": 1000 * waited / steps,
             "peak_mb": peak_kb / 1024, "loss_first": losses[0], "loss_last": losses[-1],
@@ -84,7 +90,7 @@ def step_gflop(step, batch) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=["H64", "H128", "DF", "LIAEF128", "SAE"])
+    ap.add_argument("--models", nargs="+", default=["H64", "H128", "DF", "LIAEF128", "SAE", "SAEHD"])
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
@@ -93,12 +99,9 @@ def main() -> None:
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    options = {}
-    for kv in a.option:
-        k, v = kv.split("=", 1)
-        options[k] = v
     if a.child:
-        r = child(a.child, a.batch, a.steps, a.warmup, a.engine, options, a.precision)
+        r = child(a.child, a.batch, a.steps, a.warmup, a.engine, options_for(a.child, a.option),
+                  a.precision)
         print("RESULT " + json.dumps(r))
         return
     print(f"# {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; batch "
@@ -106,6 +109,7 @@ def main() -> None:
     print(f"{'model':10} {'params':>8} {'ms/step':>9} {'waited':>7} {'peak MB':>8} "
           f"{'warm-up s':>9}  engine, loss first -> last; per step: CPU ms (of it kernel), "
           "page faults, GFLOP per step and achieved GFLOP/s")
+    seconds = {}
     for name in a.models:
         cmd = [sys.executable, __file__, "--child", name, "--batch", str(a.batch), "--steps",
                str(a.steps), "--warmup", str(a.warmup), "--engine", a.engine]
@@ -118,10 +122,26 @@ def main() -> None:
             print(f"{name:10} failed: {(out.stderr or out.stdout).strip().splitlines()[-1:]}")
             continue
         r = json.loads(line[7:])
+        seconds[name] = (r["ms_per_step"] / 1000, r["resolution"], r["options"])
         print(f"{name:10} {r['params_m']:7.1f}M {r['ms_per_step']:9.0f} {r['wait_ms']:7.1f} "
               f"{r['peak_mb']:8.0f} {r['warmup_s']:9.1f}  {r['engine']}, "
               f"{r['loss_first']:.3f} -> {r['loss_last']:.3f}; CPU {r['cpu_ms']:.0f} "
               f"({r['sys_ms']:.0f}), {r['faults']:.0f} faults{_flop_note(r)}", flush=True)
+    if "SAE" in seconds and "SAEHD" in seconds:
+        print("# s/step, same run (host shared with other jobs: only this comparison holds): "
+              + "; ".join(f"{n} {s:.2f} s/step at {res} px {o or 'defaults'}"
+                          for n, (s, res, o) in ((k, seconds[k]) for k in ("SAE", "SAEHD"))))
+
+
+def options_for(model: str, pairs: list[str]) -> dict:
+    """KEY=VALUE for every model, MODEL:KEY=VALUE for that model only."""
+    out = {}
+    for kv in pairs:
+        k, v = kv.split("=", 1)
+        owner, _, key = k.rpartition(":")
+        if not owner or owner == model:
+            out[key] = v
+    return out
 
 
 def _flop_note(r: dict) -> str:

@@ -687,6 +687,11 @@ def r_train_save_every_nan(c):
     return ["train", "SAE", *small_sae(), "--save-every", "nan", *TRAIN]
 
 
+def r_train_save_every_zero(c):
+    face_sets(c)
+    return ["train", "SAE", *small_sae(), "--save-every", "0", *TRAIN]
+
+
 def r_train_seed_negative(c):
     face_sets(c)
     return ["train", "SAE", *small_sae(), "--no-window", "--batch-size", "2", "--seed", "-1"]
@@ -907,6 +912,22 @@ def check_stale_temp_gone(c):
     assert not (c.ws / STALE_TEMP).exists() and (c.ws / "result.mp4").stat().st_size > 1000
 
 
+def r_merge_faces_of_a_replaced_video(c):
+    """Faces that record their frames (as extraction writes them), then frames 1 and 2 replaced
+    by other pictures (a new dst video extracted, faces not): merge must not use them."""
+    from app.extract.frame_digest import frame_digest
+    from app.faceset.face_file import read_meta, update_meta
+    merge_ws(c)
+    dst = c.ws / "data_dst"
+    for face in (dst / "aligned").glob("*.jpg"):
+        meta = read_meta(face)
+        meta.source_digest = frame_digest(dst / meta.source_filename)
+        update_meta(face, meta)
+    for new, old in ((1, 5), (2, 6)):
+        shutil.copy(FRAMES / f"{old:05d}.jpg", dst / f"{new:05d}.jpg")
+    return ["merge", "--test-predictor", "--mode", "overlay"]
+
+
 def r_merge_faces_without_frames(c):
     merge_ws(c)
     (c.ws / "data_dst" / "00003.jpg").unlink()
@@ -1076,6 +1097,7 @@ ROWS = [
     Row("train-option-nan", r_train_option_nan, ("face_style_power", "finite")),
     Row("train-option-inf", r_train_option_inf, ("learning_rate", "finite")),
     Row("train-save-every-nan", r_train_save_every_nan, ("--save-every", "nan")),
+    Row("train-save-every-zero", r_train_save_every_zero, ("--save-every 0", "more than 0")),
     Row("train-seed-negative", r_train_seed_negative, ("--seed", "out of range")),
     Row("train-target-iter-negative", r_train_target_iter_negative,
         ("target_iter", "at least 0")),
@@ -1119,6 +1141,8 @@ ROWS = [
     Row("two-src-videos", r_two_src_videos, ("several data_src videos", "data_src.mkv")),
     Row("assemble-removes-a-killed-encodes-temp", r_assemble_after_killed_encode, (),
         works=True, check=check_stale_temp_gone, redone=(f"ws/{STALE_TEMP}",)),
+    Row("merge-faces-of-a-replaced-video", r_merge_faces_of_a_replaced_video,
+        ("aligned", "2 frames", "00001.jpg, 00002.jpg", "extract dst")),
     Row("merge-says-faces-without-frames", r_merge_faces_without_frames,
         ("1 faces", "(00003.jpg)", "not merged"), works=True),
     Row("train-counts-unreadable-faces", r_train_counts_unreadable_faces,

@@ -117,7 +117,7 @@ def test_dfl2_jpg_imports_with_every_field_equal(tmp_path, protocol):
     np.testing.assert_array_equal(meta.matrix(), d["image_to_face_mat"])
     assert meta.source_rect == list(d["source_rect"])
     assert meta.source_filename == d["source_filename"]
-    assert meta.face_type == "full"  # whole_face covers at least our full face
+    assert meta.face_type == "whole"  # DeepFaceLab 2.0's whole face is ours
     polys = d["seg_ie_polys"]["polys"]
     assert meta.mask_polygon_modes == ["include", "exclude"]
     for got, want in zip(meta.mask_polygons, polys):

@@ -22,6 +22,7 @@ from app.models.options import resolve  # noqa: E402
 from app.models.predictor import Predictor  # noqa: E402
 
 SMALL_SAE = {"resolution": 64, "ae_dims": 128, "e_ch_dims": 21, "d_ch_dims": 11}
+SMALL_SAEHD = {"resolution": 64, "ae_dims": 32, "e_dims": 16, "d_dims": 16, "d_mask_dims": 16}
 
 FAST = [
     ("H64", {"lighter_ae": True}),
@@ -29,6 +30,8 @@ FAST = [
     ("SAE", dict(SMALL_SAE, archi="df", multiscale_decoder=True, d_residual_blocks=True)),
     ("SAE", dict(SMALL_SAE, archi="liae", face_type="h", lighter_encoder=True)),
     ("SAE", dict(SMALL_SAE, archi="vg", learn_mask=False)),
+    ("SAEHD", dict(SMALL_SAEHD, archi="liae-ud", face_type="wf")),
+    ("SAEHD", dict(SMALL_SAEHD, archi="df-udt")),
 ]
 BIG = [("H128", {"lighter_ae": True}), ("DF", {}), ("LIAEF128", {})]
 

@@ -133,7 +133,7 @@ def test_foreign_and_damaged_files_raise_face_file_error_naming_the_file(tmp_pat
 
 
 @pytest.mark.parametrize("change", [
-    {"face_type": "whole"}, {"landmarks": [[0, 0]] * 67}, {"source_rect": [1, 2, 3]},
+    {"face_type": "whole_face"}, {"landmarks": [[0, 0]] * 67}, {"source_rect": [1, 2, 3]},
     {"landmarks": [[0, "a"]] * 68}, {"image_to_face_mat": [[1, 0, 0]]}, {"pitch": "x"},
     {"source_size": [-1, 5]}, {"landmarks": [[1e400, 0]] + [[0, 0]] * 67},
     {"mask_polygons": [[[1, 2, 3]]]}, {"source_filename": 5}, {"extra": []},

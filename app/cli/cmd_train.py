@@ -55,6 +55,9 @@ def run(args) -> int:
     if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
         raise UserError(f"--seed {args.seed} is out of range: give a whole number from 0 to "
                         f"{SEED_MAX}")
+    if args.save_every <= 0:   # 0 saved (and rotated the backups) after every step
+        raise UserError(f"--save-every {args.save_every:g} is out of range: give the minutes "
+                        "between saves, more than 0")
     cls = model_class(ask_model(args.model))
     given = _given(args, cls)
     choice = _choose_device(args)

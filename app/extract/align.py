@@ -12,7 +12,7 @@ from app.faceset.face_types import FACE_TYPES
 from app.faceset.landmarks import estimate_pitch_yaw  # noqa: F401 (its old home)
 
 #: DeepFaceLab's default output size per face type at extraction.
-DEFAULT_SIZE = {"half": 256, "full": 256, "head": 256}
+DEFAULT_SIZE = {"half": 256, "midfull": 256, "full": 256, "whole": 256, "head": 256}
 
 # Mean face of landmarks 17..67 (brows, nose, eyes, mouth) in a unit square; dlib/faceswap's.
 _MEAN_X = [
@@ -33,8 +33,15 @@ _MEAN_Y = [
     0.784792, 0.824182, 0.831803, 0.824182]
 MEAN_FACE = np.stack([_MEAN_X, _MEAN_Y], axis=1).astype(np.float64)  # (51, 2)
 
-# Border around the mean face, in units of output_size / 64, per face type (DeepFaceLab 1.0).
-_PADDING = {"half": 0, "full": 12, "head": 24}
+# Border around the mean face, in units of output_size / 64, per face type (DeepFaceLab 1.0's
+# half, full and head). midfull and whole are DeepFaceLab 2.0's mid face and whole face: 2.0
+# crops a square of side (1 + 2 sqrt(2) p) mean-face sides (p = 0.0675 mid, 0.2109375 full, 0.40
+# whole); 1.0's full face (64 / (64 - 2 * 12) = 1.6) is 2.0's full (1.597), so the same sides
+# give paddings 32 (1 - 1 / side): 5.1 for mid and 17.0 for whole. Head stays 1.0's (2.0's head
+# is narrower and follows the yaw).
+_PADDING = {"half": 0, "midfull": 5.1, "full": 12, "whole": 17.0, "head": 24}
+# 2.0's whole face moves the crop up by 7 % of the mean-face side to cover the forehead.
+_RAISE = {"whole": 0.07}
 
 
 def umeyama(src: np.ndarray, dst: np.ndarray, estimate_scale: bool = True) -> np.ndarray:
@@ -74,6 +81,7 @@ def face_matrix(landmarks: np.ndarray, size: int, face_type: str, scale: float =
     mat = umeyama(lm[17:], MEAN_FACE, True)[:2]
     mat = mat * (size - 2 * padding)
     mat[:, 2] += padding
+    mat[1, 2] += _RAISE.get(face_type, 0.0) * (size - 2 * padding)
     mat *= 1.0 / scale
     mat[:, 2] += -size * ((1.0 / scale) - 1.0) / 2
     return mat

@@ -14,8 +14,9 @@ from app.options import Option
 #: not a detector: the manual window, where you place every face
 MANUAL = "manual"
 MANUAL_HELP = "you place every face in a window"
-FACE_TYPE_HELP = ("half: eyebrows to chin; full: the whole face (DeepFaceLab's default); head: "
-                  "with hair and more margin. Training picks its own face type from these.")
+FACE_TYPE_HELP = ("half: eyebrows to chin; midfull: a little wider than half; full: the whole "
+                  "face (DeepFaceLab's default); whole: full plus the forehead (SAEHD's wf); "
+                  "head: with hair and more margin. Training picks its own face type from these.")
 
 
 def default_detector() -> str:

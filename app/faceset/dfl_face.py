@@ -31,8 +31,8 @@ _APP15 = 0xEF
 
 #: DeepFaceLab face type -> ours: the widest of ours the DFL crop still covers (training
 #: re-aligns every face from its landmarks, so a wider crop only costs border pixels).
-FACE_TYPE_MAP = {"half_face": "half", "midfull_face": "half", "full_face": "full",
-                 "full_face_no_align": "full", "whole_face": "full", "head": "head",
+FACE_TYPE_MAP = {"half_face": "half", "midfull_face": "midfull", "full_face": "full",
+                 "full_face_no_align": "full", "whole_face": "whole", "head": "head",
                  "head_no_align": "head"}
 #: keys mapped to our own fields; everything else is kept under extra["dfl"]
 _MAPPED = {"landmarks", "source_filename", "source_rect", "source_landmarks",

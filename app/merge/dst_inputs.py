@@ -24,6 +24,8 @@ class DstFace:
     #: matrix; None: the landmark hull is the face's area
     area: np.ndarray | None = None
     area_to_frame: np.ndarray | None = None
+    #: the fingerprint of the frame it was taken from ("" in older face files)
+    source_digest: str = ""
 
 
 def dst_faces_by_frame(aligned_dir: Path) -> dict[str, list[DstFace]]:
@@ -45,8 +47,33 @@ def dst_faces_by_frame(aligned_dir: Path) -> dict[str, list[DstFace]]:
         area = decode_mask(meta, path=path)
         grouped.setdefault(Path(meta.source_filename).name, []).append(
             DstFace(meta.source_landmarks_array(), polys, modes, area,
-                    to_frame if area is not None else None))
+                    to_frame if area is not None else None, meta.source_digest))
     return grouped
+
+
+def check_faces_against_frames(faces: dict[str, list[DstFace]], frames: list[Path],
+                               aligned_dir: Path) -> None:
+    """Before merging: a face taken from another frame of the same name (a new dst video
+    extracted over the old one, faces not extracted again) is a UserError, since its landmarks
+    would put the face in the wrong place; faces whose frame is gone are named in a note (they
+    used to be skipped without a word)."""
+    from app.extract.frame_digest import frame_digest
+
+    by_name = {f.name: f for f in frames}
+    stale = sorted(name for name, group in faces.items() if name in by_name and any(
+        f.source_digest and f.source_digest != frame_digest(by_name[name]) for f in group))
+    if stale:
+        shown = ", ".join(stale[:5]) + (" ..." if len(stale) > 5 else "")
+        raise UserError(f"the faces of {len(stale)} frames were taken from other frames of the "
+                        f"same names ({shown}): the dst video changed. Run `python -m app "
+                        "extract dst` again (it redoes those faces), then merge", aligned_dir)
+    orphans = sorted(name for name in faces if name not in by_name)
+    if orphans:
+        n = sum(len(faces[name]) for name in orphans)
+        shown = ", ".join(orphans[:5]) + (" ..." if len(orphans) > 5 else "")
+        print(f"note: {n} faces in {aligned_dir} come from frames that are not in the dst frames "
+              f"folder ({shown}); they are not merged. Extract the dst faces again if the frames "
+              "changed")
 
 
 def faces_by_frame(aligned_dir: Path) -> dict[str, list[np.ndarray]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.errors import UserError
-from app.merge.dst_inputs import dst_faces_by_frame, list_frames
+from app.merge.dst_inputs import check_faces_against_frames, dst_faces_by_frame, list_frames
 from app.merge.engine import MergeStats, merge_frames
 from app.merge.options import MergeOptions
 from app.models.files import available_models
@@ -88,19 +88,6 @@ def load_masker(ws, model_dir: Path, opts: MergeOptions, predictor, steps: int):
                      learned_mask=getattr(predictor, "learned_mask", True) is not False)
 
 
-def note_orphan_faces(faces: dict, frames: list[Path], aligned_dir: Path) -> None:
-    """Say so when faces name frames that are not there (frames deleted, or faces of another
-    video): merge cannot place them, and used to skip them without a word."""
-    have = {f.name for f in frames}
-    orphans = sorted(name for name in faces if name not in have)
-    if orphans:
-        n = sum(len(faces[name]) for name in orphans)
-        shown = ", ".join(orphans[:5]) + (" ..." if len(orphans) > 5 else "")
-        print(f"note: {n} faces in {aligned_dir} come from frames that are not in the dst frames "
-              f"folder ({shown}); they are not merged. Extract the dst faces again if the frames "
-              "changed")
-
-
 def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
               model_dir: str | Path | None = None, engine: str = "torch",
               device: str | None = None, workers: int = 2, batch_size: int = 8,
@@ -121,7 +108,7 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
     if not faces:
         raise UserError("no aligned dst faces; run `python -m app extract dst` first",
                         ws.aligned_dir("dst"))
-    note_orphan_faces(faces, frames, ws.aligned_dir("dst"))
+    check_faces_against_frames(faces, frames, ws.aligned_dir("dst"))
     predictor = load_model(mdir, model_name, engine, device, test_predictor, graph)
     if opts.clip_hborder_mask_per is None:  # the model's own default, as DFL's converters had
         opts.clip_hborder_mask_per = float(model_merge_defaults(predictor).get(

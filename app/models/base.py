@@ -94,6 +94,23 @@ class FaceModel:
         """One Adam over everything minimising image + mask loss (DFL's H64/H128/DF/LIAEF128)."""
         return [Adam(name="opt", loss="loss", **ADAM)]
 
+    #: the training samples this model needs besides images and masks (see SampleConfig)
+    eyes_mouth_masks = False
+
+    def sample_settings(self, general: dict) -> tuple[Any, Any, dict]:
+        """(src augmentation, dst augmentation, extra SampleConfig fields) for training:
+        DeepFaceLab 1.0's sample processor with the trainer's flip and src scale options.
+        SAEHD overrides it with its own (warp off, HSV, colour transfer, eyes/mouth masks)."""
+        from app.train.samples import AugmentOptions
+        flip = bool(general["random_flip"])
+        return (AugmentOptions(random_flip=flip, scale_shift=general["src_scale_mod"] / 100.0),
+                AugmentOptions(random_flip=flip), {})
+
+    def optimizer_offload(self) -> int:
+        """Where the optimizer state lives (backends.engine.Engine.set_optimizer_offload): SAE's
+        optimizer mode; 1 (on the device) for the others."""
+        return int(self.options.get("optimizer_mode", 1))
+
     def param_count(self) -> int:
         import numpy as np
         return int(sum(np.prod(s.shape) for s in self.specs.values()))

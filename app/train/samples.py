@@ -23,7 +23,7 @@ from app.errors import UserError, working_on
 from app.extract.align import face_matrix
 
 #: How much of the head each face type shows: a model can train from files that show as much or more.
-_COVERAGE = {"half": 0, "full": 1, "head": 2}
+_COVERAGE = {"half": 0, "midfull": 1, "full": 2, "whole": 3, "head": 4}
 
 #: How many faces the yaw pairing considers "the same pose" for a dst face: 1/GRADATIONS of the set.
 YAW_GRADATIONS = 32
@@ -40,6 +40,8 @@ class FaceSet:
     folder: Path
     #: per face: whether the user drew mask-editor polygons on it (a hand-made mask label)
     labelled: np.ndarray | None = None
+    #: uint8 [N, R, R] eyes-and-mouth masks (SAEHD's eyes and mouth priority), when asked for
+    em_masks: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -48,18 +50,25 @@ class FaceSet:
 @dataclass
 class AugmentOptions:
     """DeepFaceLab's SampleProcessor defaults: rotation +-10 deg, scale +-5 %, shift +-5 %,
-    40 % of faces flipped when `random_flip`; `scale_shift` is the src face scale modifier."""
+    40 % of faces flipped when `random_flip`; `scale_shift` is the src face scale modifier.
+    `random_warp` off: the network input is only transformed, not grid-warped (SAEHD's option);
+    `hsv_power` > 0: the network input's hue, saturation and value are shifted at random by up
+    to that share (SAEHD's random_hsv_power, applied to src only)."""
 
     rotation: float = 10.0
     scale: float = 0.05
     shift: float = 0.05
     random_flip: bool = True
     scale_shift: float = 0.0
+    random_warp: bool = True
+    hsv_power: float = 0.0
 
 
 def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: bool = False,
-                 limit: int | None = None, learned_masks: bool = True) -> FaceSet:
-    """Decode every aligned face of `folder` at `resolution` and `face_type`.
+                 limit: int | None = None, learned_masks: bool = True,
+                 eyes_mouth: bool = False) -> FaceSet:
+    """Decode every aligned face of `folder` at `resolution` and `face_type` (and, with
+    `eyes_mouth`, the eyes-and-mouth masks SAEHD's priority option weighs).
 
     Masks: app.faceset.face_masks (the learned mask `mask apply` stored, else the landmark hull,
     with the mask editor's polygons; `learned_masks=False` ignores stored masks, for training
@@ -77,7 +86,7 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
     if not files:
         raise UserError("no aligned faces in this folder; run `python -m app extract src|dst` "
                         "first", folder)
-    images, masks, yaws, names, labelled, skipped = [], [], [], [], [], []
+    images, masks, yaws, names, labelled, skipped, ems = [], [], [], [], [], [], []
     for path in _progress(files, progress, f"loading {folder.parent.name}/{folder.name}"):
         working_on(path)
         try:
@@ -97,6 +106,9 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
                                      if img.shape[0] > resolution else cv2.INTER_CUBIC,
                                      borderMode=cv2.BORDER_REPLICATE))
         masks.append(cv2.warpAffine(src_mask, mat, (resolution, resolution), flags=cv2.INTER_LINEAR))
+        if eyes_mouth:
+            em = eyes_mouth_mask(lm, img.shape[0]) * (src_mask > 0)
+            ems.append(cv2.warpAffine(em, mat, (resolution, resolution), flags=cv2.INTER_LINEAR))
         yaws.append(meta.yaw)
         names.append(path.name)
         labelled.append(bool(meta.mask_polygons))
@@ -109,7 +121,22 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
         raise UserError("none of the faces in this folder could be read; extract them again",
                         folder)
     return FaceSet(np.stack(images), np.stack(masks), np.asarray(yaws, np.float32), names, folder,
-                   np.asarray(labelled, bool))
+                   np.asarray(labelled, bool), np.stack(ems) if eyes_mouth else None)
+
+
+def eyes_mouth_mask(landmarks: np.ndarray, size: int) -> np.ndarray:
+    """uint8 (0..255) mask of the eyes and the inner mouth, dilated by size/32 and blurred by
+    size/16 (DeepFaceLab 2.0's get_image_eye_mask + get_image_mouth_mask, summed and clipped)."""
+    lm = np.asarray(landmarks, np.float64).astype(np.int32)
+    mask = np.zeros((size, size), np.float32)
+    for part in (lm[36:42], lm[42:48], lm[60:68]):
+        cv2.fillConvexPoly(mask, cv2.convexHull(part), 1.0)
+    d = max(1, size // 32)
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (d, d)))
+    blur = size // 16
+    blur += 1 - blur % 2
+    mask = cv2.GaussianBlur(mask, (blur, blur), 0)
+    return (np.clip(mask, 0, 1) * 255).astype(np.uint8)
 
 
 def _progress(items, on: bool, desc: str):
@@ -164,6 +191,8 @@ class SampleConfig:
     multiscale: int = 1          # targets at full, 1/2, 1/4 size
     sort_by_yaw: bool = False    # pick each src face by the pose of its dst partner
     seed: int = 0
+    eyes_mouth: bool = False     # eyes-and-mouth masks `em_src`, `em_dst` (SAEHD)
+    ct_mode: str = "none"        # src faces take a random dst face's colours (SAEHD's ct_mode)
     part: int = 0                # this process's share of each batch: faces
     parts: int = 1               # [part*B/parts, (part+1)*B/parts) of the whole batch B
 
@@ -208,32 +237,73 @@ class BatchMaker:
         for side, fs, idx, aug, tag in (("src", self.src, src_idx, self.src_aug, 1),
                                         ("dst", self.dst, dst_idx, self.dst_aug, 2)):
             rng = np.random.default_rng([self.cfg.seed, i, tag])
-            out.update(self._side(side, fs, idx, aug, rng))
+            extra = np.random.default_rng([self.cfg.seed, i, tag, 11])   # the SAEHD options' draws
+            out.update(self._side(side, fs, idx, aug, rng, extra))
         return out
 
     def _side(self, side: str, fs: FaceSet, idx: list[int], aug: AugmentOptions,
-              rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Every face's warp is drawn (the random stream stays the whole batch's) but only this
+              rng: np.random.Generator, extra: np.random.Generator) -> dict[str, np.ndarray]:
+        """Every face's random draws are made (the streams stay the whole batch's) but only this
         part's faces are warped: N processes each build 1/N of the single-process batch."""
         per = len(idx) // self.cfg.parts
         mine = range(self.cfg.part * per, (self.cfg.part + 1) * per)
-        warped, targets, masks = [], [], []
+        recolour = side == "src" and self.cfg.ct_mode != "none"
+        warped, targets, masks, ems = [], [], [], []
         for j, k in enumerate(idx):
             p = warp_params(rng, fs.images.shape[1], aug)
+            ref = self.dst.images[int(extra.integers(len(self.dst)))] if recolour else None
             if j not in mine:
                 continue
             img = fs.images[k]
-            warped.append(warp_image(p, img, True))
+            if ref is not None:
+                img = self._colour_like(img, ref)
+            warped.append(warp_image(p, img, aug.random_warp))
             targets.append(warp_image(p, img, False))
             masks.append(warp_image(p, fs.masks[k], False, cv2.INTER_LINEAR))
+            if self.cfg.eyes_mouth:
+                ems.append(_to_max(warp_image(p, fs.em_masks[k], False, cv2.INTER_LINEAR)))
         out = {f"warped_{side}": _nchw(np.stack(warped)),
                f"target_{side}": _nchw(np.stack(targets)),
                f"mask_{side}": _nchw(np.stack(masks)[..., None])}
+        if aug.hsv_power > 0:
+            out[f"warped_{side}"] = _hsv_shift(out[f"warped_{side}"], aug.hsv_power, extra)
+        if self.cfg.eyes_mouth:
+            out[f"em_{side}"] = _nchw(np.stack(ems)[..., None])
         for s in range(1, self.cfg.multiscale):
             size = fs.images.shape[1] >> s
             out[f"target_{side}_{s}"] = _nchw(np.stack([_shrink(t, size) for t in targets]))
             out[f"mask_{side}_{s}"] = _nchw(np.stack([_shrink(m, size) for m in masks])[..., None])
         return out
+
+
+    def _colour_like(self, img: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        """DFL's ct_mode: the src face recoloured after a random dst face `ref` (uint8 in and
+        out)."""
+        from app.merge.color import color_transfer
+        out = color_transfer(self.cfg.ct_mode, img.astype(np.float32) / 255,
+                             ref.astype(np.float32) / 255)
+        return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def _to_max(mask_u8: np.ndarray) -> np.ndarray:
+    """Stretch a warped eyes/mouth mask back to a peak of 255 (DFL normalises after the warp)."""
+    peak = int(mask_u8.max())
+    return mask_u8 if peak in (0, 255) else \
+        (mask_u8.astype(np.float32) * (255.0 / peak) + 0.5).astype(np.uint8)
+
+
+def _hsv_shift(batch: np.ndarray, power: float, rng: np.random.Generator) -> np.ndarray:
+    """DFL's random_hsv_shift_amount on float NCHW BGR faces: hue by up to +-180*power
+    degrees, saturation and value by up to +-power/2."""
+    out = np.empty_like(batch)
+    h_amount = max(1, int(360 * power * 0.5))
+    for i, face in enumerate(batch):
+        hsv = cv2.cvtColor(np.ascontiguousarray(face.transpose(1, 2, 0)), cv2.COLOR_BGR2HSV)
+        hsv[..., 0] = (hsv[..., 0] + rng.integers(-h_amount, h_amount + 1)) % 360
+        hsv[..., 1] = np.clip(hsv[..., 1] + (rng.random() - 0.5) * power, 0, 1)
+        hsv[..., 2] = np.clip(hsv[..., 2] + (rng.random() - 0.5) * power, 0, 1)
+        out[i] = np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR), 0, 1).transpose(2, 0, 1)
+    return out
 
 
 def _shrink(img: np.ndarray, size: int) -> np.ndarray:

@@ -113,8 +113,9 @@ class Trainer:
         from app.train.samples import load_faceset, preview_faces
 
         m = self.model
-        self.src = load_faceset(src_dir, m.resolution, m.face_type, self.progress)
-        self.dst = load_faceset(dst_dir, m.resolution, m.face_type, self.progress)
+        em = m.eyes_mouth_masks
+        self.src = load_faceset(src_dir, m.resolution, m.face_type, self.progress, eyes_mouth=em)
+        self.dst = load_faceset(dst_dir, m.resolution, m.face_type, self.progress, eyes_mouth=em)
         self.preview_batch = {"src": preview_faces(self.src, PREVIEW_FACES, self.seed),
                               "dst": preview_faces(self.dst, PREVIEW_FACES, self.seed)}
 
@@ -135,7 +136,7 @@ class Trainer:
         # SAE's optimizer mode (DFL): 1 state on the device, 2 state in host RAM, 3 state and
         # update on the host. Set before the saved state is loaded, so a mode changed on a later
         # run (it is overridable) places the resumed state there.
-        mode = int(self.options.get("optimizer_mode", 1))
+        mode = self.model.optimizer_offload()
         self.engine.set_optimizer_offload(mode)
         if mode > 1 and getattr(self.engine, "device", None) is not None \
                 and getattr(self.engine.device, "type", "") == "cpu":
@@ -144,15 +145,13 @@ class Trainer:
         self._step = self.engine.train_step(self.model.loss_fn)
 
     def sample_feeder(self):
-        from app.train.samples import AugmentOptions, BatchMaker, SampleConfig, SampleFeeder
+        from app.train.samples import BatchMaker, SampleConfig, SampleFeeder
 
         g = self.general
+        src_aug, dst_aug, extra = self.model.sample_settings(g)
         cfg = SampleConfig(int(g["batch_size"]), self.model.multiscale, bool(g["sort_by_yaw"]),
-                           self.seed, part=self.rank, parts=self.world)
-        flip = bool(g["random_flip"])
-        maker = BatchMaker(self.src, self.dst, cfg,
-                           AugmentOptions(random_flip=flip, scale_shift=g["src_scale_mod"] / 100.0),
-                           AugmentOptions(random_flip=flip))
+                           self.seed, part=self.rank, parts=self.world, **extra)
+        maker = BatchMaker(self.src, self.dst, cfg, src_aug, dst_aug)
         return SampleFeeder(maker, start=self.iteration)
 
     # ---- state ------------------------------------------------------------------------------

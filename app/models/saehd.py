@@ -1,0 +1,308 @@
+"""SAEHD: DeepFaceLab 2.0's high-definition model (its models/Model_SAEHD/Model.py), beside 1.0's
+five. Networks in app/models/saehd_nets.py; losses below; sample options in `sample_settings`.
+
+What each option does, as in DFL 2.0, and where ours differs (said at the option or the code):
+- resolution 64-640 (multiple of 16; of 32 with -d), face type h / mf / f / wf / head;
+- archi df or liae with -u (pixel-normalised code: more likeness), -d (the decoder works at
+  half the resolution and fills 2x2 sub-pixels: double resolution at about the same cost), -t
+  (a deeper encoder and decoder);
+- losses: masked (blurred-mask) 10 DSSIM + 10 MSE per side (two DSSIM windows from 256 px),
+  300 x L1 on the eyes and mouth with eyes_mouth_prio, 10 MSE on the learned mask, face and
+  background style; one optimizer (AdaBelief or RMSprop, LR dropout, gradient clipping).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backends.layers import names
+from backends.optim import AdaBelief, RMSprop
+from app.errors import UserError
+from app.models.base import FaceModel, Net, dssim_kernel, split
+from app.models.options import Option
+from app.models.saehd_nets import HDDecoder, HDEncoder, HDInter
+
+#: the registry's declaration (app/registry.py reads it without importing this module)
+MODEL = {"name": "SAEHD", "order": 60,
+         "help": "DeepFaceLab 2.0's SAEHD: up to 640 px, df/liae -u -d -t, eyes/mouth priority"}
+
+_VARIANTS = ("", "-u", "-d", "-t", "-ud", "-ut", "-dt", "-udt")
+ARCHIS = tuple(a + v for a in ("df", "liae") for v in _VARIANTS)
+#: DFL 2.0's face type answers -> our face types (app/faceset/face_types.py)
+FACE_TYPE_ANSWERS = {"h": "half", "mf": "midfull", "f": "full", "wf": "whole", "head": "head"}
+CT_MODES = ("none", "rct", "lct", "mkl", "idt", "sot")
+
+
+def _mask_dims(o: dict) -> int:
+    """DFL: decoder mask dims default to a third of the decoder dims, rounded up to even."""
+    d = int(o.get("d_dims", 64)) // 3
+    return max(16, d + d % 2)
+
+
+OPTIONS = (
+    Option("resolution", "Resolution ( 64-640 )", 128, "int", lo=64, hi=640, step=16,
+           help="More resolution needs more memory and time. A multiple of 16, and of 32 for "
+                "the -d architectures."),
+    Option("face_type", "Face type ( h/mf/f/wf/head )", "f", "choice",
+           choices=tuple(FACE_TYPE_ANSWERS),
+           help="Half / mid face / full face / whole face / head. Half has the best resolution "
+                "but covers less of the cheeks; mid is a little wider; whole adds the forehead; "
+                "head covers the whole head. The face set must be extracted as wide or wider."),
+    Option("archi", "AE architecture ( df/liae, -u -d -t )", "liae-ud", "choice", choices=ARCHIS,
+           help="df keeps the face more like src; liae fixes overly different face shapes. -u: "
+                "more likeness; -d: the decoder doubles the resolution at about the same cost; "
+                "-t: deeper encoder and decoder, better likeness. E.g. df, liae-ud, df-udt."),
+    Option("ae_dims", "AutoEncoder dimensions ( 32-1024 )", 256, "int", lo=32, hi=1024,
+           help="All face information is packed into these dims; too few and e.g. closed eyes "
+                "are not recognised. More dims are better but need more memory."),
+    Option("e_dims", "Encoder dimensions ( 16-256 )", 64, "int", lo=16, hi=256, step=2,
+           help="More dims recognise more facial features: sharper, more memory. Even numbers."),
+    Option("d_dims", "Decoder dimensions ( 16-256 )", 64, "int", lo=16, hi=256, step=2,
+           help="More dims give more detail: sharper, more memory. Even numbers."),
+    Option("d_mask_dims", "Decoder mask dimensions ( 16-256 )", _mask_dims, "int", lo=16, hi=256,
+           step=2, help="Typically a third of the decoder dims; more if you cut obstacles out "
+                        "of the dst masks by hand. Even numbers."),
+    Option("masked_training", "Masked training", True, "bool", overridable=True,
+           help="The image loss only covers the face mask (blurred at the edge), so the "
+                "network spends itself on the face. DFL asks this for wf and head only (for "
+                "narrower types it is always on); here it can be turned off for any type."),
+    Option("eyes_mouth_prio", "Eyes and mouth priority", False, "bool", overridable=True,
+           help="Weighs the eyes and the inner mouth 30 times more: fixes alien eyes and wrong "
+                "gaze, sharper teeth."),
+    Option("blur_out_mask", "Blur out mask", False, "bool", overridable=True,
+           help="Blurs the background next to the face mask in the training targets, so the "
+                "background near the swapped face is smooth and less noticeable."),
+    Option("models_opt_on_gpu", "Place models and optimizer on GPU", True, "bool",
+           overridable=True,
+           help="Off: the optimizer state lives in system RAM (moved to the device for each "
+                "update), freeing device memory for bigger dims. No effect on the CPU."),
+    Option("adabelief", "Use AdaBelief optimizer", True, "bool", overridable=True,
+           help="AdaBelief: better accuracy and generalisation, a bit more memory. Off: "
+                "RMSprop, as DFL. Changing it starts the optimizer state afresh."),
+    Option("lr_dropout", "Use learning rate dropout", False, "bool", overridable=True,
+           help="When the face is trained enough: each step moves only 30 % of the weights (and "
+                "the step size follows a 500-step cosine), for extra sharpness and less subpixel "
+                "shake. Enable it before turning random warp off and before GAN. (DFL's 'cpu' "
+                "answer is not needed: the masks are drawn inside the step.)"),
+    Option("random_warp", "Enable random warp of samples", True, "bool", overridable=True,
+           help="Random warp makes the network generalise expressions of both faces; when the "
+                "face is trained enough, turn it off for extra sharpness (liae then also "
+                "freezes inter_AB, as DFL does)."),
+    Option("random_hsv_power", "Random hue/saturation/light intensity ( 0.0-0.3 )", 0.0, "float",
+           lo=0.0, hi=0.3, overridable=True,
+           help="Shifts the hue, saturation and light of src's network input at random: "
+                "steadier colours in the swap; src needs varied faces. Typical value 0.05."),
+    Option("face_style_power", "Face style power ( 0.0-100.0 )", 0.0, "float", lo=0, hi=100,
+           overridable=True,
+           help="The swapped face learns dst's colours inside the mask. Only after ~10k "
+                "iterations; start at 0.001. Raises the chance of model collapse."),
+    Option("bg_style_power", "Background style power ( 0.0-100.0 )", 0.0, "float", lo=0, hi=100,
+           overridable=True,
+           help="The swap learns dst's background outside the mask: more like dst. Typical 2.0. "
+                "Raises the chance of model collapse."),
+    Option("ct_mode", "Color transfer for src faceset ( none/rct/lct/mkl/idt/sot )", "none",
+           "choice", choices=CT_MODES, overridable=True,
+           help="Recolours each src training face after a random dst face, so src's colours "
+                "come near dst's. Try them all to find the best."),
+    Option("clipgrad", "Enable gradient clipping", False, "bool", overridable=True,
+           help="Clips the gradient norm at 1: less chance of model collapse, a little slower."),
+)
+
+
+def parse_archi(archi: str) -> tuple[str, str]:
+    """'liae-ud' -> ('liae', 'ud')."""
+    kind, _, opts = archi.partition("-")
+    return kind, opts
+
+
+class SAEHD(FaceModel):
+    name = "SAEHD"
+    default_batch = 8
+    options_spec = OPTIONS
+    eyes_mouth_masks = True
+
+    def __init__(self, options: dict):
+        self.archi_type, self.archi_opts = parse_archi(str(options.get("archi", "liae-ud")))
+        res = int(options.get("resolution", 128))
+        if "d" in self.archi_opts and res % 32:
+            raise UserError(f"option resolution = {res} does not fit archi {options['archi']}: "
+                            f"-d needs a multiple of 32; choose resolution {res - res % 32} or "
+                            f"{res - res % 32 + 32}, or an archi without -d")
+        super().__init__(options)
+
+    @classmethod
+    def merge_defaults(cls, options: dict) -> dict:
+        """DFL 2.0's SAEHD merger starts in overlay mode (MergerConfigMasked default_mode)."""
+        return {"mode": "overlay", "clip_hborder_mask_per": 0.0}
+
+    # ---- sizes ------------------------------------------------------------------------------
+    @property
+    def resolution(self) -> int:
+        return int(self.options["resolution"])
+
+    @property
+    def face_type(self) -> str:  # type: ignore[override]
+        return FACE_TYPE_ANSWERS[self.options["face_type"]]
+
+    @property
+    def learn_mask(self) -> bool:  # type: ignore[override]
+        """SAEHD's decoders always learn the mask; a predictor may switch its output off."""
+        return bool(self.options.get("learn_mask", True))
+
+    # ---- network ----------------------------------------------------------------------------
+    def build(self) -> Net:
+        o, opts, res = self.options, self.archi_opts, self.resolution
+        e, ae = int(o["e_dims"]), int(o["ae_dims"])
+        d, dm = int(o["d_dims"]), int(o["d_mask_dims"])
+        enc = HDEncoder(e, opts)
+        side = -(-res // (32 if "t" in opts else 16))      # stride-2 'same' convs round up
+        enc_out = enc.out_ch * side * side
+        if self.archi_type == "df":
+            return Net(encoder=enc, inter=HDInter(enc_out, ae, ae, res, opts),
+                       decoder_src=HDDecoder(ae, d, dm, opts), decoder_dst=HDDecoder(ae, d, dm, opts))
+        return Net(encoder=enc, inter_AB=HDInter(enc_out, ae, ae * 2, res, opts),
+                   inter_B=HDInter(enc_out, ae, ae * 2, res, opts),
+                   decoder=HDDecoder(ae * 4, d, dm, opts))
+
+    def _codes(self, F, P, ws, wd) -> tuple[Any, Any, Any]:
+        """(src code, dst code, dst code for the swap) through the encoder and inter(s)."""
+        net, n = self.net, ws.shape[0]
+        x = net.encoder(F, P, F.concat([ws, wd], 0))
+        if self.archi_type == "df":
+            cs, cd = split(net.inter(F, P, x), n)
+            return cs, cd, cd
+        ab_s, ab_d = split(net.inter_AB(F, P, x), n)
+        b_d = net.inter_B(F, P, split(x, n)[1])
+        return F.concat([ab_s, ab_s], 1), F.concat([b_d, ab_d], 1), F.concat([ab_d, ab_d], 1)
+
+    def _dec(self, side: str):
+        return self.net.decoder if self.archi_type == "liae" else getattr(self.net, f"decoder_{side}")
+
+    def forward_train(self, F, P, ws, wd, need_swap: bool = False) -> dict:
+        cs, cd, csw = self._codes(F, P, ws, wd)
+        (s, sm), (d, dm) = self._dec("src")(F, P, cs), self._dec("dst")(F, P, cd)
+        out: dict[str, Any] = {"src": [s], "dst": [d], "src_mask": [sm], "dst_mask": [dm],
+                               "swap_code": csw}
+        if need_swap:
+            out["swap"], out["swap_mask"] = self._dec("src")(F, P, csw)
+        return out
+
+    def _swap_code(self, F, P, x):
+        code = self.net.encoder(F, P, x)
+        if self.archi_type == "df":
+            c = self.net.inter(F, P, code)
+            return c, c
+        ab, b = self.net.inter_AB(F, P, code), self.net.inter_B(F, P, code)
+        return F.concat([ab, ab], 1), F.concat([b, ab], 1)
+
+    def swap(self, F, P, x):
+        face, mask = self._dec("src")(F, P, self._swap_code(F, P, x)[0])
+        return face, (mask if self.learn_mask else None)
+
+    def swap_with_dst_mask(self, F, P, x):
+        swap_code, own_code = self._swap_code(F, P, x)
+        face, mask = self._dec("src")(F, P, swap_code)
+        if not self.learn_mask:
+            return face, None, None
+        return face, mask, self._dec("dst")(F, P, own_code)[1]
+
+    def reconstruct(self, F, P, src, dst):
+        out = self.forward_train(F, P, src, dst)
+        return out["src"][-1], out["dst"][-1]
+
+    # ---- training ---------------------------------------------------------------------------
+    def optimizers(self) -> list:
+        """DFL 2.0: AdaBelief or RMSprop at lr 5e-5 (the trainer's learning rate option),
+        LR dropout 0.3 with a 500-step cosine, clipnorm 1 with gradient clipping. The state is
+        kept under the optimizer's kind, so switching kinds starts it afresh as in DFL."""
+        o = self.options
+        kw = {"loss": "loss", "params": self.trainable_params(),
+              "lr_dropout": 0.3 if o["lr_dropout"] else 1.0, "lr_cos": 500 if o["lr_dropout"] else 0,
+              "clipnorm": 1.0 if o["clipgrad"] else 0.0}
+        if o["adabelief"]:
+            return [AdaBelief(name="src_dst_adabelief", lr=5e-5, **kw)]
+        return [RMSprop(name="src_dst_rmsprop", lr=5e-5, eps=1e-6, **kw)]
+
+    def trainable_params(self) -> list[str]:
+        """Every autoencoder weight; liae without random warp leaves inter_AB as it is (DFL)."""
+        n = self.net
+        if self.archi_type == "df":
+            return names(n.encoder, n.inter, n.decoder_src, n.decoder_dst)
+        if self.options["random_warp"]:
+            return names(n.encoder, n.inter_AB, n.inter_B, n.decoder)
+        return names(n.encoder, n.inter_B, n.decoder)
+
+    def optimizer_offload(self) -> int:
+        """models_opt_on_gpu off: optimizer state in host RAM (engine offload mode 2)."""
+        return 1 if self.options["models_opt_on_gpu"] else 2
+
+    def sample_settings(self, general: dict) -> tuple[Any, Any, dict]:
+        """DFL 2.0's SAEHD samples: scale +-15 %, random warp on or off, HSV shift on src's
+        input, src recoloured after dst (ct_mode), eyes-and-mouth masks."""
+        from app.train.samples import AugmentOptions
+        o, flip = self.options, bool(general["random_flip"])
+        warp = bool(o["random_warp"])
+        src = AugmentOptions(scale=0.15, random_flip=flip, random_warp=warp,
+                             scale_shift=general["src_scale_mod"] / 100.0,
+                             hsv_power=float(o["random_hsv_power"]))
+        dst = AugmentOptions(scale=0.15, random_flip=flip, random_warp=warp)
+        return src, dst, {"eyes_mouth": bool(o["eyes_mouth_prio"]), "ct_mode": o["ct_mode"]}
+
+    def loss_fn(self, F, P, b) -> dict:
+        o, res = self.options, self.resolution
+        fsp, bsp = float(o["face_style_power"]) / 100, float(o["bg_style_power"]) / 100
+        out = self.forward_train(F, P, b["warped_src"], b["warped_dst"], need_swap=bool(bsp))
+        ts, td, ms, md = b["target_src"], b["target_dst"], b["mask_src"], b["mask_dst"]
+        if o["blur_out_mask"]:
+            ts, td = blur_out(F, ts, ms, res / 128), blur_out(F, td, md, res / 128)
+        msb, mdb = soft_mask(F, ms, res), soft_mask(F, md, res)
+        src = self.side_loss(F, ts, out["src"][0], ms, msb, out["src_mask"][0], b.get("em_src"))
+        dst = self.side_loss(F, td, out["dst"][0], md, mdb, out["dst_mask"][0], b.get("em_dst"))
+        if fsp:
+            src = src + self.face_style(F, P, out, fsp)
+        if bsp:
+            anti = 1.0 - mdb
+            psd, tgt = out["swap"] * anti, td * anti
+            src = src + (10 * bsp) * F.dssim(psd, tgt, kernel_size=dssim_kernel(res, res)) \
+                + (10 * bsp) * F.mse(psd, tgt)
+        return {"src_loss": src, "dst_loss": dst, "loss": src + dst}
+
+    def side_loss(self, F, target, pred, mask, mask_blur, pred_mask, em) -> Any:
+        """One side's DFL 2.0 loss: (masked) DSSIM + 10 MSE, eyes/mouth L1, mask MSE."""
+        res = self.resolution
+        t, p = (target * mask_blur, pred * mask_blur) if self.options["masked_training"] \
+            else (target, pred)
+        if res < 256:
+            loss = 10.0 * F.dssim(t, p, kernel_size=dssim_kernel(res, res))
+        else:
+            loss = 5.0 * F.dssim(t, p, kernel_size=dssim_kernel(res, res)) + \
+                5.0 * F.dssim(t, p, kernel_size=max(3, int(res / 23.2)))
+        loss = loss + 10.0 * F.mse(t, p)
+        if self.options["eyes_mouth_prio"]:
+            loss = loss + 300.0 * F.mae(target * em, pred * em)
+        return loss + 10.0 * F.mse(mask, pred_mask)
+
+    def face_style(self, F, P, out: dict, power: float) -> Any:
+        """DFL: the swap, decoded from dst's code without letting the gradient into the
+        encoder, takes the colour statistics of dst's own reconstruction inside the masks."""
+        face, mask = self._dec("src")(F, P, F.stop_gradient(out["swap_code"]))
+        style = F.stop_gradient(out["dst"][0] * out["dst_mask"][0])
+        return F.style_loss(face * F.stop_gradient(mask), style,
+                            blur_radius=self.resolution // 8, weight=10000 * power)
+
+
+def soft_mask(F, mask, res: int):
+    """DFL 2.0's training mask: blurred by res/32, then doubled and clipped at 1, so the face
+    keeps full weight up to its edge and the fade lies outside it."""
+    return F.clip(F.gaussian_blur(mask, max(1, res // 32)), 0.0, 0.5) * 2.0
+
+
+def blur_out(F, target, mask, sigma: float):
+    """DFL 2.0's blur_out_mask: outside the mask the target is replaced by a blur of the
+    background alone (normalised by the blurred anti-mask), so no face colour leaks out. DFL
+    divides where the anti-mask blur is not 0; here it is floored at 1e-4, where the anti-mask
+    itself is 0 and the term vanishes anyway."""
+    anti = 1.0 - mask
+    x = F.gaussian_blur(target * anti, sigma)
+    y = F.clip(1.0 - F.gaussian_blur(mask, sigma), 1e-4, 1.0)
+    return target * mask + (x / y) * anti
