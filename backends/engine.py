@@ -90,10 +90,19 @@ class Engine:
             sd.update(self._opt_state(o))
         return sd
 
+    #: parameter name prefixes a file may lack (or hold in another shape): those keep their fresh
+    #: init on load (SAEHD's discriminators, added or resized on a later run, as DFL does)
+    fresh_prefixes: tuple[str, ...] = ()
+
     def load_state_dict(self, sd: dict[str, np.ndarray], path: str | Path | None = None) -> None:
-        """Load weights (all must match by name and shape) and whatever optimizer state matches;
-        a missing optimizer state starts fresh (e.g. weights-only files)."""
-        bad = [k for k in self.params if k not in sd]
+        """Load weights (all must match by name and shape, but see `fresh_prefixes`) and
+        whatever optimizer state matches; a missing optimizer state starts fresh (e.g.
+        weights-only files). `self.started_fresh` lists the parameters left at their init."""
+        fits = {k: k in sd and tuple(sd[k].shape) == tuple(self.specs[k].shape) for k in self.params}
+        self.started_fresh = [k for k, ok in fits.items()
+                              if not ok and k.startswith(self.fresh_prefixes or ("\0",))]
+        sd = {k: v for k, v in sd.items() if k not in self.started_fresh}
+        bad = [k for k in self.params if k not in sd and k not in self.started_fresh]
         bad += [f"{k} {tuple(sd[k].shape)} != {tuple(self.specs[k].shape)}" for k in self.params
                 if k in sd and tuple(sd[k].shape) != tuple(self.specs[k].shape)]
         if bad:
@@ -101,7 +110,8 @@ class Engine:
                             f"dims or architecture); mismatched: {', '.join(bad[:4])}"
                             + (f" and {len(bad) - 4} more" if len(bad) > 4 else ""), path)
         for k in self.params:
-            self._assign(k, np.asarray(sd[k], np.float32))
+            if k not in self.started_fresh:
+                self._assign(k, np.asarray(sd[k], np.float32))
         for o in self.optimizers:
             self._load_opt_state(o, sd)
 

@@ -76,6 +76,14 @@ class Ops:
         """primitive"""
         raise NotImplementedError
 
+    def exp(self, x):
+        """primitive"""
+        raise NotImplementedError
+
+    def log(self, x):
+        """primitive: natural logarithm"""
+        raise NotImplementedError
+
     def avg_pool(self, x, k: int):
         """primitive: k x k average pooling, stride k."""
         raise NotImplementedError
@@ -148,6 +156,15 @@ class Ops:
         size = max(3, int(4 * radius + 1))
         size += 1 - size % 2
         return self.depthwise(x, gaussian_kernel(size, radius), padding=size // 2)
+
+    def softplus(self, x):
+        """log(1 + e^x) without overflow: relu(x) + log(1 + e^-|x|)."""
+        return self.relu(x) + self.log(self.exp(-self.abs(x)) + 1.0)
+
+    def bce_with_logits(self, logits, label: float):
+        """Mean sigmoid cross-entropy of `logits` against a constant 0 or 1 label (TF's
+        sigmoid_cross_entropy_with_logits, the GAN and true-face losses of DeepFaceLab 2.0)."""
+        return self.mean(self.softplus(logits) - logits * label)
 
     def mse(self, a, b):
         return self.mean(self.square(a - b))

@@ -89,6 +89,12 @@ class TorchOps(Ops):
     def clip(self, x, lo, hi):
         return torch.clamp(x, lo, hi)
 
+    def exp(self, x):
+        return torch.exp(x)
+
+    def log(self, x):
+        return torch.log(x)
+
     def avg_pool(self, x, k):
         return TF.avg_pool2d(x, k)
 
@@ -112,6 +118,7 @@ class TorchOps(Ops):
     mse = _fp32_loss(Ops.mse)
     mae = _fp32_loss(Ops.mae)
     style_loss = _fp32_loss(Ops.style_loss)
+    bce_with_logits = _fp32_loss(Ops.bce_with_logits)
 
 
 def cpu_has_bf16() -> bool:

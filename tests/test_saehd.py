@@ -165,6 +165,24 @@ def test_sample_options_change_the_samples(faces):
     assert "em_src" not in plain
 
 
+def test_uniform_yaw_draws_rare_poses_as_often_as_common_ones(faces):
+    """Six frontal faces and one turned one: plain epochs draw the turned face 1 time in 7,
+    uniform yaw about every other time (two yaw ranges)."""
+    import dataclasses
+    from app.train.samples import AugmentOptions, BatchMaker, SampleConfig
+    src, dst = faces
+    few = dataclasses.replace(src, yaws=np.array([0.0] * 6 + [0.8] + [0.0] * (len(src) - 7),
+                                                 np.float32))
+    def share(uniform):
+        cfg = SampleConfig(4, seed=1, uniform_yaw=uniform)
+        maker = BatchMaker(few, dst, cfg, AugmentOptions(), AugmentOptions())
+        drawn = [k for i in range(100) for k in maker.indices(i)[0]]
+        return drawn.count(6) / len(drawn)
+    assert share(False) < 0.1 and 0.4 < share(True) < 0.6
+    assert make(uniform_yaw=True).sample_settings({"random_flip": True, "src_scale_mod": 0})[2][
+        "uniform_yaw"]
+
+
 def test_optimizer_options():
     o = make().optimizers()[0]
     assert (o.kind, o.lr_dropout, o.lr_cos, o.clipnorm) == ("adabelief", 1.0, 0, 0.0)
@@ -245,3 +263,48 @@ def test_midfull_and_whole_face_geometry_as_deepfacelab_2():
     # the whole face sits 7 % of its mean-face side lower in the crop: more forehead shows
     unraised = 128 + (full_nose[1] - 128) * side["full"] / side["whole"]
     assert whole_nose[1] - unraised == pytest.approx(0.07 * 256 / side["whole"], abs=0.5)
+
+
+@pytest.mark.parametrize("opts,dloss", [({"true_face_power": 0.5}, "D_code_loss"),
+                                        ({"gan_power": 1.0, "gan_patch_size": 8}, "D_src_loss")])
+def test_true_face_and_gan_add_a_discriminator_and_its_loss(opts, dloss, faces):
+    """The generator loss grows by the adversarial term (src/dst losses stay), the
+    discriminator has its own optimizer and loss, and a step moves its weights."""
+    plain, adv = make(archi="df"), make(archi="df", **opts)
+    prefix = "code_discriminator." if "true_face_power" in opts else "D_src."
+    assert any(k.startswith(prefix) for k in adv.specs)
+    assert not any(k.startswith(prefix) for k in plain.specs)
+    eng = engine_for(adv)
+    b = batch_for(adv, faces)
+    got = eng.predict(adv.loss_fn, b)
+    ref = eng.predict(plain.loss_fn, b)
+    assert float(got["src_loss"]) == pytest.approx(float(ref["src_loss"]), rel=1e-6)
+    assert float(got["loss"]) > float(ref["loss"]) + 0.05 and float(got[dloss]) > 0.3
+    eng = engine_for(adv)          # fresh: no constants made under predict's inference mode
+    eng.set_optimizers(adv.optimizers())
+    assert [o.loss for o in adv.optimizers()] == ["loss", dloss]
+    d_name = next(k for k in adv.specs if k.startswith(prefix))
+    before = eng.to_numpy(eng.params[d_name]).copy()
+    eng.train_step(adv.loss_fn)(b)
+    assert not np.array_equal(before, eng.to_numpy(eng.params[d_name]))
+
+
+def test_gan_options_are_checked():
+    with pytest.raises(UserError, match="true_face_power .*not available.*df"):
+        make(archi="liae", true_face_power=0.1)
+    with pytest.raises(UserError, match="gan_patch_size = 64 does not fit resolution 80"):
+        make(resolution=80, archi="df", gan_power=0.1, gan_patch_size=64)
+    assert make(gan_power=0.1).options["gan_patch_size"] == 8       # resolution / 8
+
+
+def test_gan_switched_on_later_starts_its_discriminator_fresh(tmp_path):
+    notes = []
+    trainer(tmp_path).run(max_steps=1, window=False)
+    from app.train.trainer import Trainer
+    t = Trainer(MEDIA / "src", MEDIA / "dst", tmp_path, "SAEHD", options={"gan_power": 0.1},
+                progress=False, log=notes.append)
+    assert t.iteration == 1 and any("D_src start(s) fresh" in n for n in notes)
+    t.run(max_steps=1, window=False)
+    again = Trainer(MEDIA / "src", MEDIA / "dst", tmp_path, "SAEHD", progress=False,
+                    log=notes.append)
+    assert again.engine.started_fresh == [] and again.iteration == 2

@@ -96,6 +96,9 @@ class FaceModel:
 
     #: the training samples this model needs besides images and masks (see SampleConfig)
     eyes_mouth_masks = False
+    #: parameter prefixes that may start fresh when a saved model lacks them (SAEHD's
+    #: discriminators, switched on later in training): backends.engine.Engine.fresh_prefixes
+    fresh_prefixes: tuple[str, ...] = ()
 
     def sample_settings(self, general: dict) -> tuple[Any, Any, dict]:
         """(src augmentation, dst augmentation, extra SampleConfig fields) for training:

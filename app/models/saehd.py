@@ -20,6 +20,7 @@ from backends.optim import AdaBelief, RMSprop
 from app.errors import UserError
 from app.models.base import FaceModel, Net, dssim_kernel, split
 from app.models.options import Option
+from app.models.saehd_discriminators import CodeDiscriminator, UNetPatchDiscriminator
 from app.models.saehd_nets import HDDecoder, HDEncoder, HDInter
 
 #: the registry's declaration (app/registry.py reads it without importing this module)
@@ -69,6 +70,9 @@ OPTIONS = (
     Option("eyes_mouth_prio", "Eyes and mouth priority", False, "bool", overridable=True,
            help="Weighs the eyes and the inner mouth 30 times more: fixes alien eyes and wrong "
                 "gaze, sharper teeth."),
+    Option("uniform_yaw", "Uniform yaw distribution of samples", False, "bool", overridable=True,
+           help="Draws every head turn equally often, however few side faces the set has: "
+                "fixes blurry side faces."),
     Option("blur_out_mask", "Blur out mask", False, "bool", overridable=True,
            help="Blurs the background next to the face mask in the training targets, so the "
                 "background near the swapped face is smooth and less noticeable."),
@@ -92,6 +96,25 @@ OPTIONS = (
            lo=0.0, hi=0.3, overridable=True,
            help="Shifts the hue, saturation and light of src's network input at random: "
                 "steadier colours in the swap; src needs varied faces. Typical value 0.05."),
+    Option("gan_power", "GAN power ( 0.0-5.0 )", 0.0, "float", lo=0.0, hi=5.0, overridable=True,
+           help="A discriminator forces the network to learn small details of the face. Only "
+                "when the face is trained enough with LR dropout on and random warp off; do not "
+                "turn it off again. Higher: more artefacts. Typical 0.1. Switched on later, the "
+                "discriminator starts fresh (as in DFL)."),
+    Option("gan_patch_size", "GAN patch size ( 3-640 )", lambda o: int(o["resolution"]) // 8,
+           "int", lo=3, hi=640, overridable=True,
+           help="Used with GAN power > 0: bigger patches, higher quality, more memory; sharper "
+                "edges even at the lowest. Typical resolution / 8. A change starts the "
+                "discriminator afresh."),
+    Option("gan_dims", "GAN dimensions ( 4-512 )", 16, "int", lo=4, hi=512, overridable=True,
+           help="Used with GAN power > 0: the discriminator's width; more needs more memory. "
+                "Typical 16. A change starts the discriminator afresh."),
+    Option("true_face_power", "'True face' power ( 0.0-1.0 )", 0.0, "float", lo=0.0, hi=1.0,
+           overridable=True, when=lambda o: parse_archi(str(o.get("archi", "")))[0] == "df",
+           why_not="'true face' discriminates df's shared code (DFL offers it for df only); "
+                   "choose a df archi or leave it out",
+           help="Experimental: a discriminator on the code makes the swapped face more like "
+                "src. Higher: stronger. Typical 0.01."),
     Option("face_style_power", "Face style power ( 0.0-100.0 )", 0.0, "float", lo=0, hi=100,
            overridable=True,
            help="The swapped face learns dst's colours inside the mask. Only after ~10k "
@@ -120,6 +143,7 @@ class SAEHD(FaceModel):
     default_batch = 8
     options_spec = OPTIONS
     eyes_mouth_masks = True
+    fresh_prefixes = ("D_src.", "code_discriminator.")
 
     def __init__(self, options: dict):
         self.archi_type, self.archi_opts = parse_archi(str(options.get("archi", "liae-ud")))
@@ -129,11 +153,32 @@ class SAEHD(FaceModel):
                             f"-d needs a multiple of 32; choose resolution {res - res % 32} or "
                             f"{res - res % 32 + 32}, or an archi without -d")
         super().__init__(options)
+        if self.gan_power:
+            self._check_patch(res)
 
     @classmethod
     def merge_defaults(cls, options: dict) -> dict:
         """DFL 2.0's SAEHD merger starts in overlay mode (MergerConfigMasked default_mode)."""
         return {"mode": "overlay", "clip_hborder_mask_per": 0.0}
+
+    @property
+    def gan_power(self) -> float:
+        return float(self.options.get("gan_power", 0.0))
+
+    @property
+    def true_face_power(self) -> float:
+        return float(self.options.get("true_face_power", 0.0) or 0.0)
+
+    def _check_patch(self, res: int) -> None:
+        """The U-Net discriminator halves the size at each stride-2 layer and doubles it back:
+        the resolution must divide evenly (DFL fails deep inside TF otherwise)."""
+        from app.models.saehd_discriminators import patch_layers
+        patch = int(self.options["gan_patch_size"])
+        down = 2 ** sum(1 for _, st in patch_layers(patch) if st == 2)
+        if res % down:
+            raise UserError(f"option gan_patch_size = {patch} does not fit resolution {res}: its "
+                            f"discriminator halves the face {down.bit_length() - 1} times; choose "
+                            "a smaller gan_patch_size (e.g. resolution / 8)")
 
     # ---- sizes ------------------------------------------------------------------------------
     @property
@@ -158,11 +203,19 @@ class SAEHD(FaceModel):
         side = -(-res // (32 if "t" in opts else 16))      # stride-2 'same' convs round up
         enc_out = enc.out_ch * side * side
         if self.archi_type == "df":
-            return Net(encoder=enc, inter=HDInter(enc_out, ae, ae, res, opts),
-                       decoder_src=HDDecoder(ae, d, dm, opts), decoder_dst=HDDecoder(ae, d, dm, opts))
-        return Net(encoder=enc, inter_AB=HDInter(enc_out, ae, ae * 2, res, opts),
-                   inter_B=HDInter(enc_out, ae, ae * 2, res, opts),
-                   decoder=HDDecoder(ae * 4, d, dm, opts))
+            inter = HDInter(enc_out, ae, ae, res, opts)
+            kids = dict(encoder=enc, inter=inter, decoder_src=HDDecoder(ae, d, dm, opts),
+                        decoder_dst=HDDecoder(ae, d, dm, opts))
+            if self.true_face_power:
+                code_res = inter.lowest if "t" in opts else inter.lowest * 2
+                kids["code_discriminator"] = CodeDiscriminator(ae, code_res)
+        else:
+            kids = dict(encoder=enc, inter_AB=HDInter(enc_out, ae, ae * 2, res, opts),
+                        inter_B=HDInter(enc_out, ae, ae * 2, res, opts),
+                        decoder=HDDecoder(ae * 4, d, dm, opts))
+        if self.gan_power:
+            kids["D_src"] = UNetPatchDiscriminator(int(o["gan_patch_size"]), 3, int(o["gan_dims"]))
+        return Net(**kids)
 
     def _codes(self, F, P, ws, wd) -> tuple[Any, Any, Any]:
         """(src code, dst code, dst code for the swap) through the encoder and inter(s)."""
@@ -182,7 +235,7 @@ class SAEHD(FaceModel):
         cs, cd, csw = self._codes(F, P, ws, wd)
         (s, sm), (d, dm) = self._dec("src")(F, P, cs), self._dec("dst")(F, P, cd)
         out: dict[str, Any] = {"src": [s], "dst": [d], "src_mask": [sm], "dst_mask": [dm],
-                               "swap_code": csw}
+                               "src_code": cs, "dst_code": cd, "swap_code": csw}
         if need_swap:
             out["swap"], out["swap_mask"] = self._dec("src")(F, P, csw)
         return out
@@ -216,12 +269,21 @@ class SAEHD(FaceModel):
         LR dropout 0.3 with a 500-step cosine, clipnorm 1 with gradient clipping. The state is
         kept under the optimizer's kind, so switching kinds starts it afresh as in DFL."""
         o = self.options
-        kw = {"loss": "loss", "params": self.trainable_params(),
-              "lr_dropout": 0.3 if o["lr_dropout"] else 1.0, "lr_cos": 500 if o["lr_dropout"] else 0,
+        kw = {"lr_dropout": 0.3 if o["lr_dropout"] else 1.0, "lr_cos": 500 if o["lr_dropout"] else 0,
               "clipnorm": 1.0 if o["clipgrad"] else 0.0}
-        if o["adabelief"]:
-            return [AdaBelief(name="src_dst_adabelief", lr=5e-5, **kw)]
-        return [RMSprop(name="src_dst_rmsprop", lr=5e-5, eps=1e-6, **kw)]
+        def make(name: str, loss: str, params: list[str]):
+            args = {**kw, "loss": loss, "params": params}
+            if o["adabelief"]:
+                return AdaBelief(name=f"{name}_adabelief", lr=5e-5, **args)
+            return RMSprop(name=f"{name}_rmsprop", lr=5e-5, eps=1e-6, **args)
+
+        opts = [make("src_dst", "loss", self.trainable_params())]
+        if self.true_face_power:
+            opts.append(make("D_code", "D_code_loss", names(self.net.code_discriminator)))
+        if self.gan_power:   # named by its size: another patch size or dims starts afresh
+            opts.append(make(f"GAN_{o['gan_patch_size']}_{o['gan_dims']}", "D_src_loss",
+                             names(self.net.D_src)))
+        return opts
 
     def trainable_params(self) -> list[str]:
         """Every autoencoder weight; liae without random warp leaves inter_AB as it is (DFL)."""
@@ -238,7 +300,7 @@ class SAEHD(FaceModel):
 
     def sample_settings(self, general: dict) -> tuple[Any, Any, dict]:
         """DFL 2.0's SAEHD samples: scale +-15 %, random warp on or off, HSV shift on src's
-        input, src recoloured after dst (ct_mode), eyes-and-mouth masks."""
+        input, src recoloured after dst (ct_mode), eyes-and-mouth masks, uniform yaw."""
         from app.train.samples import AugmentOptions
         o, flip = self.options, bool(general["random_flip"])
         warp = bool(o["random_warp"])
@@ -246,7 +308,8 @@ class SAEHD(FaceModel):
                              scale_shift=general["src_scale_mod"] / 100.0,
                              hsv_power=float(o["random_hsv_power"]))
         dst = AugmentOptions(scale=0.15, random_flip=flip, random_warp=warp)
-        return src, dst, {"eyes_mouth": bool(o["eyes_mouth_prio"]), "ct_mode": o["ct_mode"]}
+        return src, dst, {"eyes_mouth": bool(o["eyes_mouth_prio"]), "ct_mode": o["ct_mode"],
+                          "uniform_yaw": bool(o["uniform_yaw"])}
 
     def loss_fn(self, F, P, b) -> dict:
         o, res = self.options, self.resolution
@@ -265,7 +328,34 @@ class SAEHD(FaceModel):
             psd, tgt = out["swap"] * anti, td * anti
             src = src + (10 * bsp) * F.dssim(psd, tgt, kernel_size=dssim_kernel(res, res)) \
                 + (10 * bsp) * F.mse(psd, tgt)
-        return {"src_loss": src, "dst_loss": dst, "loss": src + dst}
+        losses = {"src_loss": src, "dst_loss": dst, "loss": src + dst}
+        if self.true_face_power:
+            self.true_face(F, P, out, losses)
+        if self.gan_power:
+            t, p = (ts * msb, out["src"][0] * msb) if o["masked_training"] else (ts, out["src"][0])
+            self.gan(F, P, t, p, losses)
+            if o["masked_training"]:
+                anti = 1.0 - msb
+                losses["loss"] = losses["loss"] + 1e-6 * tv_mse(F, out["src"][0]) \
+                    + 0.02 * F.mse(out["src"][0] * anti, ts * anti)
+        return losses
+
+    def true_face(self, F, P, out: dict, losses: dict) -> None:
+        """DFL's 'true face': the code discriminator learns to tell dst's code (1) from src's
+        (0); the autoencoder learns to make src's code look like dst's (more src-like swaps)."""
+        d = self.net.code_discriminator
+        ds, dd = d(F, P, out["src_code"]), d(F, P, out["dst_code"])
+        losses["loss"] = losses["loss"] + self.true_face_power * F.bce_with_logits(ds, 1.0)
+        losses["D_code_loss"] = (F.bce_with_logits(dd, 1.0) + F.bce_with_logits(ds, 0.0)) * 0.5
+
+    def gan(self, F, P, target, pred, losses: dict) -> None:
+        """DFL's GAN on src's reconstruction: the U-Net discriminator's centre and per-pixel
+        logits call the target real and the prediction fake; the autoencoder the reverse."""
+        (tc, tx), (pc, px) = self.net.D_src(F, P, target), self.net.D_src(F, P, pred)
+        losses["D_src_loss"] = (F.bce_with_logits(tc, 1.0) + F.bce_with_logits(pc, 0.0)) * 0.5 \
+            + (F.bce_with_logits(tx, 1.0) + F.bce_with_logits(px, 0.0)) * 0.5
+        losses["loss"] = losses["loss"] + self.gan_power * (
+            F.bce_with_logits(pc, 1.0) + F.bce_with_logits(px, 1.0))
 
     def side_loss(self, F, target, pred, mask, mask_blur, pred_mask, em) -> Any:
         """One side's DFL 2.0 loss: (masked) DSSIM + 10 MSE, eyes/mouth L1, mask MSE."""
@@ -289,6 +379,13 @@ class SAEHD(FaceModel):
         style = F.stop_gradient(out["dst"][0] * out["dst_mask"][0])
         return F.style_loss(face * F.stop_gradient(mask), style,
                             blur_radius=self.resolution // 8, weight=10000 * power)
+
+
+def tv_mse(F, x):
+    """DFL's total_variation_mse: squared differences of neighbouring pixels, summed per face,
+    averaged over the batch."""
+    dy, dx = x[:, :, 1:, :] - x[:, :, :-1, :], x[:, :, :, 1:] - x[:, :, :, :-1]
+    return (F.sum(dy * dy) + F.sum(dx * dx)) / float(x.shape[0])
 
 
 def soft_mask(F, mask, res: int):

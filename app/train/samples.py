@@ -193,6 +193,7 @@ class SampleConfig:
     seed: int = 0
     eyes_mouth: bool = False     # eyes-and-mouth masks `em_src`, `em_dst` (SAEHD)
     ct_mode: str = "none"        # src faces take a random dst face's colours (SAEHD's ct_mode)
+    uniform_yaw: bool = False    # every yaw equally often, whatever the set holds (SAEHD)
     part: int = 0                # this process's share of each batch: faces
     parts: int = 1               # [part*B/parts, (part+1)*B/parts) of the whole batch B
 
@@ -204,13 +205,15 @@ class BatchMaker:
                  src_aug: AugmentOptions, dst_aug: AugmentOptions):
         self.src, self.dst, self.cfg = src, dst, cfg
         self.src_aug, self.dst_aug = src_aug, dst_aug
+        self._yaw_bins: dict[str, list[np.ndarray]] = {}
         self._yaw_order = np.argsort(src.yaws, kind="stable")
         self._sorted_yaws = src.yaws[self._yaw_order]
 
     def _epoch_index(self, side: str, n: int, k: int) -> int:
         """The k-th face drawn from a set of n: shuffled epochs, as DFL's generators draw."""
         epoch, pos = divmod(k, n)
-        perm = np.random.default_rng([self.cfg.seed, epoch, 0 if side == "src" else 1]).permutation(n)
+        tag = {"src": 0, "dst": 1, "src-bins": 2, "dst-bins": 3}[side]
+        perm = np.random.default_rng([self.cfg.seed, epoch, tag]).permutation(n)
         return int(perm[pos])
 
     def _src_for_yaw(self, rng: np.random.Generator, yaw: float) -> int:
@@ -223,13 +226,21 @@ class BatchMaker:
 
     def indices(self, i: int) -> tuple[list[int], list[int]]:
         b = self.cfg.batch_size
-        dst = [self._epoch_index("dst", len(self.dst), i * b + j) for j in range(b)]
+        dst = [self._draw("dst", self.dst, i * b + j) for j in range(b)]
         if self.cfg.sort_by_yaw:
             rng = np.random.default_rng([self.cfg.seed, i, 7])
             src = [self._src_for_yaw(rng, float(self.dst.yaws[d])) for d in dst]
         else:
-            src = [self._epoch_index("src", len(self.src), i * b + j) for j in range(b)]
+            src = [self._draw("src", self.src, i * b + j) for j in range(b)]
         return src, dst
+
+    def _draw(self, side: str, fs: FaceSet, k: int) -> int:
+        if not self.cfg.uniform_yaw:
+            return self._epoch_index(side, len(fs), k)
+        bins = self._yaw_bins.setdefault(side, yaw_bins(fs.yaws))
+        b = bins[self._epoch_index(side + "-bins", len(bins), k)]
+        rng = np.random.default_rng([self.cfg.seed, k, 0 if side == "src" else 1, 5])
+        return int(b[rng.integers(len(b))])
 
     def make(self, i: int) -> dict[str, np.ndarray]:
         src_idx, dst_idx = self.indices(i)
@@ -266,7 +277,8 @@ class BatchMaker:
                f"target_{side}": _nchw(np.stack(targets)),
                f"mask_{side}": _nchw(np.stack(masks)[..., None])}
         if aug.hsv_power > 0:
-            out[f"warped_{side}"] = _hsv_shift(out[f"warped_{side}"], aug.hsv_power, extra)
+            out[f"warped_{side}"] = _hsv_shift(out[f"warped_{side}"], aug.hsv_power, extra,
+                                               mine.start, len(idx))
         if self.cfg.eyes_mouth:
             out[f"em_{side}"] = _nchw(np.stack(ems)[..., None])
         for s in range(1, self.cfg.multiscale):
@@ -285,6 +297,15 @@ class BatchMaker:
         return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
+def yaw_bins(yaws: np.ndarray, count: int = 128) -> list[np.ndarray]:
+    """The faces in each of `count` equal yaw ranges over -1..1 (ours: app.extract.align's
+    estimate), empty ranges left out: SAEHD's uniform yaw draws a range, then a face in it, so
+    rare side faces come as often as frontal ones (DFL 2.0: 128 ranges over -1.2..1.2 radians)."""
+    edges = np.linspace(-1.0, 1.0, count + 1)[1:-1]
+    which = np.searchsorted(edges, np.asarray(yaws), side="right")
+    return [np.flatnonzero(which == g) for g in range(count) if np.any(which == g)]
+
+
 def _to_max(mask_u8: np.ndarray) -> np.ndarray:
     """Stretch a warped eyes/mouth mask back to a peak of 255 (DFL normalises after the warp)."""
     peak = int(mask_u8.max())
@@ -292,16 +313,22 @@ def _to_max(mask_u8: np.ndarray) -> np.ndarray:
         (mask_u8.astype(np.float32) * (255.0 / peak) + 0.5).astype(np.uint8)
 
 
-def _hsv_shift(batch: np.ndarray, power: float, rng: np.random.Generator) -> np.ndarray:
+def _hsv_shift(batch: np.ndarray, power: float, rng: np.random.Generator, first: int = 0,
+               total: int | None = None) -> np.ndarray:
     """DFL's random_hsv_shift_amount on float NCHW BGR faces: hue by up to +-180*power
-    degrees, saturation and value by up to +-power/2."""
+    degrees, saturation and value by up to +-power/2. `batch` may be faces `first`.. of a
+    batch of `total` (one process's part): the whole batch's shifts are drawn, so each face
+    gets the shift it has in the whole batch."""
     out = np.empty_like(batch)
     h_amount = max(1, int(360 * power * 0.5))
+    draws = [(rng.integers(-h_amount, h_amount + 1), rng.random(), rng.random())
+             for _ in range(len(batch) if total is None else total)]
     for i, face in enumerate(batch):
+        dh, ds, dv = draws[first + i]
         hsv = cv2.cvtColor(np.ascontiguousarray(face.transpose(1, 2, 0)), cv2.COLOR_BGR2HSV)
-        hsv[..., 0] = (hsv[..., 0] + rng.integers(-h_amount, h_amount + 1)) % 360
-        hsv[..., 1] = np.clip(hsv[..., 1] + (rng.random() - 0.5) * power, 0, 1)
-        hsv[..., 2] = np.clip(hsv[..., 2] + (rng.random() - 0.5) * power, 0, 1)
+        hsv[..., 0] = (hsv[..., 0] + dh) % 360
+        hsv[..., 1] = np.clip(hsv[..., 1] + (ds - 0.5) * power, 0, 1)
+        hsv[..., 2] = np.clip(hsv[..., 2] + (dv - 0.5) * power, 0, 1)
         out[i] = np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR), 0, 1).transpose(2, 0, 1)
     return out
 

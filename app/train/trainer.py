@@ -104,9 +104,14 @@ class Trainer:
         self._load_faces(src_dir, dst_dir)
         self._make_engine(engine, device)
         if not self.first_run:
+            self.engine.fresh_prefixes = self.model.fresh_prefixes
             data = self.files.load(self.engine)
             self.iteration = self.saved_iteration = int(data["iteration"])
             self.history = list(data.get("loss_history", []))
+            fresh = sorted({k.split(".")[0] for k in self.engine.started_fresh})
+            if fresh:
+                self.log(f"note: {', '.join(fresh)} start(s) fresh: not in the saved model, or "
+                         "saved with other dims")
 
     # ---- set-up -----------------------------------------------------------------------------
     def _load_faces(self, src_dir, dst_dir) -> None:
