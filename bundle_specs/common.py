@@ -34,7 +34,7 @@ ENGINE_PACKAGES = {
     "openvino": ("openvino",),
 }
 # Imported lazily and compiled for AVX2 + FMA only (yuface: the yunet detector): carried by the
-# AVX2 variant alone; the others default to mt and say "use --detector mt" (app/extract/detector_yunet).
+# AVX2 variant alone; the others say "use --detector mt" (the default; app/extract/detector_yunet).
 AVX2_PACKAGES = ("yuface",)
 AVX2_VARIANTS = ("cuda-avx",)
 # PyInstaller's own hook handles torch; collecting all of it would import every submodule.

@@ -81,8 +81,10 @@ def test_no_face_in_a_picture_without_one(mt):
     assert mt.detect(noise) == [] and mt.detect_many([]) == []
 
 
-def test_mt_is_a_registered_detector():
+def test_mt_is_a_registered_detector_and_the_default():
+    from app.extract.options import default_detector
     assert isinstance(make_detector("mt"), MTDetector)
+    assert default_detector() == "mt"
 
 
 @pytest.mark.slow
@@ -109,3 +111,28 @@ def test_cli_extract_with_mt(tmp_path):
     assert main(["extract", "src", "--frames", str(frames), "--detector", "mt",
                  "--workers", "1", "--face-type", "full", "--size", "128"]) == 0
     assert len(list_faces(frames / "aligned")) == 4  # two people in each frame
+
+
+def test_dst_keeps_the_tilted_woman_in_every_frame(tmp_path, capsys):
+    """The two-person clip's woman tilts her head ~50 degrees: MT's eye points give that roll,
+    the 68-point fit holds, and `--person` finds her (never the man) in all four frames."""
+    from app.cli.main import main
+    from app.extract.person import person_from_image
+    from app.faceset.face_file import list_faces, read_face
+    from app.identity import embed_landmarks
+    frames = tmp_path / "data_dst"
+    frames.mkdir()
+    for f in TWO_PEOPLE:
+        shutil.copy(f, frames / f.name)
+    ref = MEDIA / "person" / "ref_woman.jpg"
+    assert main(["extract", "dst", "--frames", str(frames), "--workers", "1",
+                 "--person", str(ref)]) == 0  # the default detector: mt
+    det, lm = make_detector("fast"), Landmarker()
+    people = {who: person_from_image(MEDIA / "person" / f"ref_{who}.jpg", det, lm)
+              for who in ("woman", "man")}
+    faces = list_faces(frames / "aligned")
+    assert len(faces) == len(TWO_PEOPLE)
+    for path in faces:
+        img, meta = read_face(path)
+        emb = embed_landmarks(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), meta.landmarks_array())
+        assert people["woman"].distance(emb) < people["woman"].threshold < people["man"].distance(emb)

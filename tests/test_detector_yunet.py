@@ -85,17 +85,6 @@ def test_missing_package_names_the_builds_and_the_other_detectors(monkeypatch):
     assert "yuface" in text and "Linux" in text and "--detector mt" in text
 
 
-def test_yunet_is_the_default_where_installed_and_mt_elsewhere(monkeypatch):
-    import importlib.util
-
-    from app.cli import cmd_extract
-    assert cmd_extract.default_detector() == "yunet"
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "yuface" else real(name, *a))
-    assert cmd_extract.default_detector() == "mt"
-
-
 def test_tilted_faces_get_their_roll_undone_by_the_fit(yunet):
     """Photos turned 40 degrees in the image plane: YuNet's eye line gives the roll, the fit
     on an upright copy keeps the eyes on the (turned) hand-placed pupils; without it (one pass

@@ -308,3 +308,37 @@ def test_gan_switched_on_later_starts_its_discriminator_fresh(tmp_path):
     again = Trainer(MEDIA / "src", MEDIA / "dst", tmp_path, "SAEHD", progress=False,
                     log=notes.append)
     assert again.engine.started_fresh == [] and again.iteration == 2
+
+
+def test_pretrain_forces_deepfacelabs_settings(faces):
+    m = make(pretrain=True, lr_dropout=True, gan_power=0.5, random_warp=True, face_style_power=5.0)
+    assert m.pretraining and "D_src.out_conv.weight" not in m.specs        # no GAN while pretraining
+    assert m.optimizers()[0].lr_dropout == 1.0
+    src_aug, _, extra = m.sample_settings({"random_flip": False, "src_scale_mod": 0})
+    assert not src_aug.random_warp and src_aug.random_flip and extra["uniform_yaw"]
+    assert not any(p.startswith("inter_AB.") for p in m.optimizers()[0].params)   # as DFL
+
+
+def test_pretrain_on_any_faces_then_on_the_pair(tmp_path):
+    from app.train.trainer import Trainer
+    opts = {**TINY, "archi": "df", "pretrain": True}
+    with pytest.raises(UserError, match="--pretrain-dir"):
+        trainer(tmp_path, opts)
+    t = Trainer(MEDIA / "src", MEDIA / "dst", tmp_path, "SAEHD", options=opts,
+                general={"batch_size": 2}, seed=5, progress=False, log=lambda *a: None,
+                pretrain_dir=MEDIA / "dst")
+    assert t.src.names == t.dst.names and t.src.folder == MEDIA / "dst"      # both sides
+    t.run(max_steps=2, window=False)
+    saved = {k: t.engine.to_numpy(v).copy() for k, v in t.engine.params.items()}
+    notes = []
+    after = Trainer(MEDIA / "src", MEDIA / "dst", tmp_path, "SAEHD", options={"pretrain": False},
+                    progress=False, log=notes.append)
+    assert after.iteration == 0 and after.history == [] and after.src.folder == MEDIA / "src"
+    assert any("pretraining is off" in n for n in notes)
+    now = {k: after.engine.to_numpy(v) for k, v in after.engine.params.items()}
+    assert all(np.array_equal(now[k], saved[k]) for k in saved if not k.startswith("inter."))
+    assert not np.array_equal(now["inter.dense1.weight"], saved["inter.dense1.weight"])
+    after.run(max_steps=1, window=False)
+    again = Trainer(MEDIA / "src", MEDIA / "dst", tmp_path, "SAEHD", progress=False,
+                    log=lambda *a: None)
+    assert again.iteration == 1

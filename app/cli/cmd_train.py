@@ -25,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("--src-dir", help="aligned src faces (default: workspace data_src/aligned)")
     p.add_argument("--dst-dir", help="aligned dst faces (default: workspace data_dst/aligned)")
     p.add_argument("--model-dir", help="model folder (default: workspace model/)")
+    p.add_argument("--pretrain-dir", help="SAEHD's pretrain option: aligned faces of any people "
+                   "to pretrain on (both sides)")
     p.add_argument("--engine", choices=ENGINES, default="torch",
                    help="torch (CUDA/ROCm/XPU/MPS/CPU) or opencl (any OpenCL device)")
     p.add_argument("--device", help="GPU idx, best, all (every GPU, one process each), a list "
@@ -60,13 +62,16 @@ def run(args) -> int:
                         "between saves, more than 0")
     cls = model_class(ask_model(args.model))
     given = _given(args, cls)
-    choice = _choose_device(args)
     model_dir = args.model_dir or ws.model_dir
+    if ModelFiles(model_dir, cls.name).data.is_file():   # a bad saved file, before torch too
+        ModelFiles(model_dir, cls.name).read_data()
+    choice = _choose_device(args)
     job = distributed.TrainJob(str(args.src_dir or ws.aligned_dir("src")),
                                str(args.dst_dir or ws.aligned_dir("dst")), str(model_dir),
                                cls.name, engine=choice.engine, prefix=choice.prefix,
                                save_every_min=args.save_every,
-                               window=False if args.no_window else None)
+                               window=False if args.no_window else None,
+                               pretrain_dir=args.pretrain_dir)
     files = ModelFiles(model_dir, cls.name, choice.prefix)
     # held until this process exits (the launcher of several processes holds it for them)
     ModelLock(model_dir, files.stem).acquire()

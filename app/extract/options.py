@@ -20,16 +20,16 @@ FACE_TYPE_HELP = ("half: eyebrows to chin; midfull: a little wider than half; fu
 
 
 def default_detector() -> str:
-    """yunet where this install has it, else mt (every build has MT).
+    """mt: DeepFaceLab 1.0's MT, in every build.
 
-    Measured (bench/detect_recall.py, bench/RESULTS.md): on the shared clips yunet and mt find
+    Measured (bench/detect_recall.py, bench/RESULTS.md): on the shared clips mt and yunet find
     a face in every frame, as fast does, and both people of the two-person clip in 100% of its
-    frames (fast: 9%); yunet is about 25% faster on small frames, the two alike on 1080p. MT's
-    five points see a ~50 degree head tilt that YuNet's miss, so its 68-point fits are better
-    there; yunet stays the default where it exists for its speed.
+    frames (fast: 9%); on 1080p frames the two are alike in speed (yunet ~25% faster on small
+    ones). MT's five points see a ~50 degree head tilt that YuNet's miss, so the 68-point fit
+    holds there and `--person` recognises the tilted woman of that clip in every test frame
+    (yunet: none). And the default is then the same on every system and build.
     """
-    from app.extract.detector_yunet import available
-    return "yunet" if available() else "mt"
+    return "mt"
 
 
 def detector_choices() -> tuple[str, ...]:

@@ -99,6 +99,9 @@ class FaceModel:
     #: parameter prefixes that may start fresh when a saved model lacks them (SAEHD's
     #: discriminators, switched on later in training): backends.engine.Engine.fresh_prefixes
     fresh_prefixes: tuple[str, ...] = ()
+    #: DFL 2.0's pretraining (app.train.pretrain): on, and what gets fresh weights after it
+    pretraining = False
+    pretrain_reset_prefixes: tuple[str, ...] = ()
 
     def sample_settings(self, general: dict) -> tuple[Any, Any, dict]:
         """(src augmentation, dst augmentation, extra SampleConfig fields) for training:

@@ -129,7 +129,17 @@ OPTIONS = (
                 "come near dst's. Try them all to find the best."),
     Option("clipgrad", "Enable gradient clipping", False, "bool", overridable=True,
            help="Clips the gradient norm at 1: less chance of model collapse, a little slower."),
+    Option("pretrain", "Enable pretraining mode", False, "bool", overridable=True,
+           help="Pretrain on many faces of other people (train --pretrain-dir DIR, both sides "
+                "from it); afterwards the model learns a real pair much faster. Forces random "
+                "warp off, flips on, GAN, true face, styles, HSV and LR dropout off, uniform yaw "
+                "on. Turning it off restarts the iteration count and the inter layer(s)."),
 )
+
+#: what pretraining forces (DFL 2.0's on_initialize for pretrain)
+PRETRAIN_FORCES = {"random_warp": False, "gan_power": 0.0, "true_face_power": 0.0,
+                   "face_style_power": 0.0, "bg_style_power": 0.0, "random_hsv_power": 0.0,
+                   "lr_dropout": False, "uniform_yaw": True}
 
 
 def parse_archi(archi: str) -> tuple[str, str]:
@@ -147,6 +157,11 @@ class SAEHD(FaceModel):
 
     def __init__(self, options: dict):
         self.archi_type, self.archi_opts = parse_archi(str(options.get("archi", "liae-ud")))
+        self.pretraining = bool(options.get("pretrain", False))
+        #: the options training follows: the saved ones, with pretraining's forced values
+        self.effective = {**options, **(PRETRAIN_FORCES if self.pretraining else {})}
+        self.pretrain_reset_prefixes = ("inter.",) if self.archi_type == "df" else \
+            ("inter_AB.", "inter_B.")
         res = int(options.get("resolution", 128))
         if "d" in self.archi_opts and res % 32:
             raise UserError(f"option resolution = {res} does not fit archi {options['archi']}: "
@@ -163,11 +178,11 @@ class SAEHD(FaceModel):
 
     @property
     def gan_power(self) -> float:
-        return float(self.options.get("gan_power", 0.0))
+        return float(self.effective.get("gan_power", 0.0))
 
     @property
     def true_face_power(self) -> float:
-        return float(self.options.get("true_face_power", 0.0) or 0.0)
+        return float(self.effective.get("true_face_power", 0.0) or 0.0)
 
     def _check_patch(self, res: int) -> None:
         """The U-Net discriminator halves the size at each stride-2 layer and doubles it back:
@@ -268,7 +283,7 @@ class SAEHD(FaceModel):
         """DFL 2.0: AdaBelief or RMSprop at lr 5e-5 (the trainer's learning rate option),
         LR dropout 0.3 with a 500-step cosine, clipnorm 1 with gradient clipping. The state is
         kept under the optimizer's kind, so switching kinds starts it afresh as in DFL."""
-        o = self.options
+        o = self.effective
         kw = {"lr_dropout": 0.3 if o["lr_dropout"] else 1.0, "lr_cos": 500 if o["lr_dropout"] else 0,
               "clipnorm": 1.0 if o["clipgrad"] else 0.0}
         def make(name: str, loss: str, params: list[str]):
@@ -290,7 +305,7 @@ class SAEHD(FaceModel):
         n = self.net
         if self.archi_type == "df":
             return names(n.encoder, n.inter, n.decoder_src, n.decoder_dst)
-        if self.options["random_warp"]:
+        if self.effective["random_warp"]:
             return names(n.encoder, n.inter_AB, n.inter_B, n.decoder)
         return names(n.encoder, n.inter_B, n.decoder)
 
@@ -302,7 +317,7 @@ class SAEHD(FaceModel):
         """DFL 2.0's SAEHD samples: scale +-15 %, random warp on or off, HSV shift on src's
         input, src recoloured after dst (ct_mode), eyes-and-mouth masks, uniform yaw."""
         from app.train.samples import AugmentOptions
-        o, flip = self.options, bool(general["random_flip"])
+        o, flip = self.effective, bool(general["random_flip"]) or self.pretraining
         warp = bool(o["random_warp"])
         src = AugmentOptions(scale=0.15, random_flip=flip, random_warp=warp,
                              scale_shift=general["src_scale_mod"] / 100.0,
@@ -312,7 +327,7 @@ class SAEHD(FaceModel):
                           "uniform_yaw": bool(o["uniform_yaw"])}
 
     def loss_fn(self, F, P, b) -> dict:
-        o, res = self.options, self.resolution
+        o, res = self.effective, self.resolution
         fsp, bsp = float(o["face_style_power"]) / 100, float(o["bg_style_power"]) / 100
         out = self.forward_train(F, P, b["warped_src"], b["warped_dst"], need_swap=bool(bsp))
         ts, td, ms, md = b["target_src"], b["target_dst"], b["mask_src"], b["mask_dst"]
@@ -360,7 +375,7 @@ class SAEHD(FaceModel):
     def side_loss(self, F, target, pred, mask, mask_blur, pred_mask, em) -> Any:
         """One side's DFL 2.0 loss: (masked) DSSIM + 10 MSE, eyes/mouth L1, mask MSE."""
         res = self.resolution
-        t, p = (target * mask_blur, pred * mask_blur) if self.options["masked_training"] \
+        t, p = (target * mask_blur, pred * mask_blur) if self.effective["masked_training"] \
             else (target, pred)
         if res < 256:
             loss = 10.0 * F.dssim(t, p, kernel_size=dssim_kernel(res, res))
@@ -368,7 +383,7 @@ class SAEHD(FaceModel):
             loss = 5.0 * F.dssim(t, p, kernel_size=dssim_kernel(res, res)) + \
                 5.0 * F.dssim(t, p, kernel_size=max(3, int(res / 23.2)))
         loss = loss + 10.0 * F.mse(t, p)
-        if self.options["eyes_mouth_prio"]:
+        if self.effective["eyes_mouth_prio"]:
             loss = loss + 300.0 * F.mae(target * em, pred * em)
         return loss + 10.0 * F.mse(mask, pred_mask)
 

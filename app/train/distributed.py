@@ -47,6 +47,7 @@ class TrainJob:
     seed: int | None = None
     save_every_min: float = 25.0
     window: bool | None = None
+    pretrain_dir: str | None = None
 
 
 def run_job(job: TrainJob, device, rank: int = 0, world: int = 1) -> dict:
@@ -55,7 +56,7 @@ def run_job(job: TrainJob, device, rank: int = 0, world: int = 1) -> dict:
 
     trainer = Trainer(job.src_dir, job.dst_dir, job.model_dir, job.model, options=job.options,
                       general=job.general, engine=job.engine, device=device, prefix=job.prefix,
-                      seed=job.seed, rank=rank, world=world)
+                      seed=job.seed, pretrain_dir=job.pretrain_dir, rank=rank, world=world)
     if world > 1:
         trainer.stop_requested = _STOP.is_set
     m = trainer.model

@@ -67,9 +67,10 @@ class Trainer:
                  model_name: str, options: dict | None = None, general: dict | None = None,
                  engine: str = "torch", device: Any = None, prefix: str = "",
                  seed: int | None = None, progress: bool = True, log: Callable = print,
-                 rank: int = 0, world: int = 1):
+                 pretrain_dir: str | Path | None = None, rank: int = 0, world: int = 1):
         """`rank`/`world`: this process's place among several training one model together
         (app.train.distributed); rank 0 alone writes files and shows the preview."""
+        from app.train import pretrain
         cls = model_class(model_name)
         self.rank, self.world, self.leader = rank, world, rank == 0
         self.log, self.progress = log, progress and self.leader
@@ -101,13 +102,18 @@ class Trainer:
         self.model = cls(self.options)
         self.iteration = int(saved.get("iteration", 0))
         self.history: list[list[float]] = list(saved.get("loss_history", []))
-        self._load_faces(src_dir, dst_dir)
+        self._load_faces(*pretrain.face_dirs(self.model, src_dir, dst_dir, pretrain_dir))
         self._make_engine(engine, device)
         if not self.first_run:
             self.engine.fresh_prefixes = self.model.fresh_prefixes
             data = self.files.load(self.engine)
             self.iteration = self.saved_iteration = int(data["iteration"])
             self.history = list(data.get("loss_history", []))
+            if pretrain.just_left(saved["options"], self.options):
+                reset = pretrain.leave_pretraining(self.engine, self.model, self.seed)
+                self.iteration, self.history = 0, []
+                self.log("pretraining is off: iteration 0, fresh "
+                         + ", ".join(sorted({k.split(".")[0] for k in reset})))
             fresh = sorted({k.split(".")[0] for k in self.engine.started_fresh})
             if fresh:
                 self.log(f"note: {', '.join(fresh)} start(s) fresh: not in the saved model, or "
