@@ -20,7 +20,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """Shape and init of one parameter. `init`: glorot_uniform, he_normal, normal:STD, zeros, ones."""
+    """Shape and init of one parameter. `init`: glorot_uniform, he_normal, normal:STD, zeros,
+    ones, const:VALUE, uniform:LIMIT."""
 
     shape: tuple[int, ...]
     init: str = "glorot_uniform"
@@ -35,6 +36,11 @@ def init_array(name: str, spec: ParamSpec, seed: int) -> np.ndarray:
         return np.zeros(shape, np.float32)
     if spec.init == "ones":
         return np.ones(shape, np.float32)
+    if spec.init.startswith("const:"):
+        return np.full(shape, float(spec.init.split(":", 1)[1]), np.float32)
+    if spec.init.startswith("uniform:"):  # U(-a, a)
+        a = float(spec.init.split(":", 1)[1])
+        return rng.uniform(-a, a, shape).astype(np.float32)
     if len(shape) == 4:      # OIHW
         rf = shape[2] * shape[3]
         fan_in, fan_out = shape[1] * rf, shape[0] * rf

@@ -74,3 +74,32 @@ def test_merge_applies_it_at_twice_the_model_resolution(trained):
 def test_too_few_faces_is_a_user_error():
     with pytest.raises(UserError, match="src faces"):
         superres.train([np.zeros((64, 64, 3), np.float32)], steps=1)
+
+
+@pytest.mark.parametrize("engine, device", [("torch", "cpu"), ("opencl", None)])
+def test_trains_on_either_engine_and_the_chosen_device(engine, device, tmp_path):
+    """The upscaler is written on the engine layer API: a few steps on torch (on the device
+    chosen) or on OpenCL (PoCL here) lower its error on the faces, and the saved file loads on
+    torch with the same faces out."""
+    if engine == "opencl":
+        from backends.devices import list_opencl
+        if not any(d.usable for d in list_opencl()):
+            pytest.skip("no usable OpenCL device (install pocl-opencl-icd)")
+    faces = superres.load_src_faces(sorted(SRC.glob("*.jpg"))[:4], 32)
+    hr = np.stack(faces)
+    lr = np.stack([superres.downscale(f) for f in faces])
+
+    def error(steps: int):
+        model = superres.train(faces, steps=steps, batch=4, patch=16, features=6, layers=3,
+                               lr=1e-2, engine=engine, device=device)
+        return model, float(np.abs(model.upscale(lr) - hr).mean())
+
+    untrained, before = error(0)
+    model, after = error(8)
+    assert model.engine.name == engine and model.info["engine"] == engine
+    if device is not None:
+        assert str(model.engine.device) == device
+    assert after < 0.95 * before, (before, after)
+    model.save(tmp_path)
+    again = superres.load(tmp_path, "torch", "cpu")
+    assert np.abs(again.upscale(lr) - model.upscale(lr)).max() < 1e-3

@@ -66,7 +66,7 @@ def _accept_workspace_after(parser: argparse.ArgumentParser) -> None:
 
 
 #: flags naming a folder / a file the command writes: checked before any work starts
-FOLDER_FLAGS = ("model_dir", "src_dir", "dst_dir", "frames", "dir")
+FOLDER_FLAGS = ("model_dir", "src_dir", "dst_dir", "pretrain_dir", "frames", "dir")
 FILE_FLAGS = ("output", "out")
 #: the parsed arguments that together name the step (`extract src`, `faceset sort`)
 STEP_ARGS = ("command", "action", "faceset_command", "mask_command", "side")

@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 
 from app.extract.align import face_matrix, transform_points
-from app.merge import color, jitter, masks
+from app import color_transfer as color
+from app.merge import jitter, masks
 from app.merge.modes import MERGE_MODES
 from app.merge.options import MergeOptions
 

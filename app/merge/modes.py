@@ -24,7 +24,7 @@ def overlay(face, dst_face, mask, opts):
 @MERGE_MODES.register("hist-match", label="hist match", hist_match=True,
                       help="match the face's histogram to dst's")
 def hist_match(face, dst_face, mask, opts):
-    from app.merge import color
+    from app import color_transfer as color
     return color.hist_match(face, dst_face, opts.hist_match_threshold,
                             mask if opts.masked_hist_match else None)
 

@@ -61,12 +61,12 @@ def _mode_help() -> str:
 
 
 def _transfer_names() -> tuple[str, ...]:
-    from app.merge.color import transfer_names
+    from app.color_transfer import transfer_names
     return transfer_names()
 
 
 def _transfer_help() -> str:
-    from app.merge.color import TRANSFERS
+    from app.color_transfer import TRANSFERS
     return ("; ".join(f"{t.name}: {t.help}" for t in TRANSFERS.values() if t.help) +
             ". Moves the face's colours towards the dst face's.")
 

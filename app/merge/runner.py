@@ -49,17 +49,23 @@ def model_merge_defaults(predictor) -> dict:
     return dict(getattr(predictor, "merge_defaults", {}))
 
 
-def load_upscaler(ws, model_dir: Path, out_size: int, steps: int):
+def load_upscaler(ws, model_dir: Path, out_size: int, steps: int, engine: str = "torch",
+                  device=None):
     """The stored x2 upscaler, trained on data_src/aligned first if there is none (or its
-    size does not fit this model)."""
+    size does not fit this model), on the merge's engine and device (torch on the default
+    device when the merge runs a graph engine)."""
     from app.merge import superres
+    from backends import ENGINES
 
-    model = superres.load(model_dir)
+    if engine not in ENGINES:  # onnx / openvino run graphs, not the layer API
+        engine, device = "torch", None
+    model = superres.load(model_dir, engine, device)
     if model is not None and int(model.info.get("size", out_size)) == out_size:
         return model
     with step_bar(steps, "training super resolution") as tick:
         model, report = superres.train_from_faceset(ws.aligned_dir("src"), model_dir, out_size,
-                                                    steps, progress=tick)
+                                                    steps, progress=tick, engine=engine,
+                                                    device=device)
     print(f"super resolution on {report['faces']} held-out src faces: PSNR "
           f"{report['psnr_sr']:.2f} dB (bicubic {report['psnr_bicubic']:.2f} dB), SSIM "
           f"{report['ssim_sr']:.4f} (bicubic {report['ssim_bicubic']:.4f})")
@@ -116,7 +122,8 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
     share_cpu(workers)
     upscaler = None
     if opts.super_resolution:
-        upscaler = load_upscaler(ws, mdir, 2 * predictor.resolution, superres_steps)
+        upscaler = load_upscaler(ws, mdir, 2 * predictor.resolution, superres_steps, engine,
+                                 device)
     masker = load_masker(ws, mdir, opts, predictor, masknet_steps)
     debug_dir = ws.merged_debug_dir if opts.debug else None
     with tqdm(total=len(frames), desc="merging", unit="frame") as bar:

@@ -3,7 +3,9 @@
 A small ESPCN-style network predicts the detail that bicubic upscaling misses (it learns the
 residual over bicubic), trained on high-resolution src faces and their downscaled copies. Merge
 applies it to the predicted face, so the pasted face is sharper than the model's resolution.
-Stored in the model folder as safetensors weights + a JSON description (never pickle).
+Written on the engine layer API (backends.layers) like the face models, so it trains and runs on
+either engine and the chosen device, and is stored by the same checkpoint code (safetensors
+weights + a JSON description, never pickle).
 """
 
 from __future__ import annotations
@@ -12,89 +14,107 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import cv2
 import numpy as np
 
 from app.errors import UserError
 from app.fileio import atomic_write_text
+from backends import layers as L
 
 WEIGHTS_NAME = "superres_x2.safetensors"
 INFO_NAME = "superres_x2.json"
 SCALE = 2
 
 
-def _build(features: int, layers: int):
-    import torch
-    from torch import nn
+class UpscaleNet(L.Module):
+    """ESPCN-style x2: conv 5x5 + PReLU, (layers - 2) x (conv 3x3 + PReLU), conv 3x3 to
+    3 * 2 * 2 channels and a pixel shuffle; the output is added to the bicubic upscale."""
 
-    class Net(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            body = [nn.Conv2d(3, features, 5, padding=2), nn.PReLU(features)]
-            for _ in range(layers - 2):
-                body += [nn.Conv2d(features, features, 3, padding=1), nn.PReLU(features)]
-            body += [nn.Conv2d(features, 3 * SCALE * SCALE, 3, padding=1), nn.PixelShuffle(SCALE)]
-            self.body = nn.Sequential(*body)
+    def __init__(self, features: int = 32, layers: int = 4):
+        body: list = [_conv(3, features, 5), L.PReLU(features, "const:0.25")]
+        for _ in range(layers - 2):
+            body += [_conv(features, features, 3), L.PReLU(features, "const:0.25")]
+        body.append(_conv(features, 3 * SCALE * SCALE, 3))
+        self.body = L.Sequential(*body)
 
-        def forward(self, lr, lr_up):
-            return lr_up + self.body(lr)
+    def __call__(self, F, P, lr, up):
+        return F.add(up, F.depth_to_space(self.body(F, P, lr), SCALE))
 
-    torch.manual_seed(0)
-    return Net()
+
+def _conv(cin: int, cout: int, k: int) -> L.Conv2D:
+    """A conv with PyTorch's default init scale, U(+-1/sqrt(fan_in)): smaller than Glorot's at
+    the output, so training starts near plain bicubic (measured on the sample src faces, 600
+    steps: +0.39 dB over bicubic; with Glorot's init +0.07)."""
+    return L.Conv2D(cin, cout, k, init=f"uniform:{1 / np.sqrt(cin * k * k)}")
+
+
+def _up(lr: np.ndarray) -> np.ndarray:
+    """Bicubic x2 of NHWC faces, unclipped (what the network's residual is added to)."""
+    return np.stack([cv2.resize(f, (f.shape[1] * SCALE, f.shape[0] * SCALE),
+                                interpolation=cv2.INTER_CUBIC) for f in lr])
+
+
+def _nchw(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2), np.float32)
+
+
+def _engine(net: UpscaleNet, engine: str, device: Any):
+    from backends import get_engine
+
+    eng = get_engine(engine, device)
+    eng.init_params(net.specs(), seed=0)
+    return eng
 
 
 @dataclass
 class SuperRes:
-    """A trained x2 face upscaler."""
+    """A trained x2 face upscaler on an engine (torch or OpenCL, the chosen device)."""
 
-    net: object
+    net: UpscaleNet
+    engine: Any
     features: int
     layers: int
     info: dict
 
     def upscale(self, faces: np.ndarray, batch: int = 16) -> np.ndarray:
         """float32 [N, h, w, 3] BGR 0..1 -> [N, 2h, 2w, 3]."""
-        import torch
-
+        faces = np.asarray(faces, np.float32)
         out = []
-        with torch.inference_mode():
-            for i in range(0, len(faces), batch):
-                x = torch.from_numpy(np.ascontiguousarray(faces[i:i + batch].transpose(0, 3, 1, 2)))
-                up = torch.nn.functional.interpolate(x, scale_factor=SCALE, mode="bicubic",
-                                                     align_corners=False)
-                out.append(self.net(x, up).clamp(0, 1).numpy().transpose(0, 2, 3, 1))
+        for i in range(0, len(faces), batch):
+            lr = faces[i:i + batch]
+            sr = self.engine.predict(lambda F, P, b: self.net(F, P, b["lr"], b["up"]),
+                                     {"lr": _nchw(lr), "up": _nchw(_up(lr))})
+            out.append(np.clip(sr, 0, 1).transpose(0, 2, 3, 1))
         return np.concatenate(out, 0) if out else np.zeros((0,) + faces.shape[1:], np.float32)
 
     def save(self, model_dir: Path) -> None:
-        from backends.checkpoint import save_state  # the face models' checkpoint code
+        """Weights (the face models' checkpoint code, safetensors) and a JSON description."""
+        from backends.checkpoint import save_state
 
         model_dir.mkdir(parents=True, exist_ok=True)
-        save_state(model_dir / WEIGHTS_NAME,
-                   {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()})
+        weights = {k: v for k, v in self.engine.state_dict().items() if k in self.engine.params}
+        save_state(model_dir / WEIGHTS_NAME, weights, {"net": "superres_x2"})
         info = dict(self.info, features=self.features, layers=self.layers, scale=SCALE)
         atomic_write_text(model_dir / INFO_NAME, json.dumps(info, indent=2))
 
 
-def load(model_dir: Path) -> SuperRes | None:
+def load(model_dir: Path, engine: str = "torch", device: Any = None) -> SuperRes | None:
     """The upscaler stored in `model_dir`, or None when there is none yet."""
     weights, info_path = model_dir / WEIGHTS_NAME, model_dir / INFO_NAME
     if not weights.exists() or not info_path.exists():
         return None
-    import torch
-
-    from backends.checkpoint import load_state
-
     try:
         info = json.loads(info_path.read_text("utf-8"))
-        net = _build(int(info["features"]), int(info["layers"]))
-        net.load_state_dict({k: torch.from_numpy(v) for k, v in load_state(weights)[0].items()})
-    except Exception as exc:  # damaged or foreign files: say which and what to do
+        features, layers = int(info["features"]), int(info["layers"])
+        net = UpscaleNet(features, layers)
+        eng = _engine(net, engine, device)
+        eng.load(weights)
+    except Exception as exc:  # damaged, foreign or older files: say which and what to do
         raise UserError(f"the super resolution network cannot be loaded ({exc}); delete "
                         f"{WEIGHTS_NAME} and {INFO_NAME} to retrain it", model_dir) from None
-    net.eval()
-    return SuperRes(net, int(info["features"]), int(info["layers"]), info)
+    return SuperRes(net, eng, features, layers, info)
 
 
 def downscale(hr: np.ndarray) -> np.ndarray:
@@ -133,38 +153,32 @@ def _patches(faces: list[np.ndarray], n: int, patch: int, rng: np.random.Generat
 
 def train(faces: list[np.ndarray], steps: int = 1500, batch: int = 16, patch: int = 48,
           features: int = 32, layers: int = 4, lr: float = 2e-3, seed: int = 0,
-          progress: Callable[[int, float], None] | None = None) -> SuperRes:
-    """Train on high-resolution faces (float32 0..1), learning to undo `downscale`."""
-    import torch
+          progress: Callable[[int, float], None] | None = None, engine: str = "torch",
+          device: Any = None) -> SuperRes:
+    """Train on high-resolution faces (float32 0..1), learning to undo `downscale`, on
+    `engine` ("torch" or "opencl") and `device`: Adam with a cosine decay over the run, L1."""
+    from backends.optim import Adam
 
     if len(faces) < 2:
         raise UserError("super resolution needs at least 2 aligned src faces to train on; "
                         "extract src faces first (python -m app extract src)")
-    torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = _build(features, layers)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    net = UpscaleNet(features, layers)
+    eng = _engine(net, engine, device)
+    # lr_cos = 2 * steps: half a cosine wave, from lr down to 0 over the run
+    eng.set_optimizers([Adam(lr=lr, beta1=0.9, beta2=0.999, eps=1e-8, lr_cos=2 * steps)])
+    step = eng.train_step(lambda F, P, b: {"loss": F.mae(net(F, P, b["lr"], b["up"]), b["hr"])})
     started = time.time()
     loss_v = float("nan")
-    for step in range(steps):
+    for i in range(steps):
         lr_np, hr_np = _patches(faces, batch, patch, rng)
-        x = torch.from_numpy(lr_np.transpose(0, 3, 1, 2).copy())
-        y = torch.from_numpy(hr_np.transpose(0, 3, 1, 2).copy())
-        up = torch.nn.functional.interpolate(x, scale_factor=SCALE, mode="bicubic",
-                                             align_corners=False)
-        loss = torch.nn.functional.l1_loss(net(x, up), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        loss_v = float(loss.detach())
+        loss_v = float(step({"lr": _nchw(lr_np), "up": _nchw(_up(lr_np)),
+                             "hr": _nchw(hr_np)})["loss"])
         if progress is not None:
-            progress(step + 1, loss_v)
-    net.eval()
+            progress(i + 1, loss_v)
     info = {"steps": steps, "faces": len(faces), "patch": patch, "final_loss": loss_v,
-            "train_seconds": round(time.time() - started, 1)}
-    return SuperRes(net, features, layers, info)
+            "engine": eng.name, "train_seconds": round(time.time() - started, 1)}
+    return SuperRes(net, eng, features, layers, info)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -202,8 +216,8 @@ def evaluate(model: SuperRes, faces: list[np.ndarray]) -> dict:
 
 
 def train_from_faceset(src_aligned: Path, model_dir: Path, size: int, steps: int = 3000,
-                       holdout: float = 0.1, progress: Callable[[int, float], None] | None = None
-                       ) -> tuple[SuperRes, dict]:
+                       holdout: float = 0.1, progress: Callable[[int, float], None] | None = None,
+                       engine: str = "torch", device: Any = None) -> tuple[SuperRes, dict]:
     """Train on the src face set at `size` (2x the model's resolution), keep every 10th face
     aside to measure PSNR/SSIM against bicubic, save into `model_dir`; returns (model, report)."""
     from app.faceset.face_file import list_faces
@@ -216,7 +230,7 @@ def train_from_faceset(src_aligned: Path, model_dir: Path, size: int, steps: int
     every = max(2, int(round(1 / holdout)))
     held = faces[::every]
     train_set = [f for i, f in enumerate(faces) if i % every]
-    model = train(train_set, steps=steps, progress=progress)
+    model = train(train_set, steps=steps, progress=progress, engine=engine, device=device)
     report = evaluate(model, held)
     model.info.update(report, size=size)
     model.save(model_dir)

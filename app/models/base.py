@@ -107,7 +107,7 @@ class FaceModel:
         """(src augmentation, dst augmentation, extra SampleConfig fields) for training:
         DeepFaceLab 1.0's sample processor with the trainer's flip and src scale options.
         SAEHD overrides it with its own (warp off, HSV, colour transfer, eyes/mouth masks)."""
-        from app.train.samples import AugmentOptions
+        from app.models.augment import AugmentOptions
         flip = bool(general["random_flip"])
         return (AugmentOptions(random_flip=flip, scale_shift=general["src_scale_mod"] / 100.0),
                 AugmentOptions(random_flip=flip), {})

@@ -316,7 +316,7 @@ class SAEHD(FaceModel):
     def sample_settings(self, general: dict) -> tuple[Any, Any, dict]:
         """DFL 2.0's SAEHD samples: scale +-15 %, random warp on or off, HSV shift on src's
         input, src recoloured after dst (ct_mode), eyes-and-mouth masks, uniform yaw."""
-        from app.train.samples import AugmentOptions
+        from app.models.augment import AugmentOptions
         o, flip = self.effective, bool(general["random_flip"]) or self.pretraining
         warp = bool(o["random_warp"])
         src = AugmentOptions(scale=0.15, random_flip=flip, random_warp=warp,

@@ -21,6 +21,7 @@ import numpy as np
 
 from app.errors import UserError, working_on
 from app.extract.align import face_matrix
+from app.models.augment import AugmentOptions
 
 #: How much of the head each face type shows: a model can train from files that show as much or more.
 _COVERAGE = {"half": 0, "midfull": 1, "full": 2, "whole": 3, "head": 4}
@@ -45,23 +46,6 @@ class FaceSet:
 
     def __len__(self) -> int:
         return len(self.names)
-
-
-@dataclass
-class AugmentOptions:
-    """DeepFaceLab's SampleProcessor defaults: rotation +-10 deg, scale +-5 %, shift +-5 %,
-    40 % of faces flipped when `random_flip`; `scale_shift` is the src face scale modifier.
-    `random_warp` off: the network input is only transformed, not grid-warped (SAEHD's option);
-    `hsv_power` > 0: the network input's hue, saturation and value are shifted at random by up
-    to that share (SAEHD's random_hsv_power, applied to src only)."""
-
-    rotation: float = 10.0
-    scale: float = 0.05
-    shift: float = 0.05
-    random_flip: bool = True
-    scale_shift: float = 0.0
-    random_warp: bool = True
-    hsv_power: float = 0.0
 
 
 def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: bool = False,
@@ -291,7 +275,7 @@ class BatchMaker:
     def _colour_like(self, img: np.ndarray, ref: np.ndarray) -> np.ndarray:
         """DFL's ct_mode: the src face recoloured after a random dst face `ref` (uint8 in and
         out)."""
-        from app.merge.color import color_transfer
+        from app.color_transfer import color_transfer
         out = color_transfer(self.cfg.ct_mode, img.astype(np.float32) / 255,
                              ref.astype(np.float32) / 255)
         return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
