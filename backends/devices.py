@@ -2,7 +2,8 @@
 and the CPU. `python -m app devices` prints what this finds and which it would pick, and why.
 
 Choice: a device index, "best" (most memory, not the desktop's GPU where the system tells, see
-backends.desktop_gpu), "all" (multi-GPU), or "cpu"; the environment
+backends.desktop_gpu), "all" (every GPU, one training process each), a list ("0,2"; "cpu,cpu"
+for several CPU processes), or "cpu"; the environment
 variable FACESTUDIO_DEVICE overrides the flag/question. Model files of a run on GPU idx N carry
 the `N_` prefix (DeepFaceLab's convention), see `model_prefix`.
 """
@@ -263,8 +264,9 @@ class Choice:
         return model_prefix(self.gpu_idx)
 
 
-def parse_spec(spec: str | int | None) -> str | int | None:
-    """"best"/"all"/"cpu"/an index; the env var FACESTUDIO_DEVICE wins over the flag."""
+def parse_spec(spec: str | int | None) -> str | int | tuple | None:
+    """"best"/"all"/"cpu"/an index, or a comma list ("0,2": those GPUs, "cpu,cpu": two CPU
+    processes) returned as a tuple; the env var FACESTUDIO_DEVICE wins over the flag."""
     env = os.environ.get(ENV_DEVICE, "").strip()
     raw = env if env else spec
     if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "best", "auto")):
@@ -272,12 +274,30 @@ def parse_spec(spec: str | int | None) -> str | int | None:
     if isinstance(raw, int):
         return raw
     raw = raw.strip().lower()
+    if "," in raw:
+        return _parse_list(raw, env)
     if raw in ("all", "cpu"):
         return raw
     if raw.lstrip("-").isdigit():
         return int(raw)
     raise BackendError(f"device {raw!r} not understood: give a GPU idx, best, all or cpu"
                     + (f" (from ${ENV_DEVICE})" if env else ""))
+
+
+def _parse_list(raw: str, env: str) -> tuple:
+    """"0,2" -> (0, 2); "cpu,cpu" -> ("cpu", "cpu"). GPUs and CPU are not mixed (the CPU process
+    would hold every GPU back), and a GPU is not named twice."""
+    items = [x.strip() for x in raw.split(",")]
+    where = f" (from ${ENV_DEVICE})" if env else ""
+    if all(x == "cpu" for x in items):
+        return tuple(items)
+    if all(x.isdigit() for x in items):
+        idx = tuple(int(x) for x in items)
+        if len(set(idx)) != len(idx):
+            raise BackendError(f"device list {raw!r} names a GPU twice{where}: one process per GPU")
+        return idx
+    raise BackendError(f"device list {raw!r} not understood{where}: give GPU indexes such as 0,2 "
+                    "(or cpu,cpu for two CPU processes)")
 
 
 def choose(spec: str | int | None = None, engine: str = "torch") -> Choice:
@@ -294,7 +314,10 @@ def choose(spec: str | int | None = None, engine: str = "torch") -> Choice:
     if sel == "all":
         if not gpus:
             return Choice("torch", [cpu], f"all GPUs requested{from_env}, but torch sees none: CPU")
-        return Choice("torch", gpus, f"all {len(gpus)} GPUs requested{from_env} (DDP)")
+        return Choice("torch", gpus, f"all {len(gpus)} GPUs requested{from_env} (DDP, one "
+                      "process each)")
+    if isinstance(sel, tuple):
+        return _choose_list(sel, gpus, cpu, from_env)
     if isinstance(sel, int):
         match = [g for g in gpus if g.index == sel]
         if not match:
@@ -307,10 +330,25 @@ def choose(spec: str | int | None = None, engine: str = "torch") -> Choice:
     return Choice("torch", [cpu], "no CUDA/ROCm/XPU/MPS GPU found by torch: CPU" + hint)
 
 
+def _choose_list(sel: tuple, gpus: list[Device], cpu: Device, from_env: str) -> Choice:
+    """Several processes: the listed GPUs, or N CPU processes (gloo; this is how the
+    multi-process path is tested without GPUs, and one process using every core is usually
+    faster on one machine)."""
+    if sel[0] == "cpu":
+        return Choice("torch", [cpu] * len(sel), f"{len(sel)} CPU processes requested{from_env} "
+                      "(DDP over gloo)")
+    missing = [i for i in sel if i not in {g.index for g in gpus}]
+    if missing:
+        raise BackendError(f"no GPU with idx {missing[0]}{from_env}. Found:\n" + _listing(gpus, cpu))
+    chosen = [next(g for g in gpus if g.index == i) for i in sel]
+    return Choice("torch", chosen, f"GPUs idx {', '.join(map(str, sel))} requested{from_env} "
+                  "(DDP, one process each)")
+
+
 def _choose_opencl(sel: str | int | None, from_env: str) -> Choice:
     devs = list_opencl()
     usable = [d for d in devs if d.usable]
-    if sel == "all":
+    if sel == "all" or isinstance(sel, tuple):
         raise BackendError("the OpenCL engine trains on one device; choose an idx or best "
                         "(several GPUs train with the torch engine)")
     if sel == "cpu":

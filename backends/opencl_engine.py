@@ -5,7 +5,8 @@ The whole train step (forward, gradients, optimizer updates) runs under TinyJit:
 compiled once, then replayed as a fixed list of OpenCL kernels. Convolutions with 16+ outputs and dense
 layers run as im2col + a hand-written OpenCL GEMM (backends/cl_gemm.py), convolutions with fewer
 outputs as direct kernels (backends/cl_smallconv.py): tinygrad's own conv and matmul kernels
-reach ~5-15 GFLOP/s on PoCL, these 50-160. tinygrad's kernel cache, PoCL's
+reach ~5-15 GFLOP/s on PoCL, these 50-160. The compiled kernels (backends/tinygrad_binary_cache.py,
+signed, no pickle: tinygrad's own pickle cache is off), PoCL's
 binary cache, the generated kernel sources (backends/tinygrad_progcache.py) and the step's schedule
 (backends/tinygrad_schedcache.py) live in the app's `.cache/` folder: without the last two a warm
 first step spends most of its time in tinygrad's Python graph rewrites (code generation, then
@@ -32,8 +33,10 @@ from tinygrad import Tensor, TinyJit  # noqa: E402
 from tinygrad.device import CompileError  # noqa: E402
 
 from backends import cl_gemm, cl_smallconv  # noqa: E402
-from backends import tinygrad_progcache, tinygrad_schedcache  # noqa: E402
+from backends import tinygrad_binary_cache, tinygrad_progcache, tinygrad_schedcache  # noqa: E402
 from backends.opencl_loader import CACHE_DIR  # noqa: E402
+
+tinygrad_binary_cache.install(CACHE_DIR / "tinygrad" / "binaries.sqlite")
 
 if os.environ.get("FACESTUDIO_CL_PROGCACHE", "1") != "0":      # 0: tinygrad generates every kernel
     tinygrad_progcache.install(CACHE_DIR / "tinygrad" / "programs.sqlite")

@@ -3,7 +3,13 @@
 tinygrad loads `libOpenCL` by itself; without OPENCL_PATH it may find none or a foreign one
 and fail or segfault. pyopencl wheels bundle a loader (ocl-icd) that also finds PoCL from
 `pocl-binary-distribution`, so point tinygrad at that one. Must run before tinygrad is imported
-(tinygrad reads CACHEDB at import).
+(tinygrad reads CACHEDB and CACHELEVEL at import).
+
+tinygrad's own disk cache (`cache.db`, compiled kernels and beam-search results) stores Python
+pickles and unpickles whatever it finds there, so a `cache.db` copied in from elsewhere could run
+code. It is switched off (CACHELEVEL=0: tinygrad neither reads nor writes it); compiled kernels
+go to a signed store of raw bytes instead (tinygrad_binary_cache), and the app's stores of
+generated kernel sources and schedules (tinygrad_progcache, tinygrad_schedcache) are JSON.
 """
 
 from __future__ import annotations
@@ -69,4 +75,14 @@ def setup_opencl() -> str:
     (CACHE_DIR / "pocl").mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("CACHEDB", str(CACHE_DIR / "tinygrad" / "cache.db"))
     os.environ.setdefault("POCL_CACHE_DIR", str(CACHE_DIR / "pocl"))
+    disable_pickle_cache()
     return os.environ["OPENCL_PATH"]
+
+
+def disable_pickle_cache() -> None:
+    """Keep tinygrad from ever unpickling its disk cache, whatever the environment says: the
+    variable for a tinygrad imported later, the live setting for one already imported."""
+    os.environ["CACHELEVEL"] = "0"
+    helpers = sys.modules.get("tinygrad.helpers")
+    if helpers is not None:
+        helpers.CACHELEVEL.value = 0

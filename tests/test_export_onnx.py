@@ -94,6 +94,17 @@ def check_dfm(p: Predictor, path, tol: float = 1e-3, spread: bool = True) -> Non
 def test_dfm_matches_torch(tmp_path, name, options):
     p = torch_predictor(name, options)
     check_dfm(p, export_predictor(p, tmp_path / "m.dfm", "dfm"))
+    check_label(tmp_path / "m.dfm")
+
+
+def check_label(path) -> None:
+    """A graph that makes replaced faces says so (DeepFaceLive shows neither, but both travel
+    with the file)."""
+    import onnx
+    from app import ALTERED_MEDIA_LABEL
+    proto = onnx.load(str(path), load_external_data=False)
+    assert proto.doc_string == ALTERED_MEDIA_LABEL
+    assert {m.key: m.value for m in proto.metadata_props}["facestudio.label"] == ALTERED_MEDIA_LABEL
 
 
 @pytest.mark.slow
@@ -111,6 +122,7 @@ def test_onnx_format_carries_our_metadata_and_runs_on_openvino(tmp_path):
     path = export_predictor(p, tmp_path / "m.onnx", "onnx")
     meta = check_graph(path, 64)
     assert (meta["model"], meta["face_type"], meta["format"]) == ("H64", "half", "onnx")
+    check_label(path)
     compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     x = faces(2, 64)
     res = compiled.create_infer_request().infer({"in_face": x})

@@ -70,6 +70,7 @@ def test_alpha_export_writes_transparent_pngs(dst):
     assert img.shape[2] == 4 and img[0, 0, 3] == 0 and img[150, 180, 3] == 255
     no_face = cv2.imread(str(dst / "merged/00008.png"), cv2.IMREAD_UNCHANGED)
     assert no_face[..., 3].max() == 0
+    assert all(b"tEXtComment\0" + LABEL in p.read_bytes() for p in stats.written)
 
 
 def test_resume_skips_done_frames_and_refuses_other_settings(dst):
@@ -109,6 +110,7 @@ def test_debug_writes_each_stage(dst, tmp_path):
     stages = sorted(p.name for p in (tmp_path / "dbg" / "00001").iterdir())
     assert stages[0].startswith("00_dst_face") and stages[-1].endswith("_result.png")
     assert len(stages) >= 6
+    assert all(LABEL in p.read_bytes() for p in (tmp_path / "dbg" / "00001").iterdir())
 
 
 def test_damaged_face_file_is_a_user_error_naming_it(dst):

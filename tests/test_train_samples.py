@@ -137,3 +137,23 @@ def test_yaw_sorted_feeding_pairs_src_by_dst_pose(sets):
         s, d = zip(*[m.indices(i) for i in range(6)])
         return np.mean([abs(src.yaws[a] - dst.yaws[b]) for ss, dd in zip(s, d) for a, b in zip(ss, dd)])
     assert gap(paired) < 0.1 < gap(plain)
+
+
+def test_parts_of_a_batch_put_together_are_the_whole_batch():
+    """Each of N training processes builds its 1/N of every batch (app.train.distributed); the
+    parts in rank order are the single-process batch, with every random option on."""
+    src, dst = (load_faceset(MEDIA / s, 64, "full", eyes_mouth=True) for s in ("src", "dst"))
+    aug = AugmentOptions(random_flip=True, scale_shift=0.05, hsv_power=0.2)
+
+    def batch(part: int, parts: int, **yaw) -> dict:
+        cfg = SampleConfig(4, multiscale=2, seed=3, part=part, parts=parts, eyes_mouth=True,
+                           ct_mode="rct", **(yaw or {"sort_by_yaw": True}))
+        return BatchMaker(src, dst, cfg, aug, AugmentOptions(random_flip=True)).make(5)
+    whole, halves = batch(0, 1), [batch(r, 2) for r in (0, 1)]
+    assert halves[0]["warped_src"].shape[0] == 2 and "em_src" in whole
+    for k in whole:
+        np.testing.assert_array_equal(np.concatenate([h[k] for h in halves]), whole[k], err_msg=k)
+    assert not np.array_equal(halves[0]["warped_src"], halves[1]["warped_src"])
+    whole, halves = batch(0, 1, uniform_yaw=True), [batch(r, 2, uniform_yaw=True) for r in (0, 1)]
+    for k in whole:
+        np.testing.assert_array_equal(np.concatenate([h[k] for h in halves]), whole[k], err_msg=k)

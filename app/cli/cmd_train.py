@@ -29,7 +29,9 @@ def register(sub) -> None:
                    "to pretrain on (both sides)")
     p.add_argument("--engine", choices=ENGINES, default="torch",
                    help="torch (CUDA/ROCm/XPU/MPS/CPU) or opencl (any OpenCL device)")
-    p.add_argument("--device", help="GPU idx, best, cpu (default: best; env FACESTUDIO_DEVICE)")
+    p.add_argument("--device", help="GPU idx, best, all (every GPU, one process each), a list "
+                   "such as 0,2, cpu, or cpu,cpu (two CPU processes) (default: best; env "
+                   "FACESTUDIO_DEVICE). Several devices split the batch size between them")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--target-iter", type=int, help="save and stop at this iteration (0: never)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
@@ -45,11 +47,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from app.errors import UserError
     from app.models import model_class
-    from app.models.options import GENERAL, GENERAL_KEYS
     from app.models.files import ModelFiles
-    from app.train.model_lock import ModelLock
     from app.models.saved_state import SEED_MAX
-    from app.train.trainer import Trainer
+    from app.train import distributed
+    from app.train.model_lock import ModelLock
     from app.workspace import Workspace
 
     ws = Workspace.resolve(args.workspace)
@@ -60,6 +61,44 @@ def run(args) -> int:
         raise UserError(f"--save-every {args.save_every:g} is out of range: give the minutes "
                         "between saves, more than 0")
     cls = model_class(ask_model(args.model))
+    given = _given(args, cls)
+    model_dir = args.model_dir or ws.model_dir
+    if ModelFiles(model_dir, cls.name).data.is_file():   # a bad saved file, before torch too
+        ModelFiles(model_dir, cls.name).read_data()
+    choice = _choose_device(args)
+    job = distributed.TrainJob(str(args.src_dir or ws.aligned_dir("src")),
+                               str(args.dst_dir or ws.aligned_dir("dst")), str(model_dir),
+                               cls.name, engine=choice.engine, prefix=choice.prefix,
+                               save_every_min=args.save_every,
+                               window=False if args.no_window else None,
+                               pretrain_dir=args.pretrain_dir)
+    files = ModelFiles(model_dir, cls.name, choice.prefix)
+    # held until this process exits (the launcher of several processes holds it for them)
+    ModelLock(model_dir, files.stem).acquire()
+    where = distributed.torchrun_rank()
+    if where is None or where.rank == 0:
+        files.remove_stale_temps()   # a killed save's temporary (model-sized), not the next save's job
+    if where is not None:
+        return _run_torchrun(job, cls, given, choice, where, args.seed)
+    _answer(job, cls, given, args.seed)
+    devices = [d.torch_device for d in choice.devices] if choice.engine == "torch" else []
+    print(f"device: {', '.join(d.name for d in choice.devices)} ({choice.reason})")
+    if len(devices) > 1:
+        _check_split(job, len(devices))
+        result = distributed.launch(job, devices)
+    else:
+        dev = choice.devices[0]
+        result = distributed.run_job(job, (dev.torch_device or None)
+                                     if choice.engine == "torch" else dev.index)
+    _print_result(result)
+    return 0
+
+
+def _given(args, cls) -> dict:
+    """The flags that answer questions; an unknown --option key is an error."""
+    from app.errors import UserError
+    from app.models.options import GENERAL, GENERAL_KEYS
+
     given = _parse_options(args.option)
     if args.batch_size is not None:
         given["batch_size"] = args.batch_size
@@ -71,37 +110,68 @@ def run(args) -> int:
     for o in GENERAL + tuple(cls.options_spec):   # a bad value before the device (and torch)
         if o.key in given:
             o.check(given[o.key])
-    model_dir = args.model_dir or ws.model_dir
-    if ModelFiles(model_dir, cls.name).data.is_file():   # a bad saved file, before torch too
-        ModelFiles(model_dir, cls.name).read_data()
-    choice = _choose_device(args)
-    files = ModelFiles(model_dir, cls.name, choice.prefix)
-    ModelLock(model_dir, files.stem).acquire()   # held until this process exits
-    files.remove_stale_temps()   # a killed save's temporary (model-sized), not the next save's job
+    return given
+
+
+def _answer(job, cls, given: dict, seed: int | None) -> None:
+    """The questions of a first run, or the 2-second override of a later one, into `job`. A
+    new model's seed is drawn here, so every process of a multi-device run shares it."""
+    import random
+
+    from app.models.options import GENERAL_KEYS
+    from app.models.files import ModelFiles
+
+    files = ModelFiles(job.model_dir, cls.name, job.prefix)
     if files.exists():
-        saved = files.read_data()
-        answers = _override(cls, saved, given)
+        answers = _override(cls, files.read_data(), given)
     else:
         answers = _first_run(cls, given)
-    general = {k: v for k, v in answers.items() if k in GENERAL_KEYS}
-    options = {k: v for k, v in answers.items() if k not in GENERAL_KEYS}
-    dev = choice.devices[0]
-    device = (dev.torch_device or None) if choice.engine == "torch" else dev.index
-    print(f"device: {dev.name} ({choice.reason})")
-    trainer = Trainer(args.src_dir or ws.aligned_dir("src"), args.dst_dir or ws.aligned_dir("dst"),
-                      model_dir, cls.name, options=options, general=general, engine=choice.engine,
-                      device=device, prefix=choice.prefix, seed=args.seed,
-                      pretrain_dir=args.pretrain_dir)
-    m = trainer.model
-    print(f"{m.name}: {m.param_count() / 1e6:.1f} M parameters, {m.resolution} px {m.face_type} "
-          f"face, batch {trainer.general['batch_size']}, iteration {trainer.iteration}; "
-          f"{len(trainer.src)} src and {len(trainer.dst)} dst faces")
-    print("Enter in the preview window: save and exit; s: save; p: refresh preview; "
-          "Ctrl+C: save and exit")
-    result = trainer.run(save_every_min=args.save_every, window=False if args.no_window else None)
-    print(f"stopped ({result.stopped}) at iteration {result.iteration}; "
-          f"{result.ms_per_step:.0f} ms/step; saved to {files.dir}")
+        seed = random.randrange(2 ** 31) if seed is None else seed
+    job.general = {k: v for k, v in answers.items() if k in GENERAL_KEYS}
+    job.options = {k: v for k, v in answers.items() if k not in GENERAL_KEYS}
+    job.seed = seed
+
+
+def _check_split(job, processes: int) -> None:
+    """Refuse, before starting any process, a batch that does not split evenly."""
+    from app.errors import UserError
+    from app.models import model_class
+    from app.models.files import ModelFiles
+
+    batch = job.general.get("batch_size")
+    files = ModelFiles(job.model_dir, job.model, job.prefix)
+    if batch is None and files.exists():
+        batch = files.read_data().get("general", {}).get("batch_size")
+    batch = batch if batch is not None else model_class(job.model).default_batch
+    if int(batch) % processes:
+        raise UserError(f"batch size {batch} does not split evenly over {processes} devices: "
+                        f"choose a multiple of {processes} (--batch-size)")
+
+
+def _run_torchrun(job, cls, given: dict, choice, where, seed: int | None) -> int:
+    """One process of a torchrun launch: global rank 0 asks the questions (the 2-second
+    override included), the others receive its answers."""
+    from app.train import distributed
+
+    device = distributed.torchrun_device(choice, where.local_rank)
+    distributed.join_torchrun(where, device)
+    if where.rank == 0:
+        _answer(job, cls, given, seed)
+    answers = distributed.from_leader({"general": job.general, "options": job.options,
+                                       "seed": job.seed})
+    job.general, job.options, job.seed = answers["general"], answers["options"], answers["seed"]
+    if where.rank == 0:
+        print(f"device: {where.world} processes over torchrun, this one on {device}")
+    result = distributed.run_job(job, device, where.rank, where.world)
+    distributed.leave_torchrun()
+    if where.rank == 0:
+        _print_result(result)
     return 0
+
+
+def _print_result(result: dict) -> None:
+    print(f"stopped ({result['stopped']}) at iteration {result['iteration']}; "
+          f"{result['ms_per_step']:.0f} ms/step; saved to {result['folder']}")
 
 
 def ask_model(given: str | None) -> str:

@@ -48,7 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         module = importlib.import_module(f"app.cli.cmd_{name}")
         module.register(sub)
+    for command in sub.choices.values():
+        _accept_workspace_after(command)
     return parser
+
+
+def _accept_workspace_after(parser: argparse.ArgumentParser) -> None:
+    """`--workspace DIR` after the command too (`extract src --workspace DIR`), in every
+    sub-command. SUPPRESS leaves the value given before the command alone when it is absent."""
+    if "--workspace" not in parser._option_string_actions:
+        parser.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
+                            help="workspace folder (also accepted before the command)")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _accept_workspace_after(child)
 
 
 #: flags naming a folder / a file the command writes: checked before any work starts

@@ -3,7 +3,8 @@ on ONNX Runtime / OpenVINO (`onnx`).
 
 Both graphs take NHWC float32 BGR faces in 0..1 at the model's resolution (batch size free) and
 carry our metadata (`facestudio.*` keys: model, resolution, face type, learned mask, the weights'
-iteration), which merge checks before it runs a graph.
+iteration, and `label`, the altered-media label, also the graph's doc string), which merge
+checks before it runs a graph.
 
 - `dfm`, as DeepFaceLive loads it (its modelhub/DFLive/DFMModel.py) and DeepFaceLab's SAEHD
   `export_dfm` writes it: input `in_face:0`; outputs in this order `out_face_mask:0` (dst's own
@@ -25,6 +26,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app import ALTERED_MEDIA_LABEL
 from app.errors import UserError
 
 FORMATS = ("dfm", "onnx")
@@ -88,10 +90,12 @@ def _add_metadata(path: Path, predictor: Any, fmt: str, extra: dict[str, str]) -
             "iteration": str(predictor.iteration),
             "merge_defaults": json.dumps(type(predictor.model).merge_defaults(
                 predictor.model.options)), **extra}
+    meta["label"] = ALTERED_MEDIA_LABEL         # what the graph makes is a replaced face
     for k, v in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = META_PREFIX + k, v
     proto.producer_name = "FaceStudio"
+    proto.doc_string = ALTERED_MEDIA_LABEL
     onnx.save(proto, str(path))
 
 

@@ -178,6 +178,10 @@ class SampleConfig:
     eyes_mouth: bool = False     # eyes-and-mouth masks `em_src`, `em_dst` (SAEHD)
     ct_mode: str = "none"        # src faces take a random dst face's colours (SAEHD's ct_mode)
     uniform_yaw: bool = False    # every yaw equally often, whatever the set holds (SAEHD)
+    #: every n-th batch repeats the one before with the targets as inputs (Quick96: n = 3)
+    repeat_unwarped_every: int = 0
+    part: int = 0                # this process's share of each batch: faces
+    parts: int = 1               # [part*B/parts, (part+1)*B/parts) of the whole batch B
 
 
 class BatchMaker:
@@ -225,6 +229,10 @@ class BatchMaker:
         return int(b[rng.integers(len(b))])
 
     def make(self, i: int) -> dict[str, np.ndarray]:
+        n = self.cfg.repeat_unwarped_every
+        if n and i > 0 and i % n == 0:     # DFL 2.0's Quick96: the last faces again, unwarped
+            out = self.make(i - 1)
+            return {**out, "warped_src": out["target_src"], "warped_dst": out["target_dst"]}
         src_idx, dst_idx = self.indices(i)
         out: dict[str, np.ndarray] = {}
         for side, fs, idx, aug, tag in (("src", self.src, src_idx, self.src_aug, 1),
@@ -236,12 +244,20 @@ class BatchMaker:
 
     def _side(self, side: str, fs: FaceSet, idx: list[int], aug: AugmentOptions,
               rng: np.random.Generator, extra: np.random.Generator) -> dict[str, np.ndarray]:
+        """Every face's random draws are made (the streams stay the whole batch's) but only this
+        part's faces are warped: N processes each build 1/N of the single-process batch."""
+        per = len(idx) // self.cfg.parts
+        mine = range(self.cfg.part * per, (self.cfg.part + 1) * per)
+        recolour = side == "src" and self.cfg.ct_mode != "none"
         warped, targets, masks, ems = [], [], [], []
-        for k in idx:
+        for j, k in enumerate(idx):
             p = warp_params(rng, fs.images.shape[1], aug)
+            ref = self.dst.images[int(extra.integers(len(self.dst)))] if recolour else None
+            if j not in mine:
+                continue
             img = fs.images[k]
-            if side == "src" and self.cfg.ct_mode != "none":
-                img = self._colour_like_dst(img, extra)
+            if ref is not None:
+                img = self._colour_like(img, ref)
             warped.append(warp_image(p, img, aug.random_warp))
             targets.append(warp_image(p, img, False))
             masks.append(warp_image(p, fs.masks[k], False, cv2.INTER_LINEAR))
@@ -251,7 +267,8 @@ class BatchMaker:
                f"target_{side}": _nchw(np.stack(targets)),
                f"mask_{side}": _nchw(np.stack(masks)[..., None])}
         if aug.hsv_power > 0:
-            out[f"warped_{side}"] = _hsv_shift(out[f"warped_{side}"], aug.hsv_power, extra)
+            out[f"warped_{side}"] = _hsv_shift(out[f"warped_{side}"], aug.hsv_power, extra,
+                                               mine.start, len(idx))
         if self.cfg.eyes_mouth:
             out[f"em_{side}"] = _nchw(np.stack(ems)[..., None])
         for s in range(1, self.cfg.multiscale):
@@ -261,10 +278,10 @@ class BatchMaker:
         return out
 
 
-    def _colour_like_dst(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """DFL's ct_mode: the src face recoloured after a random dst face (uint8 in and out)."""
+    def _colour_like(self, img: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        """DFL's ct_mode: the src face recoloured after a random dst face `ref` (uint8 in and
+        out)."""
         from app.color_transfer import color_transfer
-        ref = self.dst.images[int(rng.integers(len(self.dst)))]
         out = color_transfer(self.cfg.ct_mode, img.astype(np.float32) / 255,
                              ref.astype(np.float32) / 255)
         return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
@@ -286,16 +303,22 @@ def _to_max(mask_u8: np.ndarray) -> np.ndarray:
         (mask_u8.astype(np.float32) * (255.0 / peak) + 0.5).astype(np.uint8)
 
 
-def _hsv_shift(batch: np.ndarray, power: float, rng: np.random.Generator) -> np.ndarray:
+def _hsv_shift(batch: np.ndarray, power: float, rng: np.random.Generator, first: int = 0,
+               total: int | None = None) -> np.ndarray:
     """DFL's random_hsv_shift_amount on float NCHW BGR faces: hue by up to +-180*power
-    degrees, saturation and value by up to +-power/2."""
+    degrees, saturation and value by up to +-power/2. `batch` may be faces `first`.. of a
+    batch of `total` (one process's part): the whole batch's shifts are drawn, so each face
+    gets the shift it has in the whole batch."""
     out = np.empty_like(batch)
     h_amount = max(1, int(360 * power * 0.5))
+    draws = [(rng.integers(-h_amount, h_amount + 1), rng.random(), rng.random())
+             for _ in range(len(batch) if total is None else total)]
     for i, face in enumerate(batch):
+        dh, ds, dv = draws[first + i]
         hsv = cv2.cvtColor(np.ascontiguousarray(face.transpose(1, 2, 0)), cv2.COLOR_BGR2HSV)
-        hsv[..., 0] = (hsv[..., 0] + rng.integers(-h_amount, h_amount + 1)) % 360
-        hsv[..., 1] = np.clip(hsv[..., 1] + (rng.random() - 0.5) * power, 0, 1)
-        hsv[..., 2] = np.clip(hsv[..., 2] + (rng.random() - 0.5) * power, 0, 1)
+        hsv[..., 0] = (hsv[..., 0] + dh) % 360
+        hsv[..., 1] = np.clip(hsv[..., 1] + (ds - 0.5) * power, 0, 1)
+        hsv[..., 2] = np.clip(hsv[..., 2] + (dv - 0.5) * power, 0, 1)
         out[i] = np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR), 0, 1).transpose(2, 0, 1)
     return out
 

@@ -25,6 +25,8 @@ from app.models.options import GENERAL, refuse_inapplicable, resolve
 from app.models.files import ModelFiles, foreign_model_files
 
 PREVIEW_FACES = 4
+#: why a run stopped, in the order ranks agree on it (the largest any rank saw wins)
+STOP_REASONS = ("", "steps", "target", "time", "user", "SIGHUP", "SIGTERM", "interrupted")
 
 
 @dataclass
@@ -65,10 +67,15 @@ class Trainer:
                  model_name: str, options: dict | None = None, general: dict | None = None,
                  engine: str = "torch", device: Any = None, prefix: str = "",
                  seed: int | None = None, progress: bool = True, log: Callable = print,
-                 pretrain_dir: str | Path | None = None):
+                 pretrain_dir: str | Path | None = None, rank: int = 0, world: int = 1):
+        """`rank`/`world`: this process's place among several training one model together
+        (app.train.distributed); rank 0 alone writes files and shows the preview."""
         from app.train import pretrain
         cls = model_class(model_name)
-        self.log, self.progress = log, progress
+        self.rank, self.world, self.leader = rank, world, rank == 0
+        self.log, self.progress = log, progress and self.leader
+        #: polled once a step; the multi-process launcher points it at its signal flag
+        self.stop_requested: Callable[[], bool] = lambda: False
         self.files = ModelFiles(model_dir, cls.name, prefix)
         foreign = foreign_model_files(model_dir)
         if foreign and not self.files.exists():
@@ -89,6 +96,9 @@ class Trainer:
             self.seed = int(saved["seed"])
         if self.general.get("batch_size") is None:
             self.general["batch_size"] = cls.default_batch
+        if int(self.general["batch_size"]) % world:
+            raise UserError(f"batch size {self.general['batch_size']} does not split evenly over "
+                            f"{world} devices: choose a multiple of {world}", self.files.data)
         self.model = cls(self.options)
         self.iteration = int(saved.get("iteration", 0))
         self.history: list[list[float]] = list(saved.get("loss_history", []))
@@ -126,6 +136,9 @@ class Trainer:
         try:
             self.engine = get_engine(engine, device)
             self.engine.init_params(self.model.specs, seed=self.seed)
+            if self.world > 1:
+                from backends import ddp
+                ddp.broadcast_params(self.engine)
         except MemoryError:
             raise UserError("out of memory creating the model: lower the model dims or the "
                             "resolution") from None
@@ -148,7 +161,7 @@ class Trainer:
         g = self.general
         src_aug, dst_aug, extra = self.model.sample_settings(g)
         cfg = SampleConfig(int(g["batch_size"]), self.model.multiscale, bool(g["sort_by_yaw"]),
-                           self.seed, **extra)
+                           self.seed, part=self.rank, parts=self.world, **extra)
         maker = BatchMaker(self.src, self.dst, cfg, src_aug, dst_aug)
         return SampleFeeder(maker, start=self.iteration)
 
@@ -189,7 +202,8 @@ class Trainer:
             preview_every_s: float = 120.0, window: bool | None = None) -> TrainResult:
         """Train until the target iteration, the time budget, `max_steps` or the user stops;
         then save. Saves every `save_every_min` minutes; Ctrl+C, SIGTERM and SIGHUP save and
-        exit; a non-finite loss stops without saving (UserError)."""
+        exit; a non-finite loss stops without saving (UserError). Several ranks stop together
+        at the same iteration (the last reason in STOP_REASONS that any rank saw)."""
         from app.ui.preview_window import PreviewSink
 
         target = target_iter if target_iter is not None else int(self.general["target_iter"] or 0)
@@ -199,7 +213,8 @@ class Trainer:
                      f"{target}); raise the target iteration to train more")
             result.stopped, result.history = "target", self.history
             return result
-        sink = PreviewSink(f"Training preview - {self.files.stem}", self.files.preview, window)
+        sink = PreviewSink(f"Training preview - {self.files.stem}", self.files.preview, window) \
+            if self.leader else None
         feeder = self.sample_feeder()
         started = last_save = last_preview = time.monotonic()
         steps, step_time = 0, 0.0
@@ -217,7 +232,7 @@ class Trainer:
                 steps += 1
                 self.history.append([losses["src_loss"], losses["dst_loss"]])
                 self._print_progress(losses, time.monotonic() - t0)
-                action = sink.poll()
+                action = sink.poll() if sink else None
                 now = time.monotonic()
                 if target and self.iteration >= target:
                     result.stopped = "target"
@@ -229,6 +244,9 @@ class Trainer:
                     result.stopped = "user"
                 elif stop.received:
                     result.stopped = stop.received
+                elif self.stop_requested():
+                    result.stopped = "interrupted"
+                result.stopped = self._agree(result.stopped)
                 if result.stopped:
                     break
                 if action == "save" or now - last_save >= save_every_min * 60:
@@ -248,14 +266,16 @@ class Trainer:
             print()
         if result.stopped == "diverged":
             stop.restore()
-            sink.close()
+            if sink:
+                sink.close()
             raise self._diverged(losses)
         try:
             self._save_logged()   # a second SIGTERM here is caught: the save completes
         finally:
             stop.restore()
         self._show(sink)
-        sink.close()
+        if sink:
+            sink.close()
         result.iteration, result.history = self.iteration, self.history
         result.ms_per_step = 1000 * step_time / max(1, steps)
         return result
@@ -271,6 +291,13 @@ class Trainer:
                                 "is kept)") from None
             raise
 
+    def _agree(self, reason: str) -> str:
+        """The stop reason all ranks act on (one small all-reduce a step; as is alone)."""
+        if self.world == 1:
+            return reason
+        from backends import ddp
+        return STOP_REASONS[ddp.agree(STOP_REASONS.index(reason))]
+
     def _diverged(self, losses: dict) -> UserError:
         """Nothing is saved after a non-finite loss: NaN weights would replace the model and,
         three saves later, every backup of it."""
@@ -282,11 +309,15 @@ class Trainer:
                          "options and face sets", self.files.dir)
 
     def _show(self, sink) -> None:
+        if sink is None:
+            return
         img = self.preview_image()
         sink.show(img)
         self._write_history(img)
 
     def _save_logged(self) -> None:
+        if not self.leader:
+            return
         self.save()
         if self.progress:
             self.log(f"\n[{time.strftime('%H:%M:%S')}] saved {self.files.stem} at iteration "
