@@ -178,6 +178,8 @@ class SampleConfig:
     eyes_mouth: bool = False     # eyes-and-mouth masks `em_src`, `em_dst` (SAEHD)
     ct_mode: str = "none"        # src faces take a random dst face's colours (SAEHD's ct_mode)
     uniform_yaw: bool = False    # every yaw equally often, whatever the set holds (SAEHD)
+    #: every n-th batch repeats the one before with the targets as inputs (Quick96: n = 3)
+    repeat_unwarped_every: int = 0
     part: int = 0                # this process's share of each batch: faces
     parts: int = 1               # [part*B/parts, (part+1)*B/parts) of the whole batch B
 
@@ -227,6 +229,10 @@ class BatchMaker:
         return int(b[rng.integers(len(b))])
 
     def make(self, i: int) -> dict[str, np.ndarray]:
+        n = self.cfg.repeat_unwarped_every
+        if n and i > 0 and i % n == 0:     # DFL 2.0's Quick96: the last faces again, unwarped
+            out = self.make(i - 1)
+            return {**out, "warped_src": out["target_src"], "warped_dst": out["target_dst"]}
         src_idx, dst_idx = self.indices(i)
         out: dict[str, np.ndarray] = {}
         for side, fs, idx, aug, tag in (("src", self.src, src_idx, self.src_aug, 1),
