@@ -98,6 +98,9 @@ class TorchOps(Ops):
     def avg_pool(self, x, k):
         return TF.avg_pool2d(x, k)
 
+    def prelu(self, x, alpha):
+        return TF.prelu(x, alpha)          # one kernel instead of Ops.prelu's four
+
     def max_pool(self, x, k, stride=None, ceil=False):
         return TF.max_pool2d(x, k, stride or k, ceil_mode=ceil)
 
