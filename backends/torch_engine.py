@@ -98,6 +98,9 @@ class TorchOps(Ops):
     def avg_pool(self, x, k):
         return TF.avg_pool2d(x, k)
 
+    def prelu(self, x, alpha):
+        return TF.prelu(x, alpha)          # one kernel instead of Ops.prelu's four
+
     def max_pool(self, x, k, stride=None, ceil=False):
         return TF.max_pool2d(x, k, stride or k, ceil_mode=ceil)
 
@@ -113,6 +116,12 @@ class TorchOps(Ops):
 
     def upsample(self, x, factor):
         return TF.interpolate(x, scale_factor=factor, mode="nearest")
+
+    def group_norm(self, x, groups, weight=None, bias=None, eps=1e-5):
+        return TF.group_norm(x, groups, weight, bias, eps)      # one kernel; same formula
+
+    def upsample_bilinear2x(self, x):
+        return TF.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
 
     dssim = _fp32_loss(Ops.dssim)
     mse = _fp32_loss(Ops.mse)

@@ -75,7 +75,14 @@ def test_cuda_sse_without_its_wheel_stops_with_what_to_do(tmp_path):
     assert not (build.BUILDS / ".venv-cuda-sse").exists()   # stopped before making a venv
 
 
-def test_cuda_sse_accepts_its_wheel_from_a_folder(tmp_path):
+def test_cuda_sse_accepts_its_wheel_from_a_folder(tmp_path, monkeypatch):
+    def no_network(*a, **k):
+        raise AssertionError("a wheel folder was given: nothing is fetched")
+    monkeypatch.setattr(build.urllib.request, "urlopen", no_network)
     tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    other = "cp39" if tag != "cp39" else "cp310"
+    (tmp_path / f"torch-2.13.0+cu126-{other}-{other}-manylinux_2_28_x86_64.whl").write_bytes(b"")
+    with pytest.raises(build.BuildError, match="holds no"):   # the pin, but for another Python
+        build.check_torch_source("cuda-sse", tmp_path)
     (tmp_path / f"torch-2.13.0+cu126-{tag}-{tag}-manylinux_2_28_x86_64.whl").write_bytes(b"")
-    build.check_torch_source("cuda-sse", tmp_path)   # no error: the folder holds the pin
+    assert build.check_torch_source("cuda-sse", tmp_path) is None   # the pin for this Python

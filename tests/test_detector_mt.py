@@ -136,3 +136,46 @@ def test_dst_keeps_the_tilted_woman_in_every_frame(tmp_path, capsys):
         img, meta = read_face(path)
         emb = embed_landmarks(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), meta.landmarks_array())
         assert people["woman"].distance(emb) < people["woman"].threshold < people["man"].distance(emb)
+
+
+def test_extraction_in_batches_of_frames_gives_what_one_frame_at_a_time_gives(tmp_path,
+                                                                              monkeypatch):
+    """On a GPU, MT takes frames in batches (batch_frames); forced here on the CPU, the aligned
+    faces are those of frame-by-frame detection, and detect_many did the finding."""
+    from app.extract import pipeline
+    from app.extract.pipeline import ExtractOptions, extract_folder
+    from app.faceset.face_file import list_faces, read_face
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for f in TWO_PEOPLE:
+        shutil.copy(f, frames / f.name)
+    (frames / "frame_00099.jpg").write_bytes(b"not a picture")  # a bad frame in the batch
+    calls = []
+    real = MTDetector.detect_many
+    monkeypatch.setattr(MTDetector, "detect_many",
+                        lambda self, imgs: calls.append(len(imgs)) or real(self, imgs))
+    results, sizes = {}, {}
+    monkeypatch.setattr(pipeline, "_STATE", {})  # this test's detectors stay in this test
+    for batch in (1, 3):
+        calls.clear()
+        monkeypatch.setattr(MTDetector, "__init__", _cpu_init_keeping(batch))
+        pipeline._STATE.clear()  # a new detector for this run
+        out = tmp_path / f"aligned_{batch}"
+        report = extract_folder(frames, out, None, ExtractOptions(detector="mt", workers=1,
+                                                                  size=128), progress=False)
+        assert report.faces == 8 and len(report.bad) == 1
+        results[batch] = {p.name: read_face(p)[1].source_landmarks for p in list_faces(out)}
+        sizes[batch] = list(calls)
+    assert set(sizes[1]) == {1} and max(sizes[3]) == 3 and sum(sizes[3]) == 4, sizes
+    assert results[1].keys() == results[3].keys()
+    for name in results[1]:
+        assert np.abs(np.array(results[1][name]) - results[3][name]).max() < 0.5, name
+
+
+def _cpu_init_keeping(batch: int):
+    real = MTDetector.__init__
+
+    def init(self, engine="torch", device=None):
+        real(self, engine, "cpu")
+        self.batch_frames = batch
+    return init

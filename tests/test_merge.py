@@ -229,11 +229,11 @@ def test_face_scale_uses_model_face_type_geometry(sample):
     """The predicted face goes back where the model's crop came from: a dot on the eye corner of
     the full-face crop lands on the frame's eye corner; pasted as a half face it would not; the
     output face scale grows it about the face."""
-    nose = sample[1][0].landmarks[36]
+    eye = sample[1][0].landmarks[36]
     at, area = _blob(_dot_alpha(sample, "full"))
-    assert np.linalg.norm(at - nose) < 1.5
+    assert np.linalg.norm(at - eye) < 1.5
     wrong, _ = _blob(_dot_alpha(sample, "half"))
-    assert np.linalg.norm(wrong - nose) > 5
+    assert np.linalg.norm(wrong - eye) > 5
     _, area_big = _blob(_dot_alpha(sample, "full", scale=30))
     assert 1.3 ** 2 * 0.8 < area_big / area < 1.3 ** 2 * 1.25
 

@@ -65,10 +65,20 @@ def test_damaged_weights_are_a_user_error(trained, tmp_path):
 
 
 def test_merge_applies_it_at_twice_the_model_resolution(trained):
-    model, _ = trained
-    crops = np.random.default_rng(1).random((3, 64, 64, 3)).astype(np.float32)
-    faces, masks = predict_faces(ColorShiftPredictor(64), crops, upscaler=model)
+    """Merge's faces are the upscaler's output on the predicted faces (not a resize of them),
+    at twice the model's resolution, with the masks resized to match."""
+    import cv2
+    model, held = trained
+    crops = np.stack([cv2.resize(f, (64, 64), interpolation=cv2.INTER_AREA) for f in held])
+    predictor = ColorShiftPredictor(64)
+    faces, masks = predict_faces(predictor, crops, upscaler=model)
     assert faces.shape == (3, 128, 128, 3) and masks.shape == (3, 128, 128)
+    plain_faces, plain_masks = predict_faces(predictor, crops)
+    np.testing.assert_allclose(faces, np.clip(model.upscale(plain_faces), 0, 1), atol=1e-5)
+    bicubic = np.stack([cv2.resize(f, (128, 128), interpolation=cv2.INTER_CUBIC)
+                        for f in plain_faces])
+    assert np.abs(faces - bicubic).mean() > 50 * 1e-5   # the network, not a resize, gave them
+    np.testing.assert_allclose(masks[:, ::2, ::2].mean(), plain_masks.mean(), atol=0.02)
 
 
 def test_too_few_faces_is_a_user_error():

@@ -41,6 +41,9 @@ THRESHOLDS = (0.7, 0.85, 0.6)
 #: horizontal shift (0.02, sd 0.05)
 WIDTH_RATIO, DOWN_SHIFT = 1.10, 0.074
 
+#: frames per batch when the nets run on a GPU or OpenCL device (extraction's detect_many)
+GPU_BATCH = 16
+
 #: the registry's declaration (app/registry.py reads it without importing this module)
 DETECTOR = {"name": "mt", "order": 25,
             "help": "MTCNN, DeepFaceLab 1.0's MT: turned and tilted faces; runs on a torch "
@@ -127,7 +130,11 @@ class MTDetector:
         if engine == "torch" and device is None:
             from backends.devices import choose
             self.device = choose(None).devices[0].torch_device or "cpu"
-        if self.engine_name == "torch" and str(self.device) == "cpu":
+        on_cpu = self.engine_name == "torch" and str(self.device) == "cpu"
+        #: frames extraction hands to `detect_many` at once: a GPU wants batches, the CPU
+        #: workers one frame each (the same work either way there)
+        self.batch_frames = 1 if on_cpu else GPU_BATCH
+        if on_cpu:
             self._engine()
 
     # ---- nets -------------------------------------------------------------------------------

@@ -220,14 +220,17 @@ def _pool_init(*args) -> None:
     _init_worker(*args)
 
 
-def _find(frame: np.ndarray, hint: float | None = None) -> tuple[list, int]:
-    """(faces to write, how many faces found belonged to other people than opts.person)."""
+def _find(frame: np.ndarray, hint: float | None = None,
+          boxes: list | None = None) -> tuple[list, int]:
+    """(faces to write, how many faces found belonged to other people than opts.person);
+    `boxes`: the frame's faces when a batch already found them."""
     import cv2
 
     from app.extract.faces import Found
     from app.extract.person import nearest
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    boxes = _STATE["detector"].detect(frame, hint)
+    if boxes is None:
+        boxes = _STATE["detector"].detect(frame, hint)
     boxes = sorted(boxes, key=lambda b: -b.area)  # _0 is the largest face
     person = _STATE["opts"].person
     if _STATE["opts"].one_face and person is None:
@@ -249,14 +252,18 @@ def _process_run(run: tuple[list[Path], int, int]) -> list[FrameResult]:
     others: list[int] = []
     results: list[FrameResult] = []
     hint = None  # smallest face width of the previous frame: search a smaller image
+    batch = getattr(_STATE["detector"], "batch_frames", 1)
+    ahead: dict[int, tuple[np.ndarray, list]] = {}
     for k, path in enumerate(paths):
         own = n_before <= k < len(paths) - n_after
         if k % FULL_SEARCH_EVERY == 0:
             hint = None  # a full search now and then finds faces smaller than the hint
+        if batch > 1 and k % batch == 0:
+            ahead = _detect_ahead(paths[k:k + batch], k)
         try:
-            img = read_frame(path)
+            img, boxes = ahead.pop(k, None) or (read_frame(path), None)
             frames.append(img)
-            faces, n_others = _find(img, hint)
+            faces, n_others = _find(img, hint, boxes)
             found.append(faces)
             others.append(n_others)
             widths = [f.box.right - f.box.left for f in faces]
@@ -277,6 +284,25 @@ def _process_run(run: tuple[list[Path], int, int]) -> list[FrameResult]:
             results.append(_write_frame(paths[k], frames[k], found[k], others[k]))
         _STATE.get("tick", lambda: None)()
     return results
+
+
+def _detect_ahead(paths: list[Path], first: int) -> dict[int, tuple[np.ndarray, list]]:
+    """Read the next frames and find their faces in batches of one frame size (a detector with
+    `batch_frames` > 1: MT on a GPU); {index in the run: (frame, boxes)}. A bad frame is left
+    out: the run reads it again and reports it."""
+    from app.extract.frames import BadFrame, read_frame
+    by_shape: dict[tuple, list[tuple[int, np.ndarray]]] = {}
+    for k, path in enumerate(paths, first):
+        try:
+            img = read_frame(path)
+        except BadFrame:
+            continue
+        by_shape.setdefault(img.shape, []).append((k, img))
+    out = {}
+    for group in by_shape.values():
+        found = _STATE["detector"].detect_many([img for _, img in group])
+        out.update({k: (img, boxes) for (k, img), boxes in zip(group, found)})
+    return out
 
 
 def _write_frame(path: Path, frame: np.ndarray, faces: list, others: int = 0) -> FrameResult:
