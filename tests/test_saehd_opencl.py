@@ -44,7 +44,7 @@ def test_gan_and_true_face_train_on_the_opencl_engine(faces):
     step = eng.train_step(m.loss_fn)
     b = batch_for(m, faces)
     before = eng.to_numpy(eng.params["D_src.out_conv.weight"]).copy()
-    hist = [step(b) for _ in range(8)]
+    hist = [step(b) for _ in range(12)]
     print("SAEHD GAN + true face on OpenCL:", [round(h["loss"], 3) for h in hist])
     assert all(np.isfinite(v) for h in hist for v in h.values())
     assert hist[-1]["loss"] < 0.9 * hist[0]["loss"] and "D_src_loss" in hist[0]
