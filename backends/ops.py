@@ -123,6 +123,38 @@ class Ops:
         shape = (1, alpha.shape[0]) + (1,) * (len(x.shape) - 2)
         return self.relu(x) - self.reshape(alpha, shape) * self.relu(-x)
 
+    def group_norm(self, x, groups: int, weight=None, bias=None, eps: float = 1e-5):
+        """GroupNorm (torch.nn.GroupNorm's formula): each sample's channels in `groups` groups,
+        each group normalised by its own mean and (biased) variance, then a per-channel
+        `weight` and `bias` (1-D, shape (C,)). Needs no batch statistics, so a net trained on
+        batches behaves the same on one face."""
+        n, c = x.shape[0], x.shape[1]
+        rest = tuple(x.shape[2:])
+        g = self.reshape(x, (n, groups, -1))
+        centred = g - self.mean(g, 2, True)
+        var = self.mean(self.square(centred), 2, True)
+        y = self.reshape(centred / self.sqrt(var + eps), (n, c) + rest)
+        shape = (1, c) + (1,) * len(rest)
+        if weight is not None:
+            y = y * self.reshape(weight, shape)
+        if bias is not None:
+            y = y + self.reshape(bias, shape)
+        return y
+
+    def upsample_bilinear2x(self, x):
+        """x2 bilinear upsampling with torch's align_corners=False (half-pixel centres): nearest
+        x2, then a [1/4, 1/2, 1/4] window in each direction, divided at the borders by the
+        weight that fell inside (what clamping the source pixel gives)."""
+        h, w = x.shape[2] * 2, x.shape[3] * 2
+        k = np.array([0.25, 0.5, 0.25], np.float32)
+        y = self.depthwise(self.upsample(x, 2), np.outer(k, k), padding=1)
+
+        def inside(size: int) -> np.ndarray:
+            r = np.ones(size, np.float32)
+            r[[0, -1]] = 0.75
+            return r
+        return y * self.const((1.0 / np.outer(inside(h), inside(w)))[None, None])
+
     def flatten(self, x):
         """[N, ...] -> [N, prod(...)]"""
         return self.reshape(x, (x.shape[0], -1))

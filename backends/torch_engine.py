@@ -117,6 +117,12 @@ class TorchOps(Ops):
     def upsample(self, x, factor):
         return TF.interpolate(x, scale_factor=factor, mode="nearest")
 
+    def group_norm(self, x, groups, weight=None, bias=None, eps=1e-5):
+        return TF.group_norm(x, groups, weight, bias, eps)      # one kernel; same formula
+
+    def upsample_bilinear2x(self, x):
+        return TF.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+
     dssim = _fp32_loss(Ops.dssim)
     mse = _fp32_loss(Ops.mse)
     mae = _fp32_loss(Ops.mae)
