@@ -12,7 +12,7 @@ pickled objects: a peer on the network must not be able to run code in this proc
 from __future__ import annotations
 
 import json
-import os
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -36,7 +36,7 @@ def init(rank: int, world_size: int, init_file: str | None = None, backend: str 
     backend = backend or pick_backend(device)
     if device.startswith("cuda"):
         torch.cuda.set_device(torch.device(device))
-    url = f"file://{os.path.abspath(init_file)}" if init_file else "env://"
+    url = Path(init_file).resolve().as_uri() if init_file else "env://"   # file:///C:/... on Windows
     dist.init_process_group(backend, init_method=url, rank=rank, world_size=world_size)
 
 

@@ -18,19 +18,28 @@ class TorchAdaBelief(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):  # type: ignore[override]
+        """One update of every parameter with a gradient, as multi-tensor (foreach) ops: a
+        handful of kernels per group instead of eight per parameter."""
         for group in self.param_groups:
             b1, b2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
+            ps = [p for p in group["params"] if p.grad is not None]
+            if not ps:
+                continue
+            for p in ps:
                 st = self.state[p]
                 if not st:
                     st["step"] = torch.tensor(0.0)
                     st["exp_avg"] = torch.zeros_like(p)
                     st["exp_avg_sq"] = torch.zeros_like(p)
                 st["step"] += 1
-                m, v, g = st["exp_avg"], st["exp_avg_sq"], p.grad
-                m.mul_(b1).add_(g, alpha=1 - b1)
-                d = g - m
-                v.mul_(b2).addcmul_(d, d, value=1 - b2)
-                p.addcdiv_(m, v.sqrt().add_(group["eps"]), value=-group["lr"])
+            grads = [p.grad for p in ps]
+            ms = [self.state[p]["exp_avg"] for p in ps]
+            vs = [self.state[p]["exp_avg_sq"] for p in ps]
+            torch._foreach_mul_(ms, b1)
+            torch._foreach_add_(ms, grads, alpha=1 - b1)
+            diff = torch._foreach_sub(grads, ms)
+            torch._foreach_mul_(vs, b2)
+            torch._foreach_addcmul_(vs, diff, diff, value=1 - b2)
+            den = torch._foreach_sqrt(vs)
+            torch._foreach_add_(den, group["eps"])
+            torch._foreach_addcdiv_(ps, ms, den, value=-group["lr"])

@@ -1,9 +1,9 @@
-"""Landmarkers compared: dlib's 68 points in one pass (the box's roll only), dlib's two-pass
-fit (extraction's: refitted upright at its own eye line's roll), and MediaPipe's face mesh as
-68 points (bench/mesh_landmarker.py): label-free flip consistency per yaw bin, frame-to-frame
+"""Landmarkers compared: dlib's 68 points in one pass (the box's roll only), extraction's fit
+(refitted upright at its own eye line's roll where the box allows: not MT's), and MediaPipe's
+face mesh as 68 points (bench/mesh_landmarker.py): label-free flip consistency per yaw bin, frame-to-frame
 jitter on video, eye-centre error against hand-placed pupils.
 
-    FACESTUDIO_SHARED=/work/shared python bench/landmarks.py [--step 2]
+    FACESTUDIO_SHARED=/work/shared python bench/landmarks.py [--step 2] [--detector mt]
 
 Flip consistency: the face is fitted in the frame and in its mirror image, the mirror's points
 mirrored back (iBUG left/right swap), mean point distance / inter-ocular distance; yaw in
@@ -11,7 +11,8 @@ degrees from solvePnP on dlib's points (app/quality/pose.py). Jitter: mean dista
 point from the midpoint of its positions in the frames before and after (a second
 difference, which smooth head motion barely moves), / inter-ocular distance, largest face of
 pexels_expressions. Every face of every frame counts (group3 and intel have turned people). Eye-centre
-error: app/extract/accuracy.py on the London and Lisa photos with .tem pupils. Boxes: yunet.
+error: app/extract/accuracy.py on the London and Lisa photos with .tem pupils. Boxes: the
+detector given (default mt, extraction's default).
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--step", type=int, default=1, help="every Nth frame (GRID: 3N)")
+    ap.add_argument("--detector", default="mt")
     args = ap.parse_args()
-    det, fits = make_detector("yunet"), Fits()
+    det, fits = make_detector(args.detector), Fits()
     rows, jitter = [], {n: [] for n in NAMES}
     with tempfile.TemporaryDirectory() as tmp:
         for clip in CLIPS:
@@ -119,15 +121,13 @@ def main() -> None:
             print(f"  flip consistency |yaw| {lo}-{hi} deg (n={len(sel)}): {cells}")
     print(f"faces: {len(rows)}; jitter on pexels_expressions (n={len(jitter['dlib'])}): "
           + "; ".join(f"{n} {np.mean(jitter[n]) * 100:.2f}%" for n in NAMES) + f" (step {args.step})")
-    eye_errors(fits)
+    eye_errors(fits, det)
 
 
-def eye_errors(fits: Fits) -> None:
+def eye_errors(fits: Fits, det) -> None:
     from app.extract.accuracy import eye_error, tem_pupils
-    from app.extract.detectors import make_detector
     from app.extract.frames import read_frame
 
-    det = make_detector("yunet")
     for folder in ("london", "lisa"):
         errs = {n: [] for n in NAMES}
         for tem in sorted((SHARED.parent / "photos" / folder).glob("*.tem")):

@@ -82,3 +82,19 @@ def test_stdin_feeds_answers(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("?\n4\n"))
     assert ask_mod.ask_int("Enter FPS", None, help_text="fps help") == 4
     assert "fps help" in capsys.readouterr().out
+
+
+def test_gpu_question_takes_an_idx_a_list_or_all(monkeypatch, capsys):
+    """A number is the GPU idx (not the menu position DeepFaceLab's numbered menus use), and
+    several GPUs can be chosen."""
+    from backends import devices
+    fake = [devices.Device("torch", i, "cuda", f"GPU {i}", memory=2**33, torch_device=f"cuda:{i}")
+            for i in range(3)]
+    monkeypatch.setattr(devices, "list_torch_gpus", lambda: fake)
+    spec = ask_mod.ask_device_spec
+    assert spec(None, "torch", input_fn=answers("1")) == "1"
+    assert spec(None, "torch", input_fn=answers("")) == "best"
+    assert spec(None, "torch", input_fn=answers("0, 2")) == "0,2"
+    assert spec(None, "torch", input_fn=answers("7", "1,1", "all")) == "all"   # asked again
+    assert spec("cpu", "torch", input_fn=answers()) == "cpu"                  # the flag wins
+    assert "GPU 2" in capsys.readouterr().out

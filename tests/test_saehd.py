@@ -342,3 +342,33 @@ def test_pretrain_on_any_faces_then_on_the_pair(tmp_path):
     again = Trainer(MEDIA / "src", MEDIA / "dst", tmp_path, "SAEHD", progress=False,
                     log=lambda *a: None)
     assert again.iteration == 1
+
+
+def test_d_doubles_the_resolution_at_about_the_same_decoder_cost():
+    """-d at 128 px: the decoder's FLOPs are those of a 64 px decoder (plus three small output
+    convs), a quarter of a plain 128 px decoder's."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def decoder_flops(res, archi):
+        m = make(resolution=res, archi=archi)
+        eng = engine_for(m)
+        inter = m.net.inter
+        code = np.random.default_rng(0).random((1, inter.out_ch, inter.lowest * 2,
+                                                 inter.lowest * 2), np.float32)
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            face, _ = m.net.decoder_src(eng.F, eng.params, torch.from_numpy(code))
+        assert face.shape[-1] == res
+        return counter.get_total_flops()
+
+    d128, plain64, plain128 = decoder_flops(128, "df-d"), decoder_flops(64, "df"), \
+        decoder_flops(128, "df")
+    assert d128 < 1.3 * plain64 and plain128 > 3.5 * plain64
+
+
+def test_resume_is_exact_with_gan_and_true_face(tmp_path):
+    opts = {**TINY, "archi": "df", "gan_power": 0.1, "true_face_power": 0.1}
+    whole = trainer(tmp_path / "a", opts).run(max_steps=3, window=False).history
+    trainer(tmp_path / "b", opts).run(max_steps=1, window=False)
+    halves = trainer(tmp_path / "b", None, seed=None).run(max_steps=2, window=False).history
+    np.testing.assert_allclose(np.array(halves), np.array(whole), rtol=1e-5, atol=1e-6)

@@ -158,4 +158,12 @@ def test_sigterm_to_the_launcher_reaches_every_process(tmp_path):
     proc.send_signal(signal.SIGTERM)                    # the launcher alone, as `kill PID` does
     out += proc.communicate(timeout=240)[0].decode(errors="replace")
     assert proc.returncode == 0 and out.count("saved SAE at iteration") == 1, out
-    assert saved(ws)["iteration"] >= 1
+    stopped_at = saved(ws)["iteration"]
+    assert stopped_at >= 1
+    # the two processes resume the saved model together
+    r = subprocess.run([sys.executable, "-m", "app", "--workspace", str(ws), "train", "SAE",
+                        "--target-iter", str(stopped_at + 2), "--no-window", "--device", "cpu,cpu"],
+                       cwd=REPO, env=env(), capture_output=True, text=True, timeout=400)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"iteration {stopped_at};" in r.stdout and saved(ws)["iteration"] == stopped_at + 2
+    assert len(saved(ws)["loss_history"]) == stopped_at + 2

@@ -144,9 +144,10 @@ def ask_choice(question: str, default: str, choices: Sequence[str],
     return ask(question, default, parse, help_text, given, **kw)
 
 
-def ask_device_spec(spec: str | None, engine: str):
+def ask_device_spec(spec: str | None, engine: str, input_fn: Callable[[str], str] = input):
     """DeepFaceLab's "Which GPU idx to choose?" where torch sees several GPUs and neither a flag
-    nor the environment chose; otherwise `spec` as given (None: the system's choice)."""
+    nor the environment chose; otherwise `spec` as given (None: the system's choice). A number
+    is a GPU idx (not a menu position); `all` or a list such as 0,2 trains on several."""
     if spec is not None or engine != "torch" or not interactive():
         return spec
     from backends.devices import list_torch_gpus
@@ -156,8 +157,19 @@ def ask_device_spec(spec: str | None, engine: str):
         return spec
     for g in gpus:
         print(f"  {g.describe()}")
-    return ask_choice("Which GPU idx to choose? (best: most memory)", "best",
-                      ["best"] + [str(g.index) for g in gpus] + ["cpu"])
+    idxs = [str(g.index) for g in gpus]
+
+    def parse(text: str) -> str:
+        text = text.strip().lower().replace(" ", "")
+        parts = text.split(",")
+        if text in ("best", "all", "cpu") or (all(p in idxs for p in parts)
+                                              and len(set(parts)) == len(parts)):
+            return text
+        raise ValueError(f"a GPU idx ({', '.join(idxs)}), a list such as {idxs[0]},{idxs[1]}, "
+                         "best, all or cpu")
+    return ask("Which GPU idx to choose? (best: most memory; all or a list such as "
+               f"{idxs[0]},{idxs[1]}: one training process each)", "best", parse,
+               input_fn=input_fn)
 
 
 def ask_one_device(spec: str | None, engine: str, say: bool = True) -> tuple[str, object]:

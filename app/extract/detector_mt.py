@@ -15,7 +15,8 @@ scale, one for all R-net crops, one for all O-net crops): what a GPU wants.
 
 What the 68-point fit gets (see app/extract/detectors.py): the O-net box is mapped to the
 HOG geometry the predictor was trained on (WIDTH_RATIO, DOWN_SHIFT below) and its eye points
-give the roll, which the fit undoes.
+give the roll, which the fit undoes (and keeps: O-net's roll beats the fit's own eye line on
+turned faces, see Landmarker.fit).
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ class MTDetector:
         if not frames:
             return []
         raw = self.raw_many(frames)
-        return [[box_from_five_points(tuple(b[:4]), p, b[4], WIDTH_RATIO, DOWN_SHIFT)
+        return [[box_from_five_points(tuple(b[:4]), p, b[4], WIDTH_RATIO, DOWN_SHIFT,
+                                      refit=False)
                  for b, p in zip(boxes, points)] for boxes, points in raw]
 
     def raw_many(self, frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -41,6 +41,7 @@ class Box:
     bottom: float
     score: float = 1.0
     roll: float = 0.0     # in-plane rotation (degrees, image y down) where the detector knows it
+    refit: bool = True    # may the landmark fit correct the roll from its own eye line
 
     @property
     def area(self) -> float:
@@ -119,7 +120,8 @@ def make_detector(name: str):
 
 
 def box_from_five_points(box: tuple[float, float, float, float], points: np.ndarray,
-                         score: float, width_ratio: float, down_shift: float) -> Box:
+                         score: float, width_ratio: float, down_shift: float,
+                         refit: bool = True) -> Box:
     """A detector box with five points (eyes, nose, mouth corners) -> a HOG-geometry Box.
 
     The box is scaled to `width_ratio` x its width, moved `down_shift` widths down, made
@@ -131,7 +133,7 @@ def box_from_five_points(box: tuple[float, float, float, float], points: np.ndar
     eye = np.asarray(points[1], np.float64) - np.asarray(points[0], np.float64)
     roll = float(np.degrees(np.arctan2(eye[1], eye[0])))
     half = width / 2
-    return Box(cx - half, cy - half, cx + half, cy + half, float(score), roll)
+    return Box(cx - half, cy - half, cx + half, cy + half, float(score), roll, refit)
 
 
 #: below this roll (degrees) the predictor is used as is; above, the face is turned upright
@@ -149,14 +151,17 @@ class Landmarker:
 
         Two passes: when the fitted eye line says the face is rolled by more than ROLL_MIN
         beyond what the box said (detectors without eye points say 0; YuNet's can miss a head
-        tilted ~40 degrees), the face is fitted again upright at the eye line's roll. On the
-        two-person tilt clip this halved the flip-consistency error (bench/landmarks.py).
+        tilted ~40 degrees), the face is fitted again upright at the eye line's roll. With
+        yunet's boxes this lowered the flip-consistency error (frontal 5.1% -> 2.8%, turned
+        30-60 degrees 13.1% -> 8.3%); MT's rolls are better than the fit's eye line on turned
+        faces (second pass: 3.2% -> 4.2% at 15-30 degrees), so its boxes say `refit=False`
+        (bench/landmarks.py, bench/RESULTS.md).
         """
         gray = to_gray(img)
         points = self._upright_fit(gray, box)
         eyes = points[42:48].mean(0) - points[36:42].mean(0)
         roll = float(np.degrees(np.arctan2(eyes[1], eyes[0])))
-        if abs(roll - box.roll) < ROLL_MIN:
+        if not box.refit or abs(roll - box.roll) < ROLL_MIN:
             return points
         return self._upright_fit(gray, replace(box, roll=roll))
 
