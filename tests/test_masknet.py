@@ -295,6 +295,29 @@ def test_stopped_training_resumes_where_it_was(src_data, tmp_path):
     assert other.info["resumed_at"] == 0
 
 
+def test_a_checkpoint_of_the_torch_nn_version_starts_over(src_data, tmp_path):
+    """Its state.json (no format) with the same settings: training starts from step 0 instead
+    of mixing fresh optimizer state with a late step."""
+    import json
+
+    data = src_data.subset(np.arange(4))
+    kw = dict(steps=3, batch=2, channels=8, save_every=1)
+    ckpt = tmp_path / "masknet_training"
+    with pytest.raises(KeyboardInterrupt):
+        training.train(data, RES, "full", checkpoint_dir=ckpt, progress=_stop_at(2), **kw)
+    note = json.loads((ckpt / "state.json").read_text())
+    assert note["step"] == 2
+    (ckpt / "state.json").write_text(json.dumps({"step": 2, "settings": note["settings"]}))
+    assert training.train(data, RES, "full", checkpoint_dir=ckpt, **kw).info["resumed_at"] == 0
+
+
+def _stop_at(n: int):
+    def progress(step, loss):
+        if step == n:
+            raise KeyboardInterrupt
+    return progress
+
+
 def json_step(folder) -> int:
     import json
 

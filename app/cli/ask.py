@@ -181,5 +181,5 @@ def ask_one_device(spec: str | None, engine: str, say: bool = True) -> tuple[str
     choice = choose(ask_device_spec(spec, engine), engine)
     dev = choice.devices[0]
     if say:
-        print(f"device: {dev.name} ({choice.reason})")
+        print(f"device: {dev.name} ({choice.reason})", flush=True)  # before a fork can copy it
     return choice.engine, (dev.torch_device or None) if choice.engine == "torch" else dev.index
