@@ -162,6 +162,20 @@ class PReLU(Module):
         return F.prelu(x, self.p(P, "weight"))
 
 
+class GroupNorm(Module):
+    """GroupNorm over `groups` groups of `ch` channels, learnt per-channel `weight` (init 1) and
+    `bias` (init 0): torch.nn.GroupNorm's parameters, names and formula."""
+
+    def __init__(self, groups: int, ch: int, eps: float = 1e-5):
+        self.groups, self.ch, self.eps = groups, ch, eps
+
+    def own_params(self) -> dict[str, ParamSpec]:
+        return {"weight": ParamSpec((self.ch,), "ones"), "bias": ParamSpec((self.ch,), "zeros")}
+
+    def __call__(self, F, P, x):
+        return F.group_norm(x, self.groups, self.p(P, "weight"), self.p(P, "bias"), self.eps)
+
+
 class MaxPool(Module):
     """k x k max pooling (stride default k); `ceil` keeps a last partial window (Caffe's)."""
 

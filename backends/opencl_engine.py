@@ -225,8 +225,15 @@ class OpenCLEngine(Engine):
             scale = (o.clipnorm / (norm + 1e-6)).minimum(1.0)
             grads = [g * scale for g in grads]
         lr: Any = o.lr
+        if o.decay:                      # optim.one_cycle as tensor ops (the step is a tensor)
+            s = t_new - 1
+            rise = 0.04 + 0.48 * (1 - (s * (math.pi / max(1, o.warmup))).cos())
+            u = ((s - o.warmup) * (1 / max(1, o.decay - o.warmup))).minimum(1.0)
+            fall = 1e-4 + (1 - 1e-4) / 2 * (1 + (u * math.pi).cos())
+            lr = (s < o.warmup).where(rise, fall) * o.lr
         if o.lr_cos:
-            lr = (((t_new - 1) * (2 * math.pi / o.lr_cos)).cos() + 1.0) * (o.lr / 2)
+            wave = ((t_new - 1) * (2 * math.pi / o.lr_cos)).cos() + 1.0
+            lr = wave * (o.lr / 2) if not o.decay else lr * wave * 0.5
         for i, (n, g) in enumerate(zip(names, grads)):
             p, st = self.params[n], self._state[f"{o.name}/{n}"]
             g = g.reshape(p.shape)

@@ -195,7 +195,8 @@ class Ops:
 
     def bce_with_logits(self, logits, label: float):
         """Mean sigmoid cross-entropy of `logits` against a constant 0 or 1 label (TF's
-        sigmoid_cross_entropy_with_logits, the GAN and true-face losses of DeepFaceLab 2.0)."""
+        sigmoid_cross_entropy_with_logits, the GAN and true-face losses of DeepFaceLab 2.0), or
+        against a tensor of labels in 0..1 shaped like `logits` (the mask network's)."""
         return self.mean(self.softplus(logits) - logits * label)
 
     def mse(self, a, b):

@@ -16,6 +16,10 @@ Every optimizer also takes DeepFaceLab 2.0's two schedule knobs (used by SAEHD's
   the masks an uninterrupted one would.
 - `lr_cos` > 0: the step size follows (cos(2 pi (t - 1) / lr_cos) + 1) / 2 (t: this update's step,
   from 1), DFL's cosine wave of period `lr_cos` updates.
+
+and a one-cycle schedule (the mask network's): `decay` > 0 makes the step size rise over the first
+`warmup` updates from 4% of `lr` to `lr` (half a cosine), then fall by a cosine to 1e-4 `lr` at
+update `decay`, and stay there. A function of the update number only, so a resumed run follows it.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class Adam:
     clipnorm: float = 0.0
     lr_dropout: float = 1.0
     lr_cos: int = 0
+    warmup: int = 0
+    decay: int = 0
     kind: str = field(default="adam", init=False)
 
 
@@ -56,6 +62,8 @@ class RMSprop:
     clipnorm: float = 0.0
     lr_dropout: float = 1.0
     lr_cos: int = 0
+    warmup: int = 0
+    decay: int = 0
     kind: str = field(default="rmsprop", init=False)
 
 
@@ -74,6 +82,8 @@ class AdaBelief:
     clipnorm: float = 0.0
     lr_dropout: float = 1.0
     lr_cos: int = 0
+    warmup: int = 0
+    decay: int = 0
     kind: str = field(default="adabelief", init=False)
 
 
@@ -82,9 +92,18 @@ Optimizer = Adam | RMSprop | AdaBelief
 
 def lr_at(o: Optimizer, t: int) -> float:
     """The step size of update number `t` (from 1) under `o.lr_cos`."""
+    lr = o.lr * one_cycle(o, t - 1) if o.decay else o.lr
     if not o.lr_cos:
-        return o.lr
-    return o.lr * (math.cos((t - 1) * 2 * math.pi / o.lr_cos) + 1.0) / 2.0
+        return lr
+    return lr * (math.cos((t - 1) * 2 * math.pi / o.lr_cos) + 1.0) / 2.0
+
+
+def one_cycle(o: Optimizer, s: float) -> float:
+    """The one-cycle factor (module docstring) after `s` updates (from 0)."""
+    if s < o.warmup:
+        return 0.04 + 0.96 * (1 - math.cos(math.pi * s / o.warmup)) / 2
+    u = min(1.0, (s - o.warmup) / max(1, o.decay - o.warmup))
+    return 1e-4 + (1 - 1e-4) * (1 + math.cos(math.pi * u)) / 2
 
 
 def slots(o: Optimizer) -> tuple[str, ...]:

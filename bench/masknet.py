@@ -1,7 +1,8 @@
 """The mask network (merge's FAN mask modes): training ms/step, inference ms/face, and how it
 does on held-out faces after a given number of steps. Prints figures; asserts nothing.
 
-    python bench/masknet.py [--resolution 128] [--steps 300] [--batch 8]
+    python bench/masknet.py [--resolution 128] [--steps 300] [--batch 8] [--engine torch|opencl]
+                            [--device cpu]
 
 Faces: the repo's sample src faces plus every other dst face; measured on the other dst faces.
 """
@@ -24,7 +25,10 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=128)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--engine", default="torch", help="torch or opencl")
+    ap.add_argument("--device", default=None, help="torch device (cpu, cuda:0) or OpenCL index")
     args = ap.parse_args()
+    device = int(args.device) if args.device and args.device.isdigit() else args.device
 
     import torch
 
@@ -44,7 +48,8 @@ def main() -> None:
         training.make_batch(train, args.batch, rng)
     batch_ms = (time.perf_counter() - t) / 20 * 1000
     t = time.perf_counter()
-    model = training.train(train, res, "full", args.steps, batch=args.batch)
+    kw = {"engine": args.engine, "device": device} if args.engine != "torch" or device else {}
+    model = training.train(train, res, "full", args.steps, batch=args.batch, **kw)
     step_ms = (time.perf_counter() - t) / args.steps * 1000
     faces = np.random.default_rng(1).random((16, res, res, 3), np.float32)
     model.predict(faces[:2])
@@ -52,7 +57,8 @@ def main() -> None:
     model.predict(faces)
     infer_ms = (time.perf_counter() - t) / 16 * 1000
     report = training.evaluate(model, dst.subset(held), variants=3)
-    print(f"mask network {res} px, batch {args.batch}, torch threads {torch.get_num_threads()}")
+    print(f"mask network {res} px, batch {args.batch}, torch threads {torch.get_num_threads()}, "
+          f"{getattr(model, 'engine', None) or 'torch.nn'}")
     print(f"batch making: {batch_ms:.1f} ms/batch")
     print(f"training: {step_ms:.1f} ms/step (incl. batch making), {args.steps} steps")
     print(f"inference: {infer_ms:.1f} ms/face")

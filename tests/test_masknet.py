@@ -8,6 +8,7 @@ not see (with made-up obstructions) and on a dst frame with a real object pasted
 
 from __future__ import annotations
 
+import json
 
 import cv2
 import numpy as np
@@ -97,7 +98,8 @@ def test_occlude_changes_the_image_only_where_it_removes_the_mask(src_data):
 # ------------------------------------------------------------------ the network and its files
 
 def test_predict_takes_any_size_and_files_round_trip(tmp_path):
-    model = masknet.MaskNet(masknet.build(8), 64, "half", 8, 4, {"steps": 0})
+    net, eng = masknet.build(8)
+    model = masknet.MaskNet(net, 64, "half", 8, 4, {"steps": 0}, eng)
     faces = np.random.default_rng(0).random((3, 100, 100, 3), np.float32)
     out = model.predict(faces)
     assert out.shape == (3, 100, 100) and out.min() >= 0 and out.max() <= 1
@@ -109,7 +111,8 @@ def test_predict_takes_any_size_and_files_round_trip(tmp_path):
 
 
 def test_damaged_network_file_is_a_user_error_naming_it(tmp_path):
-    masknet.MaskNet(masknet.build(8), 64, "full", 8, 4).save(tmp_path)
+    net, eng = masknet.build(8)
+    masknet.MaskNet(net, 64, "full", 8, 4, {}, eng).save(tmp_path)
     (tmp_path / masknet.WEIGHTS_NAME).write_bytes(b"not safetensors")
     with pytest.raises(UserError, match="delete masknet.safetensors") as e:
         masknet.load(tmp_path)
@@ -266,7 +269,7 @@ def test_merge_run_with_a_fan_mode_and_without_the_network(tmp_path, trained):
 def test_stopped_training_resumes_where_it_was(src_data, tmp_path):
     """A run stopped after step 4 goes on from its checkpoint and ends with the weights an
     unbroken run gets; other settings start over."""
-    import torch
+    from backends.checkpoint import load_state
 
     data = src_data.subset(np.arange(6))
     kw = dict(steps=6, batch=2, channels=8, save_every=2)
@@ -282,8 +285,12 @@ def test_stopped_training_resumes_where_it_was(src_data, tmp_path):
     assert json_step(ckpt) == 4
     resumed = training.train(data, RES, "full", checkpoint_dir=ckpt, **kw)
     assert resumed.info["resumed_at"] == 4
-    for (k, a), b in zip(whole.net.state_dict().items(), resumed.net.state_dict().values()):
-        assert torch.allclose(a, b, atol=1e-6), k
+    whole.save(tmp_path / "whole")
+    resumed.save(tmp_path / "resumed")
+    a, b = (load_state(tmp_path / d / masknet.WEIGHTS_NAME)[0] for d in ("whole", "resumed"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert np.allclose(a[k], b[k], atol=1e-6), k
     other = training.train(data, RES, "full", checkpoint_dir=ckpt, **dict(kw, batch=3))
     assert other.info["resumed_at"] == 0
 
@@ -292,3 +299,57 @@ def json_step(folder) -> int:
     import json
 
     return json.loads((folder / "state.json").read_text())["step"]
+
+
+# ------------------------------------------------------------------ engines and older files
+
+@pytest.mark.parametrize("engine, device", [("torch", "cpu"), ("opencl", None)])
+def test_trains_on_either_engine_and_the_chosen_device(engine, device, src_data, tmp_path):
+    """The network is written on the engine layer API: a few steps on torch (on the device
+    chosen) or on OpenCL (PoCL here) bring its masks closer to the faces' masks, and the saved
+    file loads on torch with the same masks out."""
+    if engine == "opencl":
+        from backends.devices import list_opencl
+        if not any(d.usable for d in list_opencl()):
+            pytest.skip("no usable OpenCL device (install pocl-opencl-icd)")
+    data = training.load_faces([SRC], 32, "full")
+    faces, masks = data.images[:6].astype(np.float32) / 255, data.masks[:6] / 255
+
+    def error(steps: int):
+        model = training.train(data, 32, "full", steps=steps, batch=4, channels=4, lr=1e-2,
+                               engine=engine, device=device)
+        return model, float(np.abs(model.predict(faces) - masks).mean())
+
+    _, before = error(0)
+    model, after = error(10)
+    assert model.engine.name == engine and model.info["engine"] == engine
+    if device is not None:
+        assert str(model.engine.device) == device
+    assert after < 0.9 * before, (before, after)
+    model.save(tmp_path)
+    again = masknet.load(tmp_path, "torch", "cpu")
+    assert np.abs(again.predict(faces) - model.predict(faces)).max() < 0.02
+
+
+def test_files_of_the_torch_nn_version_load_with_the_same_masks():
+    """tests/media/masknet_torchnn was saved by the torch.nn network (before the layer API),
+    with its masks of two faces: the same parameter names, the same masks (bf16 on a CPU that
+    has it: within 0.01)."""
+    from backends.checkpoint import load_state
+
+    folder = MEDIA / "masknet_torchnn"
+    expected = load_state(folder / "expected.safetensors")[0]
+    model = masknet.load(folder, "torch", "cpu")
+    assert (model.resolution, model.channels) == (32, 4)
+    assert np.abs(model.predict(expected["faces"]) - expected["masks"]).max() < 0.01
+
+
+def test_a_file_of_another_shape_says_to_retrain(tmp_path):
+    import shutil
+
+    shutil.copytree(MEDIA / "masknet_torchnn", tmp_path, dirs_exist_ok=True)
+    info = json.loads((tmp_path / masknet.INFO_NAME).read_text())
+    (tmp_path / masknet.INFO_NAME).write_text(json.dumps(dict(info, channels=8)))
+    with pytest.raises(UserError, match="does not match.*mask train") as e:
+        masknet.load(tmp_path)
+    assert str(tmp_path) in str(e.value) and len(str(e.value).splitlines()) == 1

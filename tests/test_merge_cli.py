@@ -109,11 +109,14 @@ def test_fan_mask_mode_answer_goes_on_to_the_next_question(ws):
 def test_mask_train_command(ws):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     base = [sys.executable, "-m", "app", "--workspace", str(ws), "mask", "train"]
-    r = subprocess.run(base + ["--steps", "3", "--resolution", "64", "--sides", "dst"],
+    r = subprocess.run(base + ["--steps", "3", "--resolution", "64", "--sides", "dst",
+                               "--engine", "torch", "--device", "cpu"],
                        capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert r.returncode == 0, r.stderr
+    assert "(CPU requested)" in r.stdout, r.stdout
     info = json.loads((ws / "model" / "masknet.json").read_text())
     assert info["resolution"] == 64 and info["steps"] == 3 and "iou_clean" in info
+    assert info["engine"] == "torch"
     assert not (ws / "model" / "masknet_training").exists()  # the finished run's checkpoint
     r = subprocess.run(base + ["--resolution", "100"], capture_output=True, text=True, env=env,
                        cwd=REPO, timeout=300)

@@ -119,3 +119,17 @@ def test_lr_dropout_moves_a_share_of_the_weights_and_resumes_exactly(name, tmp_p
     again.load(tmp_path / "m.safetensors")
     again.train_step(lf)({})
     np.testing.assert_array_equal(again.to_numpy(again.params["w"]), want)
+
+
+def test_one_cycle_schedule_warms_up_then_decays():
+    """`warmup`/`decay` (the mask network's schedule): 4% of lr at the first update, lr after
+    the warm-up, a cosine down to 1e-4 lr at update `decay`, and no lower after it."""
+    from backends.optim import Adam, lr_at
+
+    o = Adam(lr=1.0, warmup=10, decay=100)
+    rates = [lr_at(o, t) for t in range(1, 121)]
+    assert rates[0] == pytest.approx(0.04) and rates[10] == pytest.approx(1.0)
+    assert all(a < b for a, b in zip(rates[:10], rates[1:11]))       # rising
+    assert all(a > b for a, b in zip(rates[10:99], rates[11:100]))   # falling
+    assert rates[100] == pytest.approx(1e-4) and min(rates) == pytest.approx(1e-4)
+    assert lr_at(Adam(lr=1.0), 50) == 1.0                            # off by default

@@ -170,3 +170,16 @@ def ask_device_spec(spec: str | None, engine: str, input_fn: Callable[[str], str
     return ask("Which GPU idx to choose? (best: most memory; all or a list such as "
                f"{idxs[0]},{idxs[1]}: one training process each)", "best", parse,
                input_fn=input_fn)
+
+
+def ask_one_device(spec: str | None, engine: str, say: bool = True) -> tuple[str, object]:
+    """(engine, device) for a run on one device (merge, the mask network): the GPU idx question
+    where it applies, else `spec` (or FACESTUDIO_DEVICE, or the best device); "all" takes the
+    first. The device is a torch device string for torch, an OpenCL device index for opencl."""
+    from backends.devices import choose
+
+    choice = choose(ask_device_spec(spec, engine), engine)
+    dev = choice.devices[0]
+    if say:
+        print(f"device: {dev.name} ({choice.reason})")
+    return choice.engine, (dev.torch_device or None) if choice.engine == "torch" else dev.index

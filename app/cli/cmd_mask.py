@@ -10,6 +10,7 @@ and the mask network learns from them (faces with polygons count 4x).
 from __future__ import annotations
 
 from app.faceset.face_types import FACE_TYPES
+from backends import ENGINES
 
 
 def register(sub) -> None:
@@ -35,6 +36,10 @@ def register(sub) -> None:
     train.add_argument("--sides", default="src,dst",
                        help="which aligned face sets to learn from (default src,dst)")
     train.add_argument("--model-dir", help="where to store it (default: workspace/model)")
+    train.add_argument("--engine", choices=ENGINES, default="torch",
+                       help="torch (CUDA/ROCm/XPU/MPS/CPU) or opencl (any OpenCL device)")
+    train.add_argument("--device", help="GPU idx, best or cpu (default: best; env "
+                                        "FACESTUDIO_DEVICE)")
     train.set_defaults(run=run_train)
     for action, text in (("apply", "write the trained mask network's masks into the face files "
                                    "(training and the dst mask mode then use them)"),
@@ -68,6 +73,7 @@ def run_edit(args) -> int:
 def run_train(args) -> int:
     from pathlib import Path
 
+    from app.cli.ask import ask_one_device
     from app.errors import UserError
     from app.masknet.training import train_masknet
     from app.workspace import SIDES, Workspace
@@ -80,7 +86,8 @@ def run_train(args) -> int:
     if args.steps < 1:
         raise UserError("--steps must be at least 1")
     face_type = args.face_type or _model_face_type(model_dir)
-    train_masknet(ws, model_dir, face_type, args.resolution, args.steps, sides)
+    engine, device = ask_one_device(args.device, args.engine)
+    train_masknet(ws, model_dir, face_type, args.resolution, args.steps, sides, engine, device)
     print(f"saved the mask network ({face_type} face, {args.resolution} px) in {model_dir}")
     return 0
 

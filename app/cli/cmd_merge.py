@@ -6,7 +6,7 @@ then runs app.merge. Heavy imports happen inside run() so start-up stays fast.
 
 from __future__ import annotations
 
-from app.cli.ask import ask_choice, ask_device_spec
+from app.cli.ask import ask_choice, ask_one_device
 from app.cli.choices import numbered
 from app.cli.option_table import add_flags, ask_table, given_values
 from app.merge.options import MERGE_OPTIONS
@@ -89,14 +89,7 @@ def choose_device(args) -> tuple[str, object]:
         raise UserError("--graph runs with --engine onnx or openvino", args.graph)
     if args.test_predictor and args.device is None:
         return args.engine, None  # no model: nothing runs on a device
-    from backends.devices import choose
-
-    spec = ask_device_spec(args.device, args.engine)
-    choice = choose(spec, args.engine)
-    dev = choice.devices[0]  # merge runs on one device ("all" takes the first)
-    if not args.test_predictor:
-        print(f"device: {dev.name} ({choice.reason})")
-    return choice.engine, (dev.torch_device or None) if choice.engine == "torch" else dev.index
+    return ask_one_device(args.device, args.engine, say=not args.test_predictor)
 
 
 #: count flags and their least value: 0 faces per batch used to be a traceback, -1 merged

@@ -1,56 +1,49 @@
-"""Resumable mask-network training: weights, Adam's moments and the step, saved every few
-hundred steps into `model/masknet_training/` (safetensors + JSON, atomic), so a stopped
-`mask train` goes on where it was instead of starting over. Batches are a function of (seed,
-step), so a resumed run trains on exactly the batches an unbroken one would."""
+"""Resumable mask-network training: the engine's whole state (weights, Adam's moments and its
+step, engine-neutral names) saved every few hundred steps into `model/masknet_training/` by the
+face models' checkpoint code (safetensors, atomic) with a JSON note of the settings, so a
+stopped `mask train` goes on where it was instead of starting over, on either engine. Batches
+are a function of (seed, step), so a resumed run trains on exactly the batches an unbroken one
+would."""
 
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
-from app.fileio import atomic_path, atomic_write_text
+from app.fileio import atomic_write_text
 
 FOLDER = "masknet_training"
-WEIGHTS, OPTIMIZER, STATE = "weights.safetensors", "adam.safetensors", "state.json"
+STATE_FILE, STATE = "state.safetensors", "state.json"
+#: 2: the engine's state in one file (1, the torch.nn version's files, starts over)
+FORMAT = 2
 
 
-def save(folder: Path, net, opt, step: int, settings: dict) -> None:
+def save(folder: Path, engine: Any, step: int, settings: dict) -> None:
     """Store the training state after `step` steps (state.json last: it marks a whole save)."""
-    from safetensors.torch import save_file
-
     folder.mkdir(parents=True, exist_ok=True)
-    weights = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
-    moments = {f"{i}.{name}": t.detach().reshape(-1).contiguous() if name == "step" else
-               t.detach().contiguous()
-               for i, st in opt.state_dict()["state"].items() for name, t in st.items()}
-    with atomic_path(folder / WEIGHTS) as tmp:
-        save_file(weights, str(tmp))
-    with atomic_path(folder / OPTIMIZER) as tmp:
-        save_file(moments, str(tmp))
-    atomic_write_text(folder / STATE, json.dumps({"step": step, "settings": settings}, indent=1))
+    engine.save(folder / STATE_FILE, {"net": "masknet", "step": step})
+    atomic_write_text(folder / STATE, json.dumps({"format": FORMAT, "step": step,
+                                                  "settings": settings}, indent=1))
 
 
-def load(folder: Path, net, opt, settings: dict) -> int:
-    """Restore a saved state made with the same `settings`; returns its step (0 when there is
-    none, it was made with other settings, or it cannot be read: training then starts over)."""
-    from safetensors.torch import load_file
-
+def load(folder: Path, engine: Any, settings: dict) -> int:
+    """Restore a saved state made with the same `settings` into `engine` (its optimizer set);
+    returns its step (0 when there is none, it was made with other settings or by the torch.nn
+    version, or it cannot be read: training then starts over from a fresh init)."""
     try:
         state = json.loads((folder / STATE).read_text("utf-8"))
-        if state.get("settings") != settings:
+        if state.get("format") != FORMAT or state.get("settings") != settings:
             return 0
-        net.load_state_dict(load_file(str(folder / WEIGHTS)))
-        moments = load_file(str(folder / OPTIMIZER))
-        sd = opt.state_dict()
-        restored: dict = {}
-        for key, t in moments.items():
-            i, name = key.split(".", 1)
-            restored.setdefault(int(i), {})[name] = t.reshape(()) if name == "step" else t
-        sd["state"] = restored
-        opt.load_state_dict(sd)
+        kept = engine.state_dict()
+        try:
+            engine.load(folder / STATE_FILE)
+        except Exception:  # damaged: put the fresh init back
+            engine.load_state_dict(kept)
+            return 0
         return int(state["step"])
-    except Exception:  # missing, damaged or foreign: start over (the weights are re-initialised)
+    except Exception:  # missing or unreadable note: start over
         return 0
 
 

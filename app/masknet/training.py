@@ -9,11 +9,10 @@ with made-up obstructions: the hull cannot leave them out, the network should.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -118,69 +117,59 @@ def make_batch(data: MaskData, size: int, rng: np.random.Generator) -> tuple[np.
     return np.ascontiguousarray(x), np.ascontiguousarray(y)
 
 
-def _loss(logits, target):
+def _loss(F, logits, target):
     """Per-pixel cross-entropy plus soft Dice (which keeps small faces from being ignored)."""
-    import torch
-
-    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
-    p = torch.sigmoid(logits)
-    inter = (p * target).sum((1, 2, 3))
-    dice = 1 - (2 * inter + 1) / (p.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)
-    return bce + dice.mean()
+    bce = F.bce_with_logits(logits, target)
+    p = F.sigmoid(logits)
+    inter = F.sum(p * target, (1, 2, 3))
+    dice = 1 - (inter * 2 + 1) / (F.sum(p, (1, 2, 3)) + F.sum(target, (1, 2, 3)) + 1)
+    return bce + F.mean(dice)
 
 
-def lr_at(step: int, steps: int, peak: float) -> float:
-    """Learning rate at `step`: a short warm-up to `peak`, then cosine decay (one cycle)."""
-    warm = max(1, steps // 10)
-    if step < warm:
-        return peak * (0.04 + 0.96 * (1 - math.cos(math.pi * step / warm)) / 2)
-    t = (step - warm) / max(1, steps - warm)
-    return peak * (1e-4 + (1 - 1e-4) * (1 + math.cos(math.pi * t)) / 2)
+def optimizer(steps: int, lr: float):
+    """Adam (torch's defaults) with a short warm-up to `lr`, then cosine decay over the run
+    (one cycle, backends.optim)."""
+    from backends.optim import Adam
+
+    return Adam(lr=lr, beta1=0.9, beta2=0.999, eps=1e-8, warmup=max(1, steps // 10),
+                decay=steps)
 
 
 def train(data: MaskData, resolution: int, face_type: str, steps: int = 1500, batch: int = 8,
           channels: int = 16, lr: float = 1e-3, seed: int = 0,
           progress: Callable[[int, float], None] | None = None,
-          checkpoint_dir: Path | None = None, save_every: int = 200) -> MaskNet:
-    """Train a mask network on `data` (faces at `resolution`, a multiple of 32).
+          checkpoint_dir: Path | None = None, save_every: int = 200, engine: str = "torch",
+          device: Any = None) -> MaskNet:
+    """Train a mask network on `data` (faces at `resolution`, a multiple of 32) on `engine`
+    ("torch" or "opencl") and `device` (None: the system's choice).
 
     With `checkpoint_dir` the state is saved every `save_every` steps and a run with the same
     settings resumes from it; batch `i` depends only on (seed, i), so the result is the same.
     """
-    import torch
-
     from app.masknet import checkpoint
 
     if len(data) < 2:
         raise UserError("the mask network needs at least 2 aligned faces to train on; extract "
                         "faces first (python -m app extract src|dst)")
-    torch.manual_seed(seed)
-    net = build(channels)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    net, eng = build(channels, 4, engine, device)
+    eng.set_optimizers([optimizer(steps, lr)])
     settings = {"resolution": resolution, "face_type": face_type, "steps": steps,
                 "batch": batch, "channels": channels, "lr": lr, "seed": seed,
                 "faces": len(data), "labelled": int(data.labelled.sum())}
-    start = checkpoint.load(checkpoint_dir, net, opt, settings) if checkpoint_dir else 0
+    start = checkpoint.load(checkpoint_dir, eng, settings) if checkpoint_dir else 0
+    train_step = eng.train_step(lambda F, P, b: {"loss": _loss(F, net(F, P, b["x"]), b["y"])})
     started, loss_v = time.time(), float("nan")
-    net.train()
     for step in range(start, steps):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, steps, lr)
         x, y = make_batch(data, batch, np.random.default_rng([seed, step]))
-        loss = _loss(net(torch.from_numpy(x)), torch.from_numpy(y))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        loss_v = float(loss.detach())
+        loss_v = train_step({"x": x, "y": y})["loss"]
         if checkpoint_dir and (step + 1) % save_every == 0 and step + 1 < steps:
-            checkpoint.save(checkpoint_dir, net, opt, step + 1, settings)
+            checkpoint.save(checkpoint_dir, eng, step + 1, settings)
         if progress is not None:
             progress(step + 1, loss_v)
-    net.eval()
     info = {"steps": steps, "faces": len(data), "labelled_faces": int(data.labelled.sum()),
-            "final_loss": loss_v, "resumed_at": start,
+            "final_loss": loss_v, "resumed_at": start, "engine": eng.name,
             "train_seconds": round(time.time() - started, 1)}
-    return MaskNet(net, resolution, face_type, channels, 4, info)
+    return MaskNet(net, resolution, face_type, channels, 4, info, eng)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -226,8 +215,8 @@ def _mean(values: list) -> float:
 
 def train_from_facesets(folders: list[Path], model_dir: Path, resolution: int = 128,
                         face_type: str = "full", steps: int = 1500, holdout: float = 0.1,
-                        progress: Callable[[int, float], None] | None = None
-                        ) -> tuple[MaskNet, dict]:
+                        progress: Callable[[int, float], None] | None = None,
+                        engine: str = "torch", device: Any = None) -> tuple[MaskNet, dict]:
     """Train on the faces of `folders` (every 10th kept aside to measure), save into
     `model_dir` (resuming a stopped run from `model_dir/masknet_training/`); returns
     (network, report)."""
@@ -248,7 +237,7 @@ def train_from_facesets(folders: list[Path], model_dir: Path, resolution: int = 
 
     ckpt = Path(model_dir) / checkpoint.FOLDER
     model = train(data.subset(~held), resolution, face_type, steps, progress=progress,
-                  checkpoint_dir=ckpt)
+                  checkpoint_dir=ckpt, engine=engine, device=device)
     report = evaluate(model, data.subset(held))
     model.info.update(report)
     model.save(model_dir)
@@ -257,15 +246,16 @@ def train_from_facesets(folders: list[Path], model_dir: Path, resolution: int = 
 
 
 def train_masknet(ws, model_dir: Path, face_type: str = "full", resolution: int = 128,
-                  steps: int = 2000, sides: tuple[str, ...] = ("src", "dst")):
-    """Train the mask network on the workspace's aligned faces with a progress bar, save it,
-    print how it does on held-out faces; returns it."""
+                  steps: int = 2000, sides: tuple[str, ...] = ("src", "dst"),
+                  engine: str = "torch", device: Any = None):
+    """Train the mask network on the workspace's aligned faces with a progress bar on `engine`
+    and `device`, save it, print how it does on held-out faces; returns it."""
     from app.progress import step_bar
 
     folders = [ws.aligned_dir(side) for side in sides]
     with step_bar(steps, "training the mask network") as tick:
         model, report = train_from_facesets(folders, model_dir, resolution, face_type, steps,
-                                            progress=tick)
+                                            progress=tick, engine=engine, device=device)
     print(f"mask network on {report['held_out_faces']} held-out faces: IoU "
           f"{report['iou_clean']:.3f} clean; with made-up obstructions {report['iou_obstructed']:.3f}"
           f" (the landmark hull: {report['iou_obstructed_hull']:.3f}), "

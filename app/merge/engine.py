@@ -228,7 +228,7 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
     threads = inference_threads or default_inference_threads(predictor)
     run = _Run(out_dir, opts, stats, debug_dir, progress, workers, batch_size, window)
     pool = _make_pool(workers, opts, predictor.face_type)
-    executor = _make_executor(predictor, threads)
+    executor = _make_executor(predictor, threads, (upscaler, getattr(masker, "net", None)))
     try:
         prev = None
         for group in _chunks(todo, batch_size):
@@ -360,13 +360,15 @@ class _InlineExecutor:
         pass
 
 
-def _make_executor(predictor: Predictor, threads: int):
+def _make_executor(predictor: Predictor, threads: int, helpers: tuple = ()):
     """Inference threads for torch (and model-free predictors); the OpenCL engine (tinygrad)
-    runs in the main thread, as it was written for."""
-    eng = getattr(predictor, "engine", None)
-    threaded = getattr(eng, "threaded_inference", None)
-    if eng is not None and (threaded is None or not threaded()):  # unknown engine: main thread
-        return _InlineExecutor()
+    runs in the main thread, as it was written for, also where only a helper network (the
+    upscaler, the mask network: `helpers`) runs on it."""
+    for eng in [getattr(predictor, "engine", None)] + [getattr(h, "engine", None)
+                                                       for h in helpers]:
+        threaded = getattr(eng, "threaded_inference", None)
+        if eng is not None and (threaded is None or not threaded()):  # unknown: main thread
+            return _InlineExecutor()
     return ThreadPoolExecutor(max(1, threads), thread_name_prefix="merge-inference")
 
 

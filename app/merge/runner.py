@@ -51,16 +51,23 @@ def model_merge_defaults(predictor) -> dict:
     return dict(getattr(predictor, "merge_defaults", {}))
 
 
+def layer_engine(engine: str, device) -> tuple[str, object]:
+    """The engine and device the layer-API helper networks (upscaler, mask network) run on:
+    the merge's, or torch on the default device when the merge runs a graph engine (onnx,
+    openvino: they run exported graphs, not the layer API)."""
+    from backends import ENGINES
+
+    return (engine, device) if engine in ENGINES else ("torch", None)
+
+
 def load_upscaler(ws, model_dir: Path, out_size: int, steps: int, engine: str = "torch",
                   device=None):
     """The stored x2 upscaler, trained on data_src/aligned first if there is none (or its
     size does not fit this model), on the merge's engine and device (torch on the default
     device when the merge runs a graph engine)."""
     from app.merge import superres
-    from backends import ENGINES
 
-    if engine not in ENGINES:  # onnx / openvino run graphs, not the layer API
-        engine, device = "torch", None
+    engine, device = layer_engine(engine, device)
     model = superres.load(model_dir, engine, device)
     if model is not None and int(model.info.get("size", out_size)) == out_size:
         return model
@@ -77,9 +84,12 @@ def load_upscaler(ws, model_dir: Path, out_size: int, steps: int, engine: str = 
     return model
 
 
-def load_masker(ws, model_dir: Path, opts: MergeOptions, predictor, steps: int):
+def load_masker(ws, model_dir: Path, opts: MergeOptions, predictor, steps: int,
+                engine: str = "torch", device=None):
     """The FAN mask modes' masker: the stored mask network, trained first on data_src/aligned
-    and data_dst/aligned (at the model's face type) if there is none. None for other modes."""
+    and data_dst/aligned (at the model's face type) if there is none, on the merge's engine and
+    device (torch on the default device when the merge runs a graph engine). None for other
+    modes."""
     from app.merge.fan_masks import FanMasker
     from app.merge.options import FAN_MASK_MODES
     from app.masknet import net as masknet
@@ -87,11 +97,13 @@ def load_masker(ws, model_dir: Path, opts: MergeOptions, predictor, steps: int):
 
     if opts.mask_mode not in FAN_MASK_MODES:
         return None
-    model = masknet.load(model_dir)
+    engine, device = layer_engine(engine, device)
+    model = masknet.load(model_dir, engine, device)
     if model is None:
         print("the FAN mask modes need the mask network; training it once on your faces "
               "(python -m app mask train does this ahead, with more options)")
-        model = train_masknet(ws, model_dir, face_type=predictor.face_type, steps=steps)
+        model = train_masknet(ws, model_dir, face_type=predictor.face_type, steps=steps,
+                              engine=engine, device=device)
     return FanMasker(model, opts.mask_mode, predictor.resolution, predictor.face_type,
                      learned_mask=getattr(predictor, "learned_mask", True) is not False)
 
@@ -126,7 +138,7 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
     if opts.super_resolution:
         upscaler = load_upscaler(ws, mdir, 2 * predictor.resolution, superres_steps, engine,
                                  device)
-    masker = load_masker(ws, mdir, opts, predictor, masknet_steps)
+    masker = load_masker(ws, mdir, opts, predictor, masknet_steps, engine, device)
     debug_dir = ws.merged_debug_dir if opts.debug else None
     with tqdm(total=len(frames), desc="merging", unit="frame") as bar:
         return merge_frames(frames, faces, ws.merged_dir, predictor, opts, upscaler=upscaler,

@@ -151,8 +151,9 @@ class Trainer:
         self.engine.set_optimizer_offload(mode)
         if mode > 1 and getattr(self.engine, "device", None) is not None \
                 and getattr(self.engine.device, "type", "") == "cpu":
-            self.log(f"note: optimizer mode {mode} has no effect on the CPU (state is already "
-                     "in system memory); kept for GPU runs")
+            self.log(f"note: optimizer state placement (SAE's optimizer mode {mode}, SAEHD's "
+                     "models_opt_on_gpu off) has no effect on the CPU (state is already in "
+                     "system memory); kept for GPU runs")
         self._step = self.engine.train_step(self.model.loss_fn)
 
     def sample_feeder(self):
