@@ -25,17 +25,19 @@ def load_model(model_dir: Path, model_name: str | None, engine: str, device: str
         return ColorShiftPredictor(128, "full")
     from app.merge import engine_choice
     engine_choice.check(engine)
-    if engine in ("onnx", "openvino"):
-        from app.models.graph_predictor import load_graph_predictor
-        if not model_name and graph is None:
-            model_name = (available_models(model_dir) or [None])[0]
-        return load_graph_predictor(model_dir, model_name, engine, device, graph, parallel=True)
-    if not model_name:
+    graph_engine = engine in ("onnx", "openvino")
+    if not model_name and not (graph_engine and graph is not None):
         names = available_models(model_dir)
         if not names:
             raise UserError("no trained model found; train one first (python -m app train "
                             "MODEL)", model_dir)
         model_name = names[0]
+    if graph_engine:
+        from app.models.graph_predictor import load_graph_predictor
+        predictor = load_graph_predictor(model_dir, model_name, engine, device, graph,
+                                         parallel=True)
+        print(f"device: {predictor.session.device} ({engine})")
+        return predictor
     from app.models import load_predictor
     return load_predictor(model_dir, model_name, engine=engine, device=device)
 
