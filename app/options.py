@@ -42,7 +42,7 @@ class Option:
     key: str
     question: str
     default: Any                      # a value, or a function of the options chosen so far
-    kind: str = "int"                 # int | float | bool | choice
+    kind: str = "int"                 # int | float | bool | choice | text
     lo: float | None = None
     hi: float | None = None
     step: int = 1                     # ints must be a multiple of this (resolution: 16)
@@ -54,6 +54,8 @@ class Option:
     flag: str = ""                    # the CLI flag (default: --key with dashes)
     labels: Any = ()                  # names shown in the numbered list (default: choices)
     flag_help: str = ""               # the one line of --help (default: the help text)
+    parse: Any = None                 # kind "text": the typed text -> value (ValueError: bad)
+    skip: str = ""                    # what an empty answer means where the default is None
 
     def default_for(self, chosen: dict) -> Any:
         return self.default(chosen) if callable(self.default) else self.default
@@ -89,6 +91,8 @@ class Option:
     def check(self, value: Any, where: object = None) -> Any:
         """The value in its proper type, or a UserError saying what is allowed."""
         try:
+            if self.kind == "text":
+                return self.parse(value) if isinstance(value, str) and self.parse else value
             if self.kind == "bool":
                 if isinstance(value, str):
                     return parse_bool(value)

@@ -15,7 +15,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.video import FORMATS, assemble, cut, denoise_frames, extract_frames, probe  # noqa: E402
+from app.video.assemble import FORMATS, assemble  # noqa: E402
+
+from app.video.cut import cut
+
+from app.video.denoise import denoise_frames
+
+from app.video.ffmpeg import probe
+
+from app.video.frames import extract_frames
 
 
 def timed(label: str, frames: int, fn) -> None:

@@ -128,7 +128,7 @@ def test_cut_via_cli(ws):
     proc = app("video", "cut", "--from", "00:00:00.400", "--to", "00:00:01.200", "--bitrate",
                "10", workspace=ws)
     assert proc.returncode == 0, proc.stderr
-    from app.video import count_frames
+    from app.video.ffmpeg import count_frames
     assert abs(count_frames(ws / "data_dst_cut.mpg") - 20) <= 1
     assert (ws / "data_dst.mpg").stat().st_size == (MEDIA / "grid_m1.mpg").stat().st_size
 
@@ -147,7 +147,7 @@ def test_denoise_and_assemble_via_cli(ws):
     proc = app("video", "assemble", workspace=ws, ask=True, stdin="2\n8\n")  # avi, 8 MB/s
     assert proc.returncode == 0, proc.stderr
     from app import ALTERED_MEDIA_LABEL
-    from app.video import count_frames, probe
+    from app.video.ffmpeg import count_frames, probe
     info = probe(ws / "result.avi")
     assert info.fps == 25 and count_frames(ws / "result.avi") == 50
     assert info.audio_streams and info.tags["comment"] == ALTERED_MEDIA_LABEL

@@ -73,7 +73,7 @@ def same_face(a: bytes, b: bytes, where: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def src_frames(tmp_path_factory) -> Path:
-    from app.video import extract_frames
+    from app.video.frames import extract_frames
     out = tmp_path_factory.mktemp("frames") / "data_src"
     n = extract_frames(MEDIA / "grid_m1.mpg", out, ext="png", progress=False)
     assert n >= 60

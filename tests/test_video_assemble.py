@@ -9,7 +9,9 @@ import pytest
 
 from app import ALTERED_MEDIA_LABEL
 from app.errors import UserError
-from app.video import FORMATS, assemble, count_frames, extract_frames, list_frames, probe
+from app.video.assemble import FORMATS, assemble
+from app.video.ffmpeg import count_frames, probe
+from app.video.frames import extract_frames, list_frames
 from tests.video_decode import read_audio, read_frame_rgba
 
 MEDIA = Path(__file__).parent / "media"

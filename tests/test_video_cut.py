@@ -9,7 +9,8 @@ import pytest
 
 from app import ALTERED_MEDIA_LABEL
 from app.errors import UserError
-from app.video import count_frames, cut, ffmpeg_exe, probe
+from app.video.cut import cut
+from app.video.ffmpeg import count_frames, ffmpeg_exe, probe
 from tests.video_decode import read_audio
 
 MEDIA = Path(__file__).parent / "media"

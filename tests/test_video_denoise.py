@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from app.errors import UserError
-from app.video import denoise_frames, extract_frames, list_frames
+from app.video.denoise import denoise_frames
+from app.video.frames import extract_frames, list_frames
 
 MEDIA = Path(__file__).parent / "media"
 

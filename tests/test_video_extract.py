@@ -6,7 +6,8 @@ import cv2
 import pytest
 
 from app.errors import UserError
-from app.video import count_frames, extract_frames, list_frames, probe
+from app.video.ffmpeg import count_frames, probe
+from app.video.frames import extract_frames, list_frames
 
 MEDIA = Path(__file__).parent / "media"
 CODECS = sorted((MEDIA / "codecs").iterdir())

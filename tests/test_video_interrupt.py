@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app.video import ffmpeg_exe, list_frames
+from app.video.ffmpeg import ffmpeg_exe
+
+from app.video.frames import list_frames
 
 REPO = Path(__file__).resolve().parent.parent
 

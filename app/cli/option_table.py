@@ -38,6 +38,8 @@ def add_flags(parser: argparse.ArgumentParser, spec: tuple[Option, ...]) -> None
                 ).replace("%", "%%")
         if o.kind == "bool":
             kw["action"] = argparse.BooleanOptionalAction
+        elif o.kind == "text":
+            pass   # parsed by the option's `parse` when the step reads it (ask_option)
         elif o.kind == "choice" and callable(o.choices):
             kw["choices"], kw["metavar"] = Lazy(o.choice_names), "NAME"
             text += " (%(choices)s)"
@@ -53,17 +55,32 @@ def add_flags(parser: argparse.ArgumentParser, spec: tuple[Option, ...]) -> None
 def ask_option(o: Option, default: Any, given: Any = None) -> Any:
     """One option as a question; a flag's value (`given`) answers it, checked the same way."""
     q, help_text = question(o), o.help_text() or None
+    skip = o.skip or None
+    if o.kind == "text":
+        return ask(q, default, o.parse or str, help_text, _parsed_flag(o, given), skip=skip)
     if o.kind == "bool":
         return ask_bool(q, bool(default), help_text, given=given)
     if o.kind == "choice":
         return ask_choice(q, str(default), o.choice_names(), help_text, given=given)
     if o.kind == "float":
-        return ask_float(q, default, o.lo, o.hi, help_text, given=given)
+        return ask_float(q, default, o.lo, o.hi, help_text, given=given, skip=skip)
     if o.step > 1:
         def ok(v: int) -> bool:
             return (o.lo is None or v >= o.lo) and (o.hi is None or v <= o.hi) and v % o.step == 0
         return ask(q, default, int, help_text, given, valid=ok)
     return ask_int(q, default, o.lo, o.hi, help_text, given=given)
+
+
+def _parsed_flag(o: Option, given: Any) -> Any:
+    """A text flag's value through the parser its question uses; bad text is a UserError
+    naming the flag."""
+    if not isinstance(given, str) or o.parse is None:
+        return given
+    try:
+        return o.parse(given)
+    except ValueError as exc:
+        from app.errors import UserError
+        raise UserError(f"{o.flag_name()} {given!r}: {exc}") from None
 
 
 def ask_table(spec: tuple[Option, ...], given: dict, defaults: dict | None = None,
