@@ -132,11 +132,7 @@ def defaults(spec: tuple[Option, ...]) -> dict:
 def resolve(spec: tuple[Option, ...], given: dict, where: object = None) -> dict:
     """Validate `given` against `spec`, filling defaults in order (defaults may depend on the
     values chosen before them). Unknown keys are an error naming them."""
-    known = {o.key for o in spec}
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise UserError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
-                        where)
+    refuse_unknown(spec, given, where)
     out: dict = {}
     for o in spec:
         if not o.applies(out):
@@ -145,6 +141,17 @@ def resolve(spec: tuple[Option, ...], given: dict, where: object = None) -> dict
         out[o.key] = o.default_for(out) if value is None else o.check(value, where)
     refuse_inapplicable(spec, out, given, where)
     return out
+
+
+def refuse_unknown(spec: tuple[Option, ...], given: dict | None, where: object = None,
+                   of: str = "") -> None:
+    """A key of `given` that no option of `spec` has is a UserError naming it (and the known
+    ones): the one check every entry point (CLI flags, a new model, a resumed one) makes."""
+    known = {o.key for o in spec}
+    unknown = sorted(set(given or {}) - known)
+    if unknown:
+        raise UserError(f"unknown option(s) {', '.join(unknown)}{f' for {of}' if of else ''}; "
+                        f"known: {', '.join(sorted(known))}", where)
 
 
 def refuse_inapplicable(spec: tuple[Option, ...], chosen: dict, given: dict | None,

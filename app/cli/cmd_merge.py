@@ -51,7 +51,7 @@ def ask_options(args, defaults: dict | None = None):
     defaults = dict(defaults or {})
     clip = defaults.pop("clip_hborder_mask_per", None)
     answers = ask_table(MERGE_OPTIONS, given_values(args, MERGE_OPTIONS), defaults)
-    return MergeOptions(**answers, clip_hborder_mask_per=clip).validate()
+    return MergeOptions(**answers, clip_hborder_mask_per=clip)  # run_merge validates it
 
 
 HELP_ENGINE = ("torch: the training engine; opencl: tinygrad on an OpenCL device; onnx: ONNX "

@@ -96,17 +96,15 @@ def run(args) -> int:
 
 def _given(args, cls) -> dict:
     """The flags that answer questions; an unknown --option key is an error."""
-    from app.errors import UserError
-    from app.models.options import GENERAL, GENERAL_KEYS
+    from app.models.options import GENERAL
+    from app.options import refuse_unknown
 
     given = _parse_options(args.option)
     if args.batch_size is not None:
         given["batch_size"] = args.batch_size
     if args.target_iter is not None:
         given["target_iter"] = args.target_iter
-    unknown = set(given) - set(GENERAL_KEYS) - {o.key for o in cls.options_spec}
-    if unknown:
-        raise UserError(f"unknown option(s) {', '.join(sorted(unknown))} for {cls.name}")
+    refuse_unknown(GENERAL + tuple(cls.options_spec), given, of=cls.name)
     for o in GENERAL + tuple(cls.options_spec):   # a bad value before the device (and torch)
         if o.key in given:
             o.check(given[o.key])

@@ -207,9 +207,9 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
 
     `inference_threads` (None: `default_inference_threads`) run the model on parts of each batch
     at once; the next batch is read and cropped while the current one is predicted.
-    `masker` (app.merge.fan_masks.FanMasker) is required by the FAN mask modes.
+    `masker` (app.merge.fan_masks.FanMasker) is required by the FAN mask modes. `opts` must
+    be validated (`MergeOptions.validate`, as run_merge does: the step's one check).
     """
-    opts.validate()
     if opts.mask_mode in FAN_MASK_MODES and masker is None:
         raise UserError(f"mask mode {opts.mask_mode} needs the mask network; train it with "
                         "`python -m app mask train` (merge trains it when it is missing)")

@@ -118,7 +118,7 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
     app.merge.engine.default_inference_threads)."""
     from tqdm import tqdm
 
-    opts.validate()
+    opts.validate()  # the merge's one check of its options, for every caller (CLI and API)
     mdir = Path(model_dir) if model_dir else ws.model_dir
     frames = list_frames(ws.frames_dir("dst"))
     if not frames:

@@ -22,6 +22,7 @@ import numpy as np
 from app.errors import UserError
 from app.models import model_class
 from app.models.options import GENERAL, refuse_inapplicable, resolve
+from app.options import refuse_unknown
 from app.models.files import ModelFiles, foreign_model_files
 
 PREVIEW_FACES = 4
@@ -53,9 +54,7 @@ def merge_options(spec, saved: dict, given: dict | None, where: object) -> dict:
                             f"{value!r} was asked for; it cannot change after the first run. Keep "
                             "it, or train a new model in another model folder", where)
         out[o.key] = value
-    unknown = sorted(set(given or {}) - {o.key for o in spec})
-    if unknown:
-        raise UserError(f"unknown option(s) {', '.join(unknown)}", where)
+    refuse_unknown(spec, given, where)
     refuse_inapplicable(spec, out, given, where)
     return out
 
