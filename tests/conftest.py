@@ -11,3 +11,28 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def media() -> Path:
     return MEDIA
+
+
+def opencl_usable() -> bool:
+    from backends.devices import list_opencl
+    return any(d.usable for d in list_opencl())
+
+
+@pytest.fixture(params=[("torch", "cpu"), ("opencl", None)], ids=["torch", "opencl"])
+def engine_case(request) -> tuple[str, str | None]:
+    """(engine, device) for code written on the engine layer API: torch on the CPU, and the
+    OpenCL engine on the first usable device (PoCL here; skipped where there is none)."""
+    engine, device = request.param
+    if engine == "opencl" and not opencl_usable():
+        pytest.skip("no usable OpenCL device (install pocl-opencl-icd)")
+    return engine, device
+
+
+@pytest.fixture
+def fp32_engine(engine_case):
+    """An engine of `engine_case` computing in fp32 (op tests compare with torch's fp32)."""
+    from backends import get_engine
+
+    engine, device = engine_case
+    return get_engine(engine, device, precision="fp32") if engine == "torch" \
+        else get_engine(engine)

@@ -326,15 +326,11 @@ def json_step(folder) -> int:
 
 # ------------------------------------------------------------------ engines and older files
 
-@pytest.mark.parametrize("engine, device", [("torch", "cpu"), ("opencl", None)])
-def test_trains_on_either_engine_and_the_chosen_device(engine, device, src_data, tmp_path):
+def test_trains_on_either_engine_and_the_chosen_device(engine_case, src_data, tmp_path):
     """The network is written on the engine layer API: a few steps on torch (on the device
     chosen) or on OpenCL (PoCL here) bring its masks closer to the faces' masks, and the saved
     file loads on torch with the same masks out."""
-    if engine == "opencl":
-        from backends.devices import list_opencl
-        if not any(d.usable for d in list_opencl()):
-            pytest.skip("no usable OpenCL device (install pocl-opencl-icd)")
+    engine, device = engine_case
     data = training.load_faces([SRC], 32, "full")
     faces, masks = data.images[:6].astype(np.float32) / 255, data.masks[:6] / 255
 

@@ -2,23 +2,11 @@
 functions' results on the torch and the OpenCL engine, and their gradients train."""
 
 import numpy as np
-import pytest
 import torch
 
-from backends import get_engine
-from backends.devices import list_opencl
 
-ENGINES = ["torch", pytest.param("opencl", marks=pytest.mark.skipif(
-    not any(d.usable for d in list_opencl()), reason="no usable OpenCL device"))]
-
-
-def _engine(name):
-    return get_engine(name, "cpu", precision="fp32") if name == "torch" else get_engine(name)
-
-
-@pytest.mark.parametrize("name", ENGINES)
-def test_group_norm_and_bilinear_upsampling_match_torch(name):
-    eng = _engine(name)
+def test_group_norm_and_bilinear_upsampling_match_torch(fp32_engine):
+    eng = fp32_engine
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((2, 8, 5, 7)) * 3 + 1).astype(np.float32)
     w = rng.standard_normal(8).astype(np.float32)
@@ -38,8 +26,7 @@ def test_group_norm_and_bilinear_upsampling_match_torch(name):
     assert up.shape == (2, 8, 10, 14) and np.allclose(up, ref, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ENGINES)
-def test_group_norm_gradients_train_its_weights(name):
+def test_group_norm_gradients_train_its_weights(fp32_engine):
     """A GroupNorm'd conv learns a target: gradients flow through the op on both engines."""
     from backends import layers as L
     from backends.optim import Adam
@@ -47,7 +34,7 @@ def test_group_norm_gradients_train_its_weights(name):
     conv = L.Conv2D(3, 4, 3)
     specs = conv.specs()
     specs.update({"gn.weight": L.ParamSpec((4,), "ones"), "gn.bias": L.ParamSpec((4,), "zeros")})
-    eng = _engine(name)
+    eng = fp32_engine
     eng.init_params(specs, seed=1)
     eng.set_optimizers([Adam(lr=5e-2, beta1=0.9)])
     rng = np.random.default_rng(1)

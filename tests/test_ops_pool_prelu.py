@@ -2,23 +2,11 @@
 own functions' results on the torch and the OpenCL engine."""
 
 import numpy as np
-import pytest
 import torch
 
-from backends import get_engine
-from backends.devices import list_opencl
 
-ENGINES = ["torch", pytest.param("opencl", marks=pytest.mark.skipif(
-    not any(d.usable for d in list_opencl()), reason="no usable OpenCL device"))]
-
-
-def _engine(name):
-    return get_engine(name, "cpu", precision="fp32") if name == "torch" else get_engine(name)
-
-
-@pytest.mark.parametrize("name", ENGINES)
-def test_max_pool_and_prelu_match_torch(name):
-    eng = _engine(name)
+def test_max_pool_and_prelu_match_torch(fp32_engine):
+    eng = fp32_engine
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 11, 9)).astype(np.float32)  # odd sizes: ceil mode matters
     alpha = rng.random(3).astype(np.float32)

@@ -15,7 +15,7 @@ import app.extract
 import app.models
 from app.cli import cmd_extract, cmd_merge, cmd_train
 from app.cli.main import build_parser
-from app.merge.color import TRANSFERS, transfer_names
+from app.color_transfer import TRANSFERS, transfer_names
 from app.merge.modes import MERGE_MODES
 from app.registry import Registered
 from launchers import generate

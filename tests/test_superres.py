@@ -86,15 +86,11 @@ def test_too_few_faces_is_a_user_error():
         superres.train([np.zeros((64, 64, 3), np.float32)], steps=1)
 
 
-@pytest.mark.parametrize("engine, device", [("torch", "cpu"), ("opencl", None)])
-def test_trains_on_either_engine_and_the_chosen_device(engine, device, tmp_path):
+def test_trains_on_either_engine_and_the_chosen_device(engine_case, tmp_path):
     """The upscaler is written on the engine layer API: a few steps on torch (on the device
     chosen) or on OpenCL (PoCL here) lower its error on the faces, and the saved file loads on
     torch with the same faces out."""
-    if engine == "opencl":
-        from backends.devices import list_opencl
-        if not any(d.usable for d in list_opencl()):
-            pytest.skip("no usable OpenCL device (install pocl-opencl-icd)")
+    engine, device = engine_case
     faces = superres.load_src_faces(sorted(SRC.glob("*.jpg"))[:4], 32)
     hr = np.stack(faces)
     lr = np.stack([superres.downscale(f) for f in faces])
