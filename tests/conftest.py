@@ -18,7 +18,16 @@ def opencl_usable() -> bool:
     return any(d.usable for d in list_opencl())
 
 
-@pytest.fixture(params=[("torch", "cpu"), ("opencl", None)], ids=["torch", "opencl"])
+def engine_params(slow_opencl: bool = False) -> list:
+    """The `engine_case` params; `slow_opencl` marks the OpenCL one slow (where its first run
+    compiles kernels for minutes), for `@pytest.mark.parametrize("engine_case", ...,
+    indirect=True)`."""
+    return [pytest.param(("torch", "cpu"), id="torch"),
+            pytest.param(("opencl", None), id="opencl",
+                         marks=[pytest.mark.slow] if slow_opencl else [])]
+
+
+@pytest.fixture(params=engine_params())
 def engine_case(request) -> tuple[str, str | None]:
     """(engine, device) for code written on the engine layer API: torch on the CPU, and the
     OpenCL engine on the first usable device (PoCL here; skipped where there is none)."""

@@ -25,7 +25,7 @@ from app.merge.engine import crop_faces, merge_frames, predict_faces
 from app.merge.fan_masks import FanMasker
 from app.merge.options import MergeOptions
 from app.merge.predictors import ColorShiftPredictor
-from tests.conftest import MEDIA
+from tests.conftest import MEDIA, engine_params
 
 SRC = MEDIA / "merge" / "src_faces"
 DST = MEDIA / "merge" / "dst"
@@ -326,6 +326,8 @@ def json_step(folder) -> int:
 
 # ------------------------------------------------------------------ engines and older files
 
+# OpenCL: slow, its first run compiles the U-Net's kernels (~140-190 s on 2 cores; 9 s cached)
+@pytest.mark.parametrize("engine_case", engine_params(slow_opencl=True), indirect=True)
 def test_trains_on_either_engine_and_the_chosen_device(engine_case, src_data, tmp_path):
     """The network is written on the engine layer API: a few steps on torch (on the device
     chosen) or on OpenCL (PoCL here) bring its masks closer to the faces' masks, and the saved
