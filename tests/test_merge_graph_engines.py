@@ -148,12 +148,3 @@ def test_merge_calls_the_graph_from_several_threads_with_the_same_result(ws, eng
     got = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     assert np.abs(got[0] - want[0]).max() < 1e-4 and np.abs(got[1] - want[1]).max() < 1e-4
 
-
-def test_default_engine_follows_the_figures():
-    """bench/RESULTS.md "Merge engines": OpenVINO merged faster than torch on the CPU; a torch
-    GPU keeps torch. Only engines this build has are offered."""
-    from app.merge import engine_choice
-
-    assert engine_choice.default(torch_has_gpu=True) == "torch"
-    want = "openvino" if "openvino" in engine_choice.available() else "torch"
-    assert engine_choice.default(torch_has_gpu=False) == want

@@ -14,10 +14,9 @@ from app.errors import UserError
 ALL = ("torch", "opencl", "onnx", "openvino")
 _PACKAGE = {"torch": "torch", "opencl": "tinygrad", "onnx": "onnxruntime", "openvino": "openvino"}
 #: the engine merge takes when none is chosen, where this build has it (bench/RESULTS.md,
-#: "Merge engines"): on a machine where torch has no GPU, OpenVINO merged faster than torch on
-#: the CPU; where torch has a GPU (CUDA, ROCm, XPU, MPS), torch runs there
-PREFERRED_CPU = ("openvino", "torch")
-PREFERRED_GPU = ("torch",)
+#: "Merge engines"): on an idle CPU torch merged fastest (bf16: 1.4-1.6x OpenVINO, 1.65-1.8x ONNX
+#: Runtime; fp32: level with ONNX Runtime, 1.5-1.6x OpenVINO), and on a GPU it runs there
+PREFERRED = ("torch",)
 
 
 def available() -> list[str]:
@@ -25,14 +24,10 @@ def available() -> list[str]:
     return [e for e in ALL if importlib.util.find_spec(_PACKAGE[e]) is not None]
 
 
-def default(torch_has_gpu: bool | None = None) -> str:
-    """The first preferred engine this build has (`torch_has_gpu`: None asks torch)."""
-    if torch_has_gpu is None:
-        from backends.devices import list_torch_gpus
-        torch_has_gpu = bool(list_torch_gpus())
+def default() -> str:
+    """The first preferred engine this build has."""
     have = available()
-    order = PREFERRED_GPU if torch_has_gpu else PREFERRED_CPU
-    return next((e for e in order if e in have), "torch")
+    return next((e for e in PREFERRED if e in have), "torch")
 
 
 def check(name: str) -> str:
