@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.merge import color
+from app import color_transfer as color
 from tests.conftest import MEDIA
 
 
