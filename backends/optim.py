@@ -29,61 +29,50 @@ from dataclasses import dataclass, field
 
 
 @dataclass
-class Adam:
-    """Minimise the loss named `loss` over the parameters `params` (None = all).
-    DeepFaceLab's defaults: lr 5e-5, beta1 0.5, beta2 0.999. `clipnorm` > 0 clips the global
-    gradient norm of this optimizer's parameters."""
+class _Optimizer:
+    """What every optimizer takes: which loss it minimises over which parameters (None = all),
+    global-norm clipping (`clipnorm` > 0) and the schedule knobs of the module docstring."""
 
     name: str = "opt"
     loss: str = "loss"
     params: list[str] | None = None
+    clipnorm: float = 0.0
+    lr_dropout: float = 1.0
+    lr_cos: int = 0
+    warmup: int = 0
+    decay: int = 0
+
+
+@dataclass
+class Adam(_Optimizer):
+    """Adam; DeepFaceLab's defaults: lr 5e-5, beta1 0.5, beta2 0.999."""
+
     lr: float = 5e-5
     beta1: float = 0.5
     beta2: float = 0.999
     eps: float = 1e-7
-    clipnorm: float = 0.0
-    lr_dropout: float = 1.0
-    lr_cos: int = 0
-    warmup: int = 0
-    decay: int = 0
     kind: str = field(default="adam", init=False)
 
 
 @dataclass
-class RMSprop:
-    """RMSprop over `params` minimising the loss named `loss`; Keras defaults rho 0.9."""
+class RMSprop(_Optimizer):
+    """RMSprop; Keras defaults rho 0.9."""
 
-    name: str = "opt"
-    loss: str = "loss"
-    params: list[str] | None = None
     lr: float = 1e-3
     rho: float = 0.9
     eps: float = 1e-7
-    clipnorm: float = 0.0
-    lr_dropout: float = 1.0
-    lr_cos: int = 0
-    warmup: int = 0
-    decay: int = 0
     kind: str = field(default="rmsprop", init=False)
 
 
 @dataclass
-class AdaBelief:
+class AdaBelief(_Optimizer):
     """AdaBelief as DeepFaceLab 2.0 runs it (see the module docstring); its defaults there:
     beta1 0.9, beta2 0.999, eps 1e-6 (SAEHD passes lr 5e-5)."""
 
-    name: str = "opt"
-    loss: str = "loss"
-    params: list[str] | None = None
     lr: float = 5e-5
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-6
-    clipnorm: float = 0.0
-    lr_dropout: float = 1.0
-    lr_cos: int = 0
-    warmup: int = 0
-    decay: int = 0
     kind: str = field(default="adabelief", init=False)
 
 
