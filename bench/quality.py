@@ -20,6 +20,7 @@ so a wall-clock budget would not compare runs.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -46,7 +47,16 @@ MERGE_FLAGS = ("--mode", "seamless", "--mask-mode", "dst", "--color-transfer", "
 def recipes() -> dict[str, tuple[str, dict, dict]]:
     """name: (model, model options, trainer options). 'demo' is today's `app demo` recipe."""
     from app.cli.demo import demo_model_options
-    out = {"demo": ("SAE", *demo_model_options("SAE"))}
+    sae_options, general = demo_model_options("SAE")
+    out = {"demo": ("SAE", sae_options, general)}
+    # SAEHD -d: the decoder doubles its last layer's side to the output (96 or 128 px) at small
+    # dims, eyes and mouth weighed up, DFL's learning rate (at SAE's 3e-4 SAEHD's src decoder
+    # collapsed to a flat colour within 50 steps on the sample pair)
+    hd = {"face_type": "f", "archi": "df-ud", "ae_dims": 128, "e_dims": 32, "d_dims": 32,
+          "d_mask_dims": 16, "eyes_mouth_prio": True, "masked_training": True}
+    hd_general = {**general, "learning_rate": 5e-5}
+    out["hd-d96"] = ("SAEHD", {**hd, "resolution": 96}, hd_general)
+    out["hd-d128"] = ("SAEHD", {**hd, "resolution": 128}, hd_general)
     return out
 
 
@@ -72,7 +82,8 @@ def prepare_pair(work: Path, name: str) -> Path:
     return base
 
 
-def run_recipe(base: Path, recipe: str, spec, iterations: int, score_frames: int):
+def run_recipe(base: Path, recipe: str, spec, iterations: int | None, score_frames: int,
+               minutes: float | None = None, train_more: bool = True):
     from app.quality import score_frames as score
     from app.train.api import train
     from app.workspace import Workspace
@@ -83,7 +94,14 @@ def run_recipe(base: Path, recipe: str, spec, iterations: int, score_frames: int
         shutil.copytree(base, root)
     ws = Workspace(root)
     t0 = time.perf_counter()
-    result = train(ws, model, options=options, general=general, target_iter=iterations)
+    if train_more:
+        result = train(ws, model, options=options, general=general,
+                       target_iter=None if minutes else iterations,
+                       time_budget_s=minutes * 60 if minutes else None)
+        done, ms = result.iteration, result.ms_per_step
+    else:
+        saved = json.loads((ws.model_dir / f"{model}_data.json").read_text())
+        done, ms = saved["iteration"], float("nan")
     train_s = time.perf_counter() - t0
     shutil.rmtree(ws.merged_dir, ignore_errors=True)
     cli(root, "merge", model, *MERGE_FLAGS)
@@ -95,7 +113,7 @@ def run_recipe(base: Path, recipe: str, spec, iterations: int, score_frames: int
     rng = random.Random(0)
     rep = score([ws.merged_dir / p.name for p in picked], picked,
                 rng.sample(src, min(30, len(src))), rng.sample(dst, min(30, len(dst))))
-    return rep, result.iteration, result.ms_per_step, train_s
+    return rep, done, ms, train_s
 
 
 def main(argv=None) -> int:
@@ -103,9 +121,15 @@ def main(argv=None) -> int:
     all_recipes = recipes()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--iterations", type=int, default=600)
+    ap.add_argument("--minutes", type=float,
+                    help="train each recipe for this wall-clock budget instead (idle host only: "
+                         "the demo's budget is 12 minutes)")
     ap.add_argument("--pairs", nargs="+", default=["sample", "s2>f1", "f1>m1"],
                     choices=list(PAIRS))
     ap.add_argument("--recipes", nargs="+", default=list(all_recipes), choices=list(all_recipes))
+    ap.add_argument("--no-train", action="store_true",
+                    help="merge and score the models the workspaces hold (after a change to "
+                         "merge or to the scores)")
     ap.add_argument("--score-frames", type=int, default=25,
                     help="consecutive dst frames scored per pair (0: all)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/facestudio_quality"))
@@ -117,7 +141,7 @@ def main(argv=None) -> int:
         base = prepare_pair(args.work, pair)
         for name in args.recipes:
             rep, it, ms, secs = run_recipe(base, name, all_recipes[name], args.iterations,
-                                           args.score_frames)
+                                           args.score_frames, args.minutes, not args.no_train)
             row = f"{pair} | {rep.table_row(name)} | {it} | {ms:.0f}"
             rows.append(row)
             print("ROW", row, f"(trained {secs:.0f} s)", flush=True)

@@ -10,7 +10,7 @@ import numpy as np
 from app.extract.align import face_matrix, invert_affine, transform_points
 from app.extract.detectors import Box
 from app.faceset.face_file import FaceMeta
-from app.faceset.landmarks import draw_landmarks, estimate_pitch_yaw
+from app.faceset.landmarks import draw_landmarks, estimate_pitch_yaw, face_hull
 
 
 @dataclass
@@ -56,7 +56,6 @@ def draw_debug(frame: np.ndarray, faces: list[Found], face_type: str, size: int)
         b = f.box
         cv2.rectangle(out, (int(b.left), int(b.top)), (int(b.right), int(b.bottom)),
                       (255, 128, 0), 1)
-        hull = cv2.convexHull(np.round(f.landmarks).astype(np.int32))
-        cv2.polylines(out, [hull], True, (0, 255, 255), 1, cv2.LINE_AA)
+        cv2.polylines(out, [face_hull(f.landmarks)], True, (0, 255, 255), 1, cv2.LINE_AA)
         draw_landmarks(out, f.landmarks)
     return out

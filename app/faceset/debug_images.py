@@ -23,11 +23,10 @@ def debug_picture(image: np.ndarray, meta) -> np.ndarray:
     """The face with its landmarks and mask polygons drawn (a copy)."""
     import cv2
 
-    from app.faceset.landmarks import draw_landmarks
+    from app.faceset.landmarks import draw_landmarks, face_hull
 
     out = image.copy()
-    hull = cv2.convexHull(np.round(meta.landmarks_array()).astype(np.int32))
-    cv2.polylines(out, [hull], True, (0, 255, 255), 1, cv2.LINE_AA)
+    cv2.polylines(out, [face_hull(meta.landmarks_array())], True, (0, 255, 255), 1, cv2.LINE_AA)
     draw_landmarks(out, meta.landmarks_array())
     for poly, mode in zip(meta.mask_polygons, meta.mask_polygon_modes):
         pts = np.round(np.asarray(poly, np.float64)).astype(np.int32)

@@ -38,12 +38,13 @@ def apply_polygons(mask: np.ndarray, polygons: list, modes: list | None = None,
 
 def hull_mask(landmarks: np.ndarray, shape: tuple[int, int], on: float | int = 1,
               dtype=np.float32) -> np.ndarray:
-    """The landmarks' convex hull filled with `on` in an HxW mask."""
+    """The face hull (landmarks with lifted eyebrows, app.faceset.landmarks.face_hull) filled
+    with `on` in an HxW mask."""
     import cv2
 
+    from app.faceset.landmarks import face_hull
     mask = np.zeros(shape, dtype)
-    hull = cv2.convexHull(np.round(np.asarray(landmarks, np.float64)).astype(np.int32))
-    cv2.fillConvexPoly(mask, hull, on)
+    cv2.fillConvexPoly(mask, face_hull(landmarks), on)
     return mask
 
 

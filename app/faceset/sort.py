@@ -18,6 +18,7 @@ import numpy as np
 
 from app.errors import UserError
 from app.faceset.face_file import FaceFileError, FaceMeta, list_faces, read_face
+from app.faceset.mask_polygons import hull_mask
 from app.faceset.sort_options import FINAL_COUNT, METHODS
 from app.faceset.trash import move_to_trash, trash_dir
 
@@ -40,9 +41,7 @@ def face_features(path: Path) -> FaceInfo:
 
     img, meta = read_face(path)
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    mask = np.zeros(gray.shape, np.uint8)
-    hull = cv2.convexHull(np.round(meta.landmarks_array()).astype(np.int32))
-    cv2.fillConvexPoly(mask, hull, 1)
+    mask = hull_mask(meta.landmarks_array(), gray.shape, 1, np.uint8)
     lap = cv2.Laplacian(gray, cv2.CV_64F)
     inside = lap[mask > 0]
     blur = float(inside.var()) if inside.size > 16 else float(lap.var())

@@ -9,16 +9,18 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from app.faceset.landmarks import face_hull
+
 #: mask values at or below this are treated as outside the face (interpolation noise)
 NOISE_FLOOR = 0.1
 
 
 def hull_mask(size: tuple[int, int], points: np.ndarray) -> np.ndarray:
-    """HxW float32 mask: 1 inside the convex hull of `points` (x, y pixels), 0 outside."""
+    """HxW float32 mask: 1 inside the face hull of `points` (x, y pixels; 68 landmarks get
+    their eyebrows lifted, app.faceset.landmarks.face_hull), 0 outside, anti-aliased edge."""
     h, w = size
     mask = np.zeros((h, w), np.float32)
-    hull = cv2.convexHull(np.round(np.asarray(points, np.float64)).astype(np.int32))
-    cv2.fillConvexPoly(mask, hull, 1.0, lineType=cv2.LINE_AA)
+    cv2.fillConvexPoly(mask, face_hull(points), 1.0, lineType=cv2.LINE_AA)
     return mask
 
 

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from app.extract.align import MEAN_FACE, face_matrix
+from app.merge.masks import hull_mask
 
 
 @runtime_checkable
@@ -31,9 +32,7 @@ def mean_face_mask(resolution: int, face_type: str) -> np.ndarray:
     lm = _mean_face_68()
     mat = face_matrix(lm, resolution, face_type)
     pts = lm @ mat[:, :2].T + mat[:, 2]
-    mask = np.zeros((resolution, resolution), np.float32)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(pts).astype(np.int32)), 1.0, cv2.LINE_AA)
-    return mask
+    return hull_mask((resolution, resolution), pts)
 
 
 def _mean_face_68() -> np.ndarray:
