@@ -13,7 +13,8 @@ import pytest
 from app.extract.accuracy import eye_error, tem_pupils
 from app.extract.detectors import Landmarker, make_detector
 from app.extract.iris_net import WEIGHTS, IrisNet
-from app.extract.pupils import eye_crops, locate_pupils, locate_pupils_many, run_net
+from app.extract.pupils import (BATCH_FACES, eye_crops, locate_pupils, locate_pupils_many,
+                                pupils_of, run_net)
 
 REPO = Path(__file__).resolve().parent.parent
 TFLITE = REPO / "bench" / "weights" / "iris_landmark.tflite"
@@ -45,7 +46,7 @@ def test_the_converted_net_gives_the_original_models_points(photos):
     """The tflite file run by OpenVINO (fp32) and our net on the same real eye crops."""
     ov = pytest.importorskip("openvino")
     model = ov.Core().compile_model(str(TFLITE), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    x, _ = eye_crops(photos[0][1], [lm for _, _, lm, _ in photos])
+    x, _ = eye_crops([(img, lm) for _, img, lm, _ in photos])
     ours = run_net(x)
     ref = np.stack([model([np.ascontiguousarray(c.transpose(1, 2, 0)[None])])["output_iris"]
                     for c in x]).reshape(-1, 5, 3)
@@ -57,10 +58,7 @@ def test_the_converted_net_gives_the_original_models_points(photos):
 def test_pupils_beat_the_68_point_eye_centres_against_hand_placed_pupils(photos):
     errors = {}
     for name, img, lm, truth in photos:
-        pupils = locate_pupils(img, lm)
-        as68 = lm.copy()
-        as68[36:42], as68[42:48] = pupils[0], pupils[1]   # eye_error takes the points' means
-        errors[name] = (eye_error(lm, truth), eye_error(as68, truth))
+        errors[name] = (eye_error(lm, truth), eye_error(lm, truth, locate_pupils(img, lm)))
     for group in ("london", "lisa"):
         e = np.array([v for k, v in errors.items() if k.startswith(group)])
         assert np.median(e[:, 1]) < np.median(e[:, 0]), (group, errors)
@@ -96,3 +94,45 @@ def test_faces_of_a_frame_run_as_one_batch(photos):
     assert np.allclose(two, locate_pupils(img, shifted), atol=1e-3)
     assert not np.allclose(one, two, atol=0.1)
     assert locate_pupils_many(img, []) == []
+
+
+def test_faces_of_many_frames_in_batches_give_what_each_gives_alone(photos):
+    faces = [(img, lm) for _, img, lm, _ in photos] * 3
+    assert len(faces) > BATCH_FACES
+    together = pupils_of(faces)
+    for (img, lm), pupils in zip(faces, together):
+        np.testing.assert_allclose(pupils, locate_pupils(img, lm), atol=1e-3)
+
+
+def test_extraction_stores_the_pupils_and_marks_them_on_the_debug_frame(tmp_path, photos):
+    """write_frame_faces (the pipeline's and the manual window's writer) puts each face's
+    pupils in its file (version 2) and a cross on them in the debug frame; with
+    ExtractOptions(pupils=False) the file has none and stays version 1."""
+    from app.extract.detectors import Box
+    from app.extract.faces import Found
+    from app.extract.pipeline import ExtractOptions, write_frame_faces
+    from app.faceset.face_file import read_meta
+
+    name, img, lm, _ = photos[-1]
+    frame = tmp_path / f"{name}.png"
+    cv2.imwrite(str(frame), img)
+    box = Box(*lm.min(0), *lm.max(0))
+    for on in (True, False):
+        out = tmp_path / str(on)
+        (out / "debug").mkdir(parents=True)
+        write_frame_faces(frame, img, [Found(box, lm.copy())], ExtractOptions(pupils=on),
+                          out, out / "debug")
+        meta = read_meta(out / f"{name}_0.jpg")
+        debug = cv2.imread(str(out / "debug" / f"{name}.jpg")).astype(int)
+        if not on:
+            assert meta.source_pupils is None and meta.pupils_array() is None
+            continue
+        pupils = np.asarray(meta.source_pupils)
+        np.testing.assert_allclose(pupils, locate_pupils(img, lm), atol=1e-6)
+        aligned = meta.pupils_array()
+        assert np.linalg.norm(aligned - np.stack([meta.landmarks_array()[36:42].mean(0),
+                                                  meta.landmarks_array()[42:48].mean(0)]),
+                              axis=1).max() < 10   # on the aligned face's eyes (256 px)
+        for x, y in np.round(pupils).astype(int):  # a white cross on the (dark) pupil
+            lighter = debug[y - 1:y + 2, x - 1:x + 2] - img[y - 1:y + 2, x - 1:x + 2]
+            assert lighter.mean(2).max() > 100
