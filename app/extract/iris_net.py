@@ -105,13 +105,6 @@ class IrisNet(L.Module):
 def load_engine(engine: str = "torch", device=None):
     """An engine holding the iris weights, and the model (torch in fp32: points, not
     pictures)."""
-    from safetensors.numpy import load_file
-
-    from backends import get_engine
+    from app.extract.net_weights import engine_with_weights
     model = IrisNet()
-    kw = {"precision": "fp32"} if engine == "torch" else {}
-    eng = get_engine(engine, device, **kw)
-    eng.init_params(model.specs())
-    eng.load_state_dict({k: np.asarray(v, np.float32) for k, v in load_file(str(WEIGHTS)).items()},
-                        WEIGHTS)
-    return eng, model
+    return engine_with_weights(model, WEIGHTS, engine, device), model
