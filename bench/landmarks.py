@@ -11,8 +11,10 @@ degrees from solvePnP on dlib's points (app/quality/pose.py). Jitter: mean dista
 point from the midpoint of its positions in the frames before and after (a second
 difference, which smooth head motion barely moves), / inter-ocular distance, largest face of
 pexels_expressions. Every face of every frame counts (group3 and intel have turned people). Eye-centre
-error: app/extract/accuracy.py on the London and Lisa photos with .tem pupils. Boxes: the
-detector given (default mt, extraction's default).
+error: app/extract/accuracy.py on the London and Lisa photos with .tem pupils, for each
+landmarker's eye-contour centres and for the iris net's pupils on dlib's eye corners (what
+extraction stores, app/extract/pupils.py); `--eyes-only` runs just that. Boxes: the detector
+given (default mt, extraction's default).
 """
 
 from __future__ import annotations
@@ -84,8 +86,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--step", type=int, default=1, help="every Nth frame (GRID: 3N)")
     ap.add_argument("--detector", default="mt")
+    ap.add_argument("--eyes-only", action="store_true", help="only the eye-centre error")
     args = ap.parse_args()
     det, fits = make_detector(args.detector), Fits()
+    if args.eyes_only:
+        return eye_errors(fits, det)
     rows, jitter = [], {n: [] for n in NAMES}
     with tempfile.TemporaryDirectory() as tmp:
         for clip in CLIPS:
@@ -127,14 +132,18 @@ def main() -> None:
 def eye_errors(fits: Fits, det) -> None:
     from app.extract.accuracy import eye_error, tem_pupils
     from app.extract.frames import read_frame
+    from app.extract.pupils import locate_pupils
 
     for folder in ("london", "lisa"):
-        errs = {n: [] for n in NAMES}
+        errs = {n: [] for n in NAMES + ("iris-net pupils",)}
         for tem in sorted((SHARED.parent / "photos" / folder).glob("*.tem")):
             img = read_frame(tem.with_suffix(".jpg"))
             box = max(det.detect(img), key=lambda b: b.area)
             for n, lm in fits(img, box).items():
                 errs[n].append(eye_error(lm, tem_pupils(tem)))
+                if n == "dlib":
+                    errs["iris-net pupils"].append(eye_error(lm, tem_pupils(tem),
+                                                             locate_pupils(img, lm)))
         print(f"eye-centre error, {folder} photos (n={len(errs['dlib'])}), median / max: "
               + "; ".join(f"{n} {np.median(e):.3f} / {max(e):.3f}" for n, e in errs.items()))
 

@@ -37,8 +37,9 @@ def test_every_variant_has_a_spec_that_compiles():
 
 
 def test_every_variant_bundles_the_mt_detectors_weights_and_torch_to_run_them():
-    """MT's weights are app data (not a package): the specs' shared part must collect them,
-    and every variant carries torch, on which MT runs (SSE variants included)."""
+    """MT's and the iris net's weights are app data (not a package): the specs' shared part
+    must collect them, and every variant carries torch, on which both run (SSE variants
+    included)."""
     pytest.importorskip("PyInstaller")
     sys.path.insert(0, str(REPO / "bundle_specs"))
     try:
@@ -47,6 +48,7 @@ def test_every_variant_bundles_the_mt_detectors_weights_and_torch_to_run_them():
         sys.path.remove(str(REPO / "bundle_specs"))
     bundled = {Path(src).name: dest for src, dest in common.app_data()}
     assert bundled["mtcnn.safetensors"] == str(Path("app", "extract", "weights"))
+    assert bundled["iris_landmark.safetensors"] == str(Path("app", "extract", "weights"))
     assert "LICENSE.md" in bundled
     for v in build.VARIANTS:
         assert any(r.startswith("torch==") for r in build.variant_requirements(v)), v

@@ -52,6 +52,34 @@ def test_round_trip_keeps_metadata_and_pixels(tmp_path, ext):
     assert cv2.imread(str(path)) is not None
 
 
+def _stored_version(path) -> int:
+    data = path.read_bytes()
+    doc = next(data[b + len(ff.JPEG_MAGIC) + 2:e] for m, _s, e, b in ff.jpeg_segments(data, path)
+               if m == 0xEF and data[b:b + len(ff.JPEG_MAGIC)] == ff.JPEG_MAGIC)
+    return json.loads(doc)["version"]
+
+
+def test_pupils_are_a_version_2_key_written_only_when_present(tmp_path):
+    """Pupils in frame pixels round-trip and map into the aligned face through the matrix;
+    a face without them stays a version-1 file that older readers take."""
+    meta = _meta()
+    src = meta.source_landmarks_array()
+    pupils = np.stack([src[36:42].mean(0), src[42:48].mean(0)]) + [0.5, -1.5]
+    meta.source_pupils = pupils.tolist()
+    ff.write_face(tmp_path / "with.jpg", _image(), meta)
+    ff.write_face(tmp_path / "without.jpg", _image(), _meta())
+    back = ff.read_meta(tmp_path / "with.jpg")
+    assert _stored_version(tmp_path / "with.jpg") == 2
+    assert _stored_version(tmp_path / "without.jpg") == 1
+    assert ff.read_meta(tmp_path / "without.jpg").pupils_array() is None
+    np.testing.assert_allclose(back.source_pupils, pupils, atol=1e-9)
+    aligned = back.landmarks_array()
+    want = np.stack([aligned[36:42].mean(0), aligned[42:48].mean(0)])
+    moved = transform_points(pupils, back.matrix()) - want   # the same offset, scaled/rotated
+    np.testing.assert_allclose(back.pupils_array() - want, moved, atol=1e-9)
+    assert np.abs(back.pupils_array() - want).max() < 5
+
+
 def test_label_and_magic_present(tmp_path):
     for ext in (".jpg", ".png"):
         path = tmp_path / f"f{ext}"
@@ -137,7 +165,9 @@ def test_foreign_and_damaged_files_raise_face_file_error_naming_the_file(tmp_pat
     {"landmarks": [[0, "a"]] * 68}, {"image_to_face_mat": [[1, 0, 0]]}, {"pitch": "x"},
     {"source_size": [-1, 5]}, {"landmarks": [[1e400, 0]] + [[0, 0]] * 67},
     {"mask_polygons": [[[1, 2, 3]]]}, {"source_filename": 5}, {"extra": []},
-    {"landmarks": [[True, 0]] * 68},
+    {"landmarks": [[True, 0]] * 68}, {"source_pupils": [[1, 2]]},
+    {"source_pupils": [[1, 2], [3, "a"]]}, {"source_pupils": [[1, 2], [1e400, 0]]},
+    {"source_pupils": [[1, 2, 3], [4, 5, 6]]}, {"source_pupils": {"x": 1}},
 ])
 def test_schema_violations_rejected(tmp_path, change):
     doc = {"format": ff.FORMAT_NAME, "version": 1, "meta": {**_meta().to_dict(), **change}}

@@ -180,7 +180,7 @@ def _doc(seed: bytes) -> dict:
 
 
 DOCS = [_doc(s) for s in SEEDS["jpg"]]
-META_KEYS = sorted(DOCS[0]["meta"]) + ["unknown_key", "learned_mask"]
+META_KEYS = sorted(DOCS[0]["meta"]) + ["unknown_key", "learned_mask", "source_pupils"]
 
 
 def _mask_field():
@@ -213,6 +213,41 @@ def test_fuzzed_learned_masks_read_as_a_mask_or_one_error(field):
         assert str(path) in str(exc)
         return
     assert mask.shape == (64, 64) and 0 <= mask.min() and mask.max() <= 1
+
+
+def _pupils_field():
+    number = st.floats(allow_nan=False, allow_infinity=False) | st.integers() | st.booleans() \
+        | st.text(max_size=3) | st.none()
+    point = st.lists(number, min_size=0, max_size=3)
+    return st.lists(point, min_size=0, max_size=3) | json_values
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(field=_pupils_field())
+def test_fuzzed_pupils_read_as_two_finite_points_or_one_error(field):
+    """source_pupils passes validation only as two [x, y] pairs of finite numbers; mapped into
+    the aligned face it gives a finite 2x2 array; anything else is a FaceFileError naming the
+    file."""
+    import numpy as np
+
+    doc = json.loads(json.dumps(DOCS[0]))
+    doc["meta"]["source_pupils"] = field
+    doc["version"] = 2
+    payload = json.dumps(doc).encode()
+    path = _DIR / "pupils.jpg"
+    segs, rest = jpeg_parts(SEEDS["jpg"][0])
+    path.write_bytes(b"\xff\xd8" + b"".join([s for s in segs if not is_ours(s)]
+                                             + [our_segment(payload)]) + rest)
+    try:
+        meta = ff.read_meta(path)
+    except ff.FaceFileError as exc:
+        assert str(path) in str(exc)
+        return
+    if meta.source_pupils is None:
+        assert field is None
+        return
+    pupils = meta.pupils_array()
+    assert pupils.shape == (2, 2) and np.isfinite(pupils).all()
 
 
 @st.composite

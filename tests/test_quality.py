@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.quality import (face_hull_mask, frame_change, head_pose, laplacian_variance,
+from app.quality import (face_hull_mask, frame_change, gaze, head_pose, laplacian_variance,
                          mouth_opening, observe, pearson, score_frames, seam_step)
 from app.quality.faces import read_bgr
 from app.quality.pose import LANDMARK_IDS, camera_matrix, mean_face_3d
@@ -145,6 +145,39 @@ def test_report_of_dst_against_itself_is_a_perfect_non_swap():
     assert rep.sharpness == pytest.approx(1.0) and rep.flicker == pytest.approx(1.0)
     assert rep.yaw_error == pytest.approx(0.0) and rep.mouth_corr == pytest.approx(1.0)
     assert rep.seam_colour == pytest.approx(0.0) and rep.seam_gradient == pytest.approx(1.0)
+    assert rep.gaze_error == pytest.approx(0.0)
+
+
+def _irises_moved(obs, fraction: float) -> np.ndarray:
+    """The frame with each eye's inside (the 68 points' eye polygon) shifted sideways by
+    `fraction` of the eye's corner distance: lids and corners stay, the iris moves."""
+    lm = obs.landmarks
+    dx = fraction * np.linalg.norm(lm[39] - lm[36])
+    h, w = obs.image.shape[:2]
+    shifted = cv2.warpAffine(obs.image, np.float32([[1, 0, dx], [0, 1, 0]]), (w, h),
+                             borderMode=cv2.BORDER_REPLICATE)
+    mask = np.zeros((h, w), np.uint8)
+    for eye in (lm[36:42], lm[42:48]):
+        cv2.fillPoly(mask, [np.round(eye).astype(np.int32)], 255)
+    out = obs.image.copy()
+    out[mask > 0] = shifted[mask > 0]
+    return out
+
+
+def test_gaze_follows_irises_moved_within_the_eyes_and_the_report_scores_it():
+    """Real GRID frames with the irises moved a fifth of the eye width left or right: the gaze
+    moves that way (the vertical part barely), and a result whose eyes look elsewhere than
+    dst's scores a gaze error where dst against itself scores 0."""
+    obs = list(_dst_obs())[:4]
+    for fraction in (-0.2, 0.2):
+        moved = [observe(_irises_moved(o, fraction), embed=False) for o in obs]
+        for before, after in zip(obs, moved):
+            change = gaze(after.landmarks, after.pupils) - gaze(before.landmarks, before.pupils)
+            assert np.sign(change[0]) == np.sign(fraction) and abs(change[0]) > 0.08, change
+            assert abs(change[1]) < 0.05, change
+    c_src, c_dst = _centroids()
+    rep = score_observations(list(zip(moved, obs)), c_src, c_dst)
+    assert rep.gaze_error > 0.08 and len(rep.per_frame["gaze_result"]) == len(obs)
 
 
 def test_report_scores_a_blurred_result_softer_and_other_people_as_src():

@@ -1,7 +1,8 @@
 """Landmark accuracy against hand-placed WebMorph templates (.tem): eye-centre error.
 
 The eye centre from 68 landmarks is the mean of points 36-41 (image-left eye) and 42-47
-(image-right eye); the .tem files' points 0 and 1 are the hand-placed pupils (see tem_pupils). The error is the
+(image-right eye), or the pupils found by the iris net where given (app/extract/pupils.py);
+the .tem files' points 0 and 1 are the hand-placed pupils (see tem_pupils). The error is the
 distance between them divided by the inter-ocular distance (the usual normalised error).
 """
 
@@ -38,10 +39,14 @@ def eye_centres(landmarks68: np.ndarray) -> np.ndarray:
     return np.stack([lm[36:42].mean(0), lm[42:48].mean(0)])
 
 
-def eye_error(landmarks68: np.ndarray, pupils: np.ndarray) -> float:
-    """Mean eye-centre distance to the pupils, as a fraction of the inter-ocular distance."""
+def eye_error(landmarks68: np.ndarray, pupils: np.ndarray,
+              found_pupils: np.ndarray | None = None) -> float:
+    """Mean eye-centre distance to the hand-placed `pupils`, as a fraction of the inter-ocular
+    distance; the eye centres are `found_pupils` (2, 2), image-left first, where given, else
+    the 68 points' eye centres."""
     pupils = np.asarray(pupils, np.float64)[:2]
     pupils = pupils[np.argsort(pupils[:, 0])]  # image-left first
-    eyes = eye_centres(landmarks68)
+    eyes = (eye_centres(landmarks68) if found_pupils is None
+            else np.asarray(found_pupils, np.float64))
     iod = np.linalg.norm(pupils[1] - pupils[0])
     return float(np.linalg.norm(eyes - pupils, axis=1).mean() / iod)

@@ -15,10 +15,12 @@ from app.faceset.landmarks import draw_landmarks, estimate_pitch_yaw, face_hull
 
 @dataclass
 class Found:
-    """A face found in a frame: its detector box and 68 landmarks in frame pixels."""
+    """A face found in a frame: its detector box and 68 landmarks in frame pixels; `pupils`
+    (2, 2), image-left eye first, once app.extract.pupils has found them."""
 
     box: Box
     landmarks: np.ndarray
+    pupils: np.ndarray | None = None
 
 
 def align_face(frame: np.ndarray, found: Found, face_type: str, size: int,
@@ -33,7 +35,8 @@ def align_face(frame: np.ndarray, found: Found, face_type: str, size: int,
         face_type=face_type, landmarks=transform_points(found.landmarks, mat).tolist(),
         source_filename=source_name, source_rect=found.box.as_list(),
         source_landmarks=found.landmarks.tolist(), image_to_face_mat=mat.tolist(),
-        mask_polygons=[], source_size=[int(w), int(h)], pitch=pitch, yaw=yaw)
+        mask_polygons=[], source_size=[int(w), int(h)], pitch=pitch, yaw=yaw,
+        source_pupils=None if found.pupils is None else np.asarray(found.pupils).tolist())
     return aligned, meta
 
 
@@ -44,7 +47,8 @@ def face_outline(mat: np.ndarray, size: int) -> np.ndarray:
 
 
 def draw_debug(frame: np.ndarray, faces: list[Found], face_type: str, size: int) -> np.ndarray:
-    """Frame copy with each face's aligned-area outline, detector box, hull and landmarks."""
+    """Frame copy with each face's aligned-area outline, detector box, hull, landmarks and
+    pupils (white crosses)."""
     out = frame.copy()
     if not faces:
         cv2.putText(out, "no face", (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 255), 2,
@@ -58,4 +62,14 @@ def draw_debug(frame: np.ndarray, faces: list[Found], face_type: str, size: int)
                       (255, 128, 0), 1)
         cv2.polylines(out, [face_hull(f.landmarks)], True, (0, 255, 255), 1, cv2.LINE_AA)
         draw_landmarks(out, f.landmarks)
+        if f.pupils is not None:
+            _draw_pupils(out, f.pupils, f.landmarks)
     return out
+
+
+def _draw_pupils(img: np.ndarray, pupils: np.ndarray, landmarks: np.ndarray) -> None:
+    """A cross on each pupil, sized to the eye (a fifth of its corner distance)."""
+    eye = np.linalg.norm(landmarks[39] - landmarks[36])
+    for x, y in np.asarray(pupils):
+        cv2.drawMarker(img, (int(round(x)), int(round(y))), (255, 255, 255), cv2.MARKER_CROSS,
+                       max(5, int(eye / 5)), 1, cv2.LINE_AA)

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from backends import layers as L
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "mtcnn.safetensors"
@@ -110,13 +108,6 @@ class MTCNN(L.Module):
 def load_engine(engine: str = "torch", device=None):
     """An engine holding the MTCNN weights, and the model. torch runs in fp32 (boxes, not
     pictures: bf16 would move them)."""
-    from safetensors.numpy import load_file
-
-    from backends import get_engine
+    from app.extract.net_weights import engine_with_weights
     model = MTCNN()
-    kw = {"precision": "fp32"} if engine == "torch" else {}
-    eng = get_engine(engine, device, **kw)
-    eng.init_params(model.specs())
-    eng.load_state_dict({k: np.asarray(v, np.float32) for k, v in load_file(str(WEIGHTS)).items()},
-                        WEIGHTS)
-    return eng, model
+    return engine_with_weights(model, WEIGHTS, engine, device), model

@@ -41,6 +41,9 @@ class ExtractOptions:
     jpeg_quality: int = 95
     smooth: bool = True               # dst only
     person: Person | None = None      # keep only this identity's face (one per frame)
+    #: pupils from the iris net in each face file (app/extract/pupils.py); False leaves them
+    #: out (bench/extract.py measures what they cost)
+    pupils: bool = True
 
     @property
     def one_face(self) -> bool:
@@ -202,6 +205,9 @@ def _init_worker(opts: ExtractOptions, aligned_dir: str, debug_dir: str | None,
         _STATE.update(detector=make_detector(opts.detector), detector_name=opts.detector)
     if "landmarker" not in _STATE:
         _STATE["landmarker"] = Landmarker()
+    if opts.pupils:
+        from app.extract.pupils import load
+        load()
     _STATE.update(opts=opts, aligned_dir=Path(aligned_dir),
                   debug_dir=Path(debug_dir) if debug_dir else None)
     if counter is not None:
@@ -279,11 +285,22 @@ def _process_run(run: tuple[list[Path], int, int]) -> list[FrameResult]:
         for f, lm in zip(found, smooth_sequence(seq, SMOOTH_RADIUS)):
             if f:
                 f[0].landmarks = lm
+    if opts.pupils:
+        _add_pupils(frames[n_before:len(paths) - n_after], found[n_before:len(paths) - n_after])
     for k in range(n_before, len(paths) - n_after):
         if frames[k] is not None:
             results.append(_write_frame(paths[k], frames[k], found[k], others[k]))
         _STATE.get("tick", lambda: None)()
     return results
+
+
+def _add_pupils(frames: list, found: list[list]) -> None:
+    """Every face's pupils, placed by its (smoothed) landmarks: the faces of all these frames
+    go through the iris net in batches (cheaper per face than one frame at a time)."""
+    from app.extract.pupils import pupils_of
+    faces = [(img, f) for img, fs in zip(frames, found) if img is not None for f in fs]
+    for (_, f), pupils in zip(faces, pupils_of([(img, f.landmarks) for img, f in faces])):
+        f.pupils = pupils
 
 
 def _detect_ahead(paths: list[Path], first: int) -> dict[int, tuple[np.ndarray, list]]:
@@ -317,13 +334,20 @@ def write_frame_faces(path: Path, frame: np.ndarray, faces: list, opts: ExtractO
 
     Faces are written last index first and `_0` last, each atomically, so a frame whose `_0`
     exists is complete (the resume rule); faces left from an earlier run beyond the new count
-    are removed. Used by the automatic pipeline and by the manual window.
+    are removed. Faces without pupils get them here (the pipeline finds them for a whole run
+    of frames at once, after smoothing the landmarks that place them). Used by the automatic
+    pipeline and by the manual window.
     """
     import cv2
 
     from app.extract.faces import align_face, draw_debug
+    from app.extract.pupils import locate_pupils_many
     from app.faceset.face_file import write_face
     from app.fileio import atomic_write_bytes
+
+    todo = [f for f in faces if f.pupils is None] if opts.pupils else []
+    for face, pupils in zip(todo, locate_pupils_many(frame, [f.landmarks for f in todo])):
+        face.pupils = pupils
 
     if debug_dir is not None:
         dbg = draw_debug(frame, faces, opts.face_type, opts.size)

@@ -31,9 +31,9 @@ from app.fileio import atomic_write_bytes
 
 FORMAT_NAME = "facestudio-face"
 FORMAT_VERSION = 2
-#: a file carries version 2 only when it has what version 1 lacks (a learned raster mask), so
-#: faces without one stay readable by programs that read version 1
-_V2_KEYS = ("learned_mask",)
+#: a file carries version 2 only when it has what version 1 lacks (a learned raster mask, the
+#: pupils), so faces without them stay readable by programs that read version 1
+_V2_KEYS = ("learned_mask", "source_pupils")
 FACE_EXTS = (".jpg", ".jpeg", ".png")
 
 JPEG_MAGIC = b"FACESTUDIO\0"
@@ -80,6 +80,9 @@ class FaceMeta:
     #: version 2: the mask network's mask in the aligned image, {"png": base64 grayscale PNG,
     #: "by": what made it} (`mask apply`; app.faceset.face_masks reads and writes it)
     learned_mask: dict | None = None
+    #: version 2: pupil centres in the source frame, [[x, y] image-left eye, [x, y] the other],
+    #: from the iris net at extraction (app/extract/pupils.py); None in older files
+    source_pupils: list | None = None
 
     def landmarks_array(self) -> np.ndarray:
         return np.asarray(self.landmarks, np.float64)
@@ -89,6 +92,14 @@ class FaceMeta:
 
     def matrix(self) -> np.ndarray:
         return np.asarray(self.image_to_face_mat, np.float64)
+
+    def pupils_array(self) -> np.ndarray | None:
+        """(2, 2) pupil centres in the aligned face's pixels (image-left eye first), or None
+        where the file has none (extracted before pupils were recorded)."""
+        if self.source_pupils is None:
+            return None
+        m = self.matrix()
+        return np.asarray(self.source_pupils, np.float64) @ m[:, :2].T + m[:, 2]
 
     def to_dict(self) -> dict:
         return _plain(asdict(self))
@@ -279,6 +290,8 @@ def _validate(data: Any, path: object) -> FaceMeta:
         raise bad("source_digest must be a short text")
     out["source_digest"] = digest
     out["learned_mask"] = _learned_mask(data.get("learned_mask"), bad)
+    pupils = data.get("source_pupils")
+    out["source_pupils"] = None if pupils is None else _points(pupils, 2, "source_pupils", bad)
     return FaceMeta(**out)
 
 

@@ -1,4 +1,5 @@
-"""One look at a frame: the largest face's 68 landmarks and 128-D identity embedding (dlib)."""
+"""One look at a frame: the largest face's 68 landmarks and 128-D identity embedding (dlib), and
+its pupils (the iris net, app/extract/pupils.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import numpy as np
 
 @dataclass
 class FaceObs:
-    """What dlib sees in one image; `landmarks` and `embedding` are None when no face is found."""
+    """What dlib sees in one image; `landmarks`, `embedding` and `pupils` are None when no face
+    is found."""
     image: np.ndarray                    # BGR uint8
     landmarks: np.ndarray | None = None  # (68, 2) float, image pixels
     embedding: np.ndarray | None = None  # (128,) float
+    pupils: np.ndarray | None = None     # (2, 2) float, image pixels, image-left eye first
 
     @property
     def found(self) -> bool:
@@ -33,6 +36,7 @@ def observe(image_bgr: np.ndarray, embed: bool = True) -> FaceObs:
     import dlib
 
     from app.dlib_models import hog_detector, shape_predictor_68
+    from app.extract.pupils import locate_pupils
     from app.identity import _recognizer
 
     rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
@@ -46,4 +50,4 @@ def observe(image_bgr: np.ndarray, embed: bool = True) -> FaceObs:
     if embed:
         chip = dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
         emb = np.asarray(_recognizer().compute_face_descriptor(chip), np.float64)
-    return FaceObs(image_bgr, lm, emb)
+    return FaceObs(image_bgr, lm, emb, locate_pupils(image_bgr, lm))

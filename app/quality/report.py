@@ -11,6 +11,7 @@ import numpy as np
 from app.quality.expression import mouth_opening, pearson
 from app.quality.faces import FaceObs, observe, read_bgr
 from app.quality.flicker import frame_change
+from app.quality.gaze import gaze, gaze_distance
 from app.quality.pose import head_pose
 from app.quality.region import face_hull_mask, hull_erode_px
 from app.quality.seam import seam_step
@@ -27,6 +28,7 @@ class QualityReport:
     yaw_error: float = math.nan        # mean |yaw result - yaw dst|, degrees
     pitch_error: float = math.nan      # mean |pitch result - pitch dst|, degrees
     mouth_corr: float = math.nan       # correlation of the inner-mouth opening, result vs dst
+    gaze_error: float = math.nan       # mean |gaze result - gaze dst|, eye widths (gaze.py)
     sharpness: float = math.nan        # mean over frames of var(Laplacian) result / dst
     seam_colour: float = math.nan      # mean |Lab step across the edge, result - dst|
     seam_gradient: float = math.nan    # mean edge gradient, result / dst
@@ -40,7 +42,8 @@ class QualityReport:
 
     COLUMNS = (("id share", "share", "{:.2f}"), ("id ratio", "identity_ratio", "{:.2f}"),
                ("|yaw|", "yaw_error", "{:.1f}"), ("|pitch|", "pitch_error", "{:.1f}"),
-               ("mouth r", "mouth_corr", "{:.2f}"), ("sharp", "sharpness", "{:.2f}"),
+               ("mouth r", "mouth_corr", "{:.2f}"), ("gaze", "gaze_error", "{:.3f}"),
+               ("sharp", "sharpness", "{:.2f}"),
                ("seam dLab", "seam_colour", "{:.1f}"), ("seam grad", "seam_gradient", "{:.2f}"),
                ("flicker", "flicker", "{:.2f}"))
 
@@ -60,7 +63,8 @@ class QualityReport:
             f"person ({self.share:.0%}; no face found in {self.no_face}); identity ratio "
             f"d_dst/(d_src+d_dst) {self.identity_ratio:.2f} (1 = src, 0 = dst)",
             f"pose error vs dst: yaw {self.yaw_error:.1f} deg, pitch {self.pitch_error:.1f} deg;"
-            f" mouth-opening correlation {self.mouth_corr:.2f}",
+            f" mouth-opening correlation {self.mouth_corr:.2f}; gaze off dst's by "
+            f"{self.gaze_error:.3f} eye widths",
             f"sharpness vs dst {self.sharpness:.2f} (1 = as sharp); seam: colour step "
             f"{self.seam_colour:.1f} Lab, edge gradient x{self.seam_gradient:.2f}; "
             f"flicker x{self.flicker:.2f} of dst's own",
@@ -101,6 +105,7 @@ def score_observations(pairs: list[tuple[FaceObs, FaceObs]], c_src: np.ndarray,
     """The scores of (result, dst) observations in play order, given the two centroids."""
     rep = QualityReport(frames=len(pairs))
     ratios, yaw, pitch, m_res, m_dst, sharp, s_col, s_grad = ([] for _ in range(8))
+    g_err, g_res, g_dst = [], [], []
     flick_r = flick_d = 0.0
     prev = None
     for res, dst in pairs:
@@ -124,6 +129,10 @@ def score_observations(pairs: list[tuple[FaceObs, FaceObs]], c_src: np.ndarray,
             pitch.append(abs(pr - pd))
             m_res.append(mouth_opening(res.landmarks))
             m_dst.append(mouth_opening(dst.landmarks))
+            if res.pupils is not None and dst.pupils is not None:
+                g_err.append(gaze_distance(res.landmarks, res.pupils, dst.landmarks, dst.pupils))
+                g_res.append(gaze(res.landmarks, res.pupils).tolist())
+                g_dst.append(gaze(dst.landmarks, dst.pupils).tolist())
         band = hull_erode_px(dst.landmarks)
         hull = face_hull_mask(dst.image.shape, dst.landmarks)
         inner = face_hull_mask(dst.image.shape, dst.landmarks, erode=band)
@@ -140,8 +149,10 @@ def score_observations(pairs: list[tuple[FaceObs, FaceObs]], c_src: np.ndarray,
         prev = (res, dst)
     rep.identity_ratio, rep.yaw_error, rep.pitch_error = _mean(ratios), _mean(yaw), _mean(pitch)
     rep.mouth_corr = pearson(m_res, m_dst)
+    rep.gaze_error = _mean(g_err)
     rep.sharpness, rep.seam_colour, rep.seam_gradient = _mean(sharp), _mean(s_col), _mean(s_grad)
     rep.flicker = flick_r / flick_d if flick_d > 0 else math.nan
     rep.per_frame = {"sharpness": sharp, "mouth_result": m_res, "mouth_dst": m_dst,
-                     "yaw_error": yaw, "identity_ratio": ratios}
+                     "yaw_error": yaw, "identity_ratio": ratios, "gaze_result": g_res,
+                     "gaze_dst": g_dst}
     return rep

@@ -149,6 +149,9 @@ def run_manual_extraction(frames_dir: Path, aligned_dir: Path, debug_dir: Path |
     check_existing_faces(Path(aligned_dir), opts)
     source = FrameSource(paths)
     state = ManualState(source, make_fit(source))
+    if opts.pupils:  # load the iris net now, not at the first accepted face
+        from app.extract.pupils import load
+        load()
     open_window(WINDOW, no_display)
     scale_of = {"s": 1.0}
 
