@@ -40,19 +40,20 @@ def test_headless_run_with_flags(ws):
 
 
 def test_questions_are_asked_in_order_and_answers_used(ws):
-    answers = "\n".join(["n", "1", "2", "50", "", "", "2", "n", "", "y"]) + "\n"
+    answers = "\n".join(["n", "1", "2", "50", "", "", "2", "n", "2", "5", "", "y"]) + "\n"
     r = app(ws, "--test-predictor", "--workers", "0", stdin=answers, ask="1")
     assert r.returncode == 0, r.stderr
     out = r.stdout
     order = ["Debug mode", "Choose mode", "Mask mode", "erode mask", "blur mask",
-             "output face scale", "color transfer", "super resolution", "Degrade color",
-             "alpha channel"]
+             "output face scale", "color transfer", "super resolution", "sharpen mode",
+             "blur/sharpen amount", "Degrade color", "alpha channel"]
     positions = [out.find(q) for q in order]
     assert all(p >= 0 for p in positions) and positions == sorted(positions), out
     settings = json.loads((ws / "data_dst/merged/.merge_settings.json").read_text())
     assert settings["mode"] == "overlay" and settings["mask_mode"] == "dst"
     assert settings["erode_mask_modifier"] == 50 and settings["color_transfer"] == "rct"
     assert settings["export_alpha"] is True
+    assert settings["sharpen_mode"] == "box" and settings["blursharpen_amount"] == 5
     img = cv2.imread(str(ws / "data_dst/merged/00001.png"), cv2.IMREAD_UNCHANGED)
     assert img.shape[2] == 4
 

@@ -15,6 +15,7 @@ import numpy as np
 from app.extract.align import face_matrix, transform_points
 from app import color_transfer as color
 from app.merge import jitter, masks
+from app.merge.sharpen import blur_sharpen
 from app.merge.modes import MERGE_MODES
 from app.merge.options import MergeOptions
 
@@ -205,6 +206,9 @@ def merge_face(frame: np.ndarray, canvas: np.ndarray, alpha: np.ndarray, face: P
     if not seamless and opts.color_transfer != "none":
         prd = color.color_transfer(opts.color_transfer, prd, dst_face, mask_s, mask_s)
         _stage(stages, f"color_{opts.color_transfer}", prd)
+    if opts.blursharpen_amount:
+        prd = blur_sharpen(prd, opts.sharpen_mode, opts.blursharpen_amount)
+        _stage(stages, f"{opts.sharpen_mode}_{opts.blursharpen_amount}", prd)
     prd = np.asarray(mode.fn(prd, dst_face, mask_s, opts), np.float32)
     if mode.info.get("hist_match"):
         _stage(stages, "hist_matched", prd)

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 from app.errors import UserError
 from app.merge.modes import MERGE_MODES
+from app.merge.sharpen import SHARPEN_MODES
 from app.options import Option, defaults
 
 RAW_MODES = ("rgb", "rgb-mask", "mask-only", "predicted-only")
@@ -25,6 +26,9 @@ HELP_MASK = ("learned: the mask the model learned; dst: the dst face's landmark 
              "`python -m app mask train` does it ahead).")
 HELP_SR = ("Sharpens the predicted face x2 with a small network trained on your src faces "
            "(trained once, a few minutes on CPU, stored in the model folder).")
+HELP_SHARPEN = ("Sharpens the predicted face's edges (box: stronger, gaussian: softer), or with a "
+                "negative amount blurs it (median passes), as DeepFaceLab 2.0's merger does. "
+                "Try 5-30 on a young, soft model; too much brings halos and noise.")
 HELP_JITTER = ("Seamless clone makes the face's tint flicker slightly from frame to frame (the "
                "mask edge follows shaky landmarks). This solves the blend at 2x resolution and "
                "evens its level over the 2 frames before and after each frame; about 4x the "
@@ -97,6 +101,11 @@ MERGE_OPTIONS = (
     Option("color_transfer", "Apply color transfer to predicted face? {choices}", "none",
            "choice", choices=_transfer_names, help=_transfer_help, flag_help="colour transfer"),
     Option("super_resolution", "Apply super resolution?", False, "bool", help=HELP_SR),
+    Option("sharpen_mode", "Choose sharpen mode: {choices}", "none", "choice",
+           choices=SHARPEN_MODES, help=HELP_SHARPEN, when=_not_raw),
+    Option("blursharpen_amount", "Choose blur/sharpen amount [{range}]", 0, "int", -100, 100,
+           flag="--sharpen", flag_help="blur (<0) / sharpen (>0) amount (needs --sharpen-mode to sharpen)",
+           when=_not_raw),
     Option("color_degrade_power", "Degrade color power of final image [{range}]", 0, "int", 0,
            100, flag="--degrade-color", flag_help="degrade colour power", when=_not_raw),
     Option("export_alpha", "Export png with alpha channel?", False, "bool", when=_not_raw,
@@ -126,6 +135,8 @@ class MergeOptions:
     output_face_scale: int = _DEFAULT["output_face_scale"]
     color_transfer: str = _DEFAULT["color_transfer"]
     super_resolution: bool = _DEFAULT["super_resolution"]
+    sharpen_mode: str = _DEFAULT["sharpen_mode"]
+    blursharpen_amount: int = _DEFAULT["blursharpen_amount"]
     color_degrade_power: int = _DEFAULT["color_degrade_power"]
     export_alpha: bool = _DEFAULT["export_alpha"]
     debug: bool = _DEFAULT["debug"]
@@ -135,6 +146,10 @@ class MergeOptions:
         allowed); values come back in their proper type."""
         for o in MERGE_OPTIONS:
             setattr(self, o.key, o.check(getattr(self, o.key)))
+        if self.blursharpen_amount > 0 and self.sharpen_mode == "none":
+            raise UserError(f"blur/sharpen amount {self.blursharpen_amount} sharpens with a "
+                            "sharpen mode: choose --sharpen-mode box or gaussian (a negative "
+                            "amount blurs without one)")
         if self.clip_hborder_mask_per is not None and not 0 <= self.clip_hborder_mask_per < 0.5:
             raise UserError(f"mask border clip {self.clip_hborder_mask_per} is out of range; "
                             "use 0..0.5 (a fraction of the face's width)")
