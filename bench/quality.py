@@ -42,6 +42,12 @@ PAIRS = {
     "pexels>s2": (DATA / "pexels_expressions.mp4", DATA / "grid_s2_b.mpg"),
 }
 MERGE_FLAGS = ("--mode", "seamless", "--mask-mode", "dst", "--color-transfer", "rct")
+#: merge settings scored for each trained model: name -> flags added to MERGE_FLAGS (a row per
+#: model and variant, so what the merge adds is told apart from what the model learned)
+MERGE_VARIANTS = {
+    "plain": (),
+    "sharpen": ("--sharpen-mode", "gaussian", "--sharpen", "4"),
+}
 
 
 def recipes() -> dict[str, tuple[str, dict, dict]]:
@@ -82,9 +88,10 @@ def prepare_pair(work: Path, name: str) -> Path:
     return base
 
 
-def run_recipe(base: Path, recipe: str, spec, iterations: int | None, score_frames: int,
-               minutes: float | None = None, train_more: bool = True):
-    from app.quality import score_frames as score
+def run_recipe(base: Path, recipe: str, spec, iterations: int | None,
+               minutes: float | None = None, train_more: bool = True) -> tuple[int, float, float]:
+    """Train (or resume) the recipe's model in its own copy of the pair's workspace; returns
+    (iteration reached, ms/step, seconds trained)."""
     from app.train.api import train
     from app.workspace import Workspace
 
@@ -98,22 +105,27 @@ def run_recipe(base: Path, recipe: str, spec, iterations: int | None, score_fram
         result = train(ws, model, options=options, general=general,
                        target_iter=None if minutes else iterations,
                        time_budget_s=minutes * 60 if minutes else None)
-        done, ms = result.iteration, result.ms_per_step
-    else:
-        saved = json.loads((ws.model_dir / f"{model}_data.json").read_text())
-        done, ms = saved["iteration"], float("nan")
-    train_s = time.perf_counter() - t0
+        return result.iteration, result.ms_per_step, time.perf_counter() - t0
+    saved = json.loads((ws.model_dir / f"{model}_data.json").read_text())
+    return saved["iteration"], float("nan"), 0.0
+
+
+def merge_and_score(root: Path, model: str, variant: str, score_frames: int):
+    """Merge with MERGE_FLAGS + the variant's flags and score a window of the merged frames."""
+    from app.quality import score_frames as score
+    from app.workspace import Workspace
+
+    ws = Workspace(root)
     shutil.rmtree(ws.merged_dir, ignore_errors=True)
-    cli(root, "merge", model, *MERGE_FLAGS)
+    cli(root, "merge", model, *MERGE_FLAGS, *MERGE_VARIANTS[variant])
     dst = sorted(ws.frames_dir("dst").glob("*.png"))
     src = sorted(ws.frames_dir("src").glob("*.png"))
     # consecutive frames, so flicker compares neighbours: a window from the clip's middle
     start = max(0, (len(dst) - score_frames) // 2) if score_frames else 0
     picked = dst[start:start + score_frames] if score_frames else dst
     rng = random.Random(0)
-    rep = score([ws.merged_dir / p.name for p in picked], picked,
-                rng.sample(src, min(30, len(src))), rng.sample(dst, min(30, len(dst))))
-    return rep, done, ms, train_s
+    return score([ws.merged_dir / p.name for p in picked], picked,
+                 rng.sample(src, min(30, len(src))), rng.sample(dst, min(30, len(dst))))
 
 
 def main(argv=None) -> int:
@@ -127,6 +139,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs", nargs="+", default=["sample", "s2>f1", "f1>m1"],
                     choices=list(PAIRS))
     ap.add_argument("--recipes", nargs="+", default=list(all_recipes), choices=list(all_recipes))
+    ap.add_argument("--merges", nargs="+", default=list(MERGE_VARIANTS),
+                    choices=list(MERGE_VARIANTS), help="merge settings scored per model")
     ap.add_argument("--no-train", action="store_true",
                     help="merge and score the models the workspaces hold (after a change to "
                          "merge or to the scores)")
@@ -140,11 +154,14 @@ def main(argv=None) -> int:
     for pair in args.pairs:
         base = prepare_pair(args.work, pair)
         for name in args.recipes:
-            rep, it, ms, secs = run_recipe(base, name, all_recipes[name], args.iterations,
-                                           args.score_frames, args.minutes, not args.no_train)
-            row = f"{pair} | {rep.table_row(name)} | {it} | {ms:.0f}"
-            rows.append(row)
-            print("ROW", row, f"(trained {secs:.0f} s)", flush=True)
+            spec = all_recipes[name]
+            it, ms, secs = run_recipe(base, name, spec, args.iterations, args.minutes,
+                                      not args.no_train)
+            for variant in args.merges:
+                rep = merge_and_score(base.parent / name, spec[0], variant, args.score_frames)
+                row = f"{pair} | {rep.table_row(f'{name} {variant}')} | {it} | {ms:.0f}"
+                rows.append(row)
+                print("ROW", row, f"(trained {secs:.0f} s)", flush=True)
     header = "pair | " + QualityReport.table_header() + " | iterations | ms/step"
     print("\n| " + header + " |")
     print("|" + "---|" * (header.count("|") + 1))

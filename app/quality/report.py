@@ -41,7 +41,7 @@ class QualityReport:
         return self.closer_to_src / self.frames if self.frames else 0.0
 
     COLUMNS = (("id share", "share", "{:.2f}"), ("id ratio", "identity_ratio", "{:.2f}"),
-               ("|yaw|", "yaw_error", "{:.1f}"), ("|pitch|", "pitch_error", "{:.1f}"),
+               ("yaw err", "yaw_error", "{:.1f}"), ("pitch err", "pitch_error", "{:.1f}"),
                ("mouth r", "mouth_corr", "{:.2f}"), ("gaze", "gaze_error", "{:.3f}"),
                ("sharp", "sharpness", "{:.2f}"),
                ("seam dLab", "seam_colour", "{:.1f}"), ("seam grad", "seam_gradient", "{:.2f}"),
