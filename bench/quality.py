@@ -46,7 +46,10 @@ MERGE_FLAGS = ("--mode", "seamless", "--mask-mode", "dst", "--color-transfer", "
 #: model and variant, so what the merge adds is told apart from what the model learned)
 MERGE_VARIANTS = {
     "plain": (),
-    "sharpen": ("--sharpen-mode", "gaussian", "--sharpen", "4"),
+    "sharpen2": ("--sharpen-mode", "gaussian", "--sharpen", "2"),
+    "sharpen4": ("--sharpen-mode", "gaussian", "--sharpen", "4"),
+    "superres": ("--super-resolution",),
+    "superres+sharpen2": ("--super-resolution", "--sharpen-mode", "gaussian", "--sharpen", "2"),
 }
 
 
@@ -139,7 +142,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs", nargs="+", default=["sample", "s2>f1", "f1>m1"],
                     choices=list(PAIRS))
     ap.add_argument("--recipes", nargs="+", default=list(all_recipes), choices=list(all_recipes))
-    ap.add_argument("--merges", nargs="+", default=list(MERGE_VARIANTS),
+    ap.add_argument("--merges", nargs="+", default=["plain", "sharpen2", "sharpen4"],
                     choices=list(MERGE_VARIANTS), help="merge settings scored per model")
     ap.add_argument("--no-train", action="store_true",
                     help="merge and score the models the workspaces hold (after a change to "
