@@ -1,20 +1,26 @@
-"""Swap quality per recipe on several src/dst pairs at a fixed iteration budget.
+"""Swap quality per recipe and merge setting on several src/dst pairs at a fixed budget.
 
 Each pair gets a workspace (frames and faces extracted once through the CLI); each recipe trains
-its own model there to the same iteration count, merges with the demo's merge flags, and is
-scored by app.quality (independent of the training code: dlib's detector, landmarks and
-recognition net, OpenCV). One table row per pair and recipe:
+its own model there to the same budget, then every merge variant (the demo's base flags plus the
+variant's) is merged and scored by app.quality (independent of the training code: dlib's
+detector, landmarks and recognition net, OpenCV). One table row per pair, recipe and merge:
 
-    python bench/quality.py                              # 3 pairs, every recipe, 600 iterations
-    python bench/quality.py --iterations 300 --pairs sample --recipes demo
-    python bench/quality.py --work /tmp/q                # keep workspaces (resumes training)
+    python bench/quality.py --minutes 12 --pairs sample --recipes demo   # the demo's budget
+    python bench/quality.py --iterations 300 --recipes demo hd-d96       # 3 pairs
+    python bench/quality.py --no-train --work /tmp/q                     # re-merge, re-score
+
+Recipes: demo (the demo's SAE-df 64 px), hd-d96 / hd-d128 (SAEHD -ud at 96 / 128 px). Merges:
+plain (seamless, dst hull, rct: the demo's merge until 2026-12-07), superres+sharpen2 (the
+demo's merge now), sharpen2 / sharpen4 / superres alone. Run one recipe per process when timing
+by minutes: a second training in the same process ran 1.7x slower per step here.
 
 Columns: id share (result frames nearer the src centroid than the dst centroid), id ratio
-d_dst/(d_src+d_dst), |yaw| and |pitch| error vs dst (degrees), mouth r (correlation of the
-inner-mouth opening with dst), sharp (var of Laplacian inside the face, result/dst), seam dLab
-(colour step across the face edge beyond dst's own), seam grad (edge gradient result/dst),
-flicker (frame-to-frame face change result/dst). Iterations, not minutes: the host is shared,
-so a wall-clock budget would not compare runs.
+d_dst/(d_src+d_dst), yaw and pitch error vs dst (degrees), mouth r (correlation of the
+inner-mouth opening with dst), gaze (pupil position error in eye widths), sharp (var of
+Laplacian inside the face, result/dst), seam dLab (colour step across the face edge beyond
+dst's own), seam grad (edge gradient result/dst), flicker (frame-to-frame face change
+result/dst). --minutes is the demo's kind of budget but needs an idle host; --iterations
+compares runs on a shared one.
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ PAIRS = {
     "f1>m1": (DATA / "grid_f1.mpg", DATA / "grid_m1.mpg"),
     "pexels>s2": (DATA / "pexels_expressions.mp4", DATA / "grid_s2_b.mpg"),
 }
-MERGE_FLAGS = ("--mode", "seamless", "--mask-mode", "dst", "--color-transfer", "rct")
+from app.cli.demo import BASE_MERGE_FLAGS as MERGE_FLAGS  # noqa: E402
+from app.cli.demo import SHARPER_MERGE_FLAGS  # noqa: E402
 #: merge settings scored for each trained model: name -> flags added to MERGE_FLAGS (a row per
 #: model and variant, so what the merge adds is told apart from what the model learned)
 MERGE_VARIANTS = {
@@ -49,7 +56,7 @@ MERGE_VARIANTS = {
     "sharpen2": ("--sharpen-mode", "gaussian", "--sharpen", "2"),
     "sharpen4": ("--sharpen-mode", "gaussian", "--sharpen", "4"),
     "superres": ("--super-resolution",),
-    "superres+sharpen2": ("--super-resolution", "--sharpen-mode", "gaussian", "--sharpen", "2"),
+    "superres+sharpen2": SHARPER_MERGE_FLAGS,     # the demo's merge
 }
 
 
@@ -142,7 +149,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs", nargs="+", default=["sample", "s2>f1", "f1>m1"],
                     choices=list(PAIRS))
     ap.add_argument("--recipes", nargs="+", default=list(all_recipes), choices=list(all_recipes))
-    ap.add_argument("--merges", nargs="+", default=["plain", "sharpen2", "sharpen4"],
+    ap.add_argument("--merges", nargs="+", default=["plain", "superres+sharpen2"],
                     choices=list(MERGE_VARIANTS), help="merge settings scored per model")
     ap.add_argument("--no-train", action="store_true",
                     help="merge and score the models the workspaces hold (after a change to "

@@ -93,9 +93,18 @@ def demo_model_options(model: str) -> tuple[dict, dict]:
     return {}, general
 
 
+#: seamless into the dst face's hull, with rct colour (what the demo merged before 2026-12-07)
+BASE_MERGE_FLAGS = ("--mode", "seamless", "--mask-mode", "dst", "--color-transfer", "rct")
+#: what the demo adds since: the x2 upscaler trained on the src faces (~30 s on 2 cores) and
+#: DeepFaceLab 2.0's gaussian sharpen at 2. bench/quality.py measured it against plain merges of
+#: the same 12-minute models on three pairs (bench/RESULTS.md): sharpness x2, steadier frames,
+#: identity and mouth unchanged, head pose a little less exact (see README "What the demo gives")
+SHARPER_MERGE_FLAGS = ("--super-resolution", "--sharpen-mode", "gaussian", "--sharpen", "2")
+
+
 def _merge(ws: Workspace, opts: DemoOptions) -> None:
-    _cli(ws, "merge", opts.model, "--mode", "seamless", "--mask-mode", "dst",
-         "--color-transfer", "rct", "--engine", opts.engine)
+    _cli(ws, "merge", opts.model, *BASE_MERGE_FLAGS, *SHARPER_MERGE_FLAGS,
+         "--engine", opts.engine)
 
 
 def _score(ws: Workspace, opts: DemoOptions):
