@@ -16,7 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.slow
-DEMO_ITERATIONS = 2720   # what 12 training minutes gave in the README's measured demo
+DEMO_ITERATIONS = 4485   # what 12 training minutes gave in the README's measured demo
 
 
 def sample_workspace(tmp_path: Path) -> Path:
