@@ -13,7 +13,6 @@ faceswap's converter has the same two kernels as its "sharpening" adjustment.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 SHARPEN_MODES = ("none", "box", "gaussian")
@@ -22,6 +21,7 @@ KERNEL = 3
 
 def blur_sharpen(face: np.ndarray, mode: str, amount: int) -> np.ndarray:
     """The face (HxWx3 float32 in 0..1) sharpened (`amount` > 0) or blurred (< 0), clipped."""
+    import cv2   # here: the merge option table imports this module at start-up
     face = np.asarray(face, np.float32)
     if amount < 0:
         return _median_blur(face, -amount)
@@ -40,6 +40,7 @@ def blur_sharpen(face: np.ndarray, mode: str, amount: int) -> np.ndarray:
 
 def _median_blur(face: np.ndarray, amount: int) -> np.ndarray:
     """Whole 5x5 median passes for each full 10, then a blend with one more pass for the rest."""
+    import cv2
     while amount > 0:
         # cv2's 5x5 median takes 8-bit images only; the face is quantised for the filter alone
         blurred = cv2.medianBlur(np.round(face * 255).astype(np.uint8), 5).astype(np.float32)
