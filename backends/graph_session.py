@@ -4,6 +4,7 @@ inputs to its outputs, with the metadata stored in the file (`metadata_props`)."
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,20 @@ def read_info(path: str | Path) -> GraphInfo:
 
     ins = [(v.name, dims(v)) for v in g.input if v.name not in init]
     return GraphInfo(ins, [v.name for v in g.output], {p.key: p.value for p in proto.metadata_props})
+
+
+#: graph runtime -> (its pip package, the portable builds that carry it: build.py's pins)
+RUNTIMES = {"onnx": ("onnxruntime", "every portable build"),
+            "openvino": ("openvino", "the opencl-sse portable build")}
+
+
+def install_hint(engine: str) -> str:
+    """How to get a missing graph runtime: from source, the pip package; in a portable build
+    (frozen, no pip), the build that carries it."""
+    package, builds = RUNTIMES[engine]
+    if getattr(sys, "frozen", False):
+        return f"this portable build does not carry {package}: it is in {builds}"
+    return f"pip install {package}"
 
 
 def cpu_threads() -> int:

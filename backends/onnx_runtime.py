@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from backends.errors import BackendError
-from backends.graph_session import GraphSession, cpu_threads
+from backends.graph_session import GraphSession, cpu_threads, install_hint
 
 #: GPU providers first, most capable first; the CPU provider last (always there).
 PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "MIGraphXExecutionProvider",
@@ -104,7 +104,7 @@ def first_line(e: BaseException) -> str:
 def describe() -> list[str]:
     """Lines for `python -m app devices`."""
     if not present():
-        return ["ONNX Runtime: not installed (pip install onnxruntime)"]
+        return [f"ONNX Runtime: not installed ({install_hint('onnx')})"]
     import onnxruntime as ort
 
     return [f"ONNX Runtime {ort.__version__} providers: {', '.join(providers())}"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from backends.errors import BackendError
-from backends.graph_session import GraphSession, cpu_threads
+from backends.graph_session import GraphSession, cpu_threads, install_hint
 from backends.onnx_runtime import first_line
 
 PREFERENCE = ("GPU", "NPU", "CPU")
@@ -101,7 +101,7 @@ class OvSession(GraphSession):
 def describe() -> list[str]:
     """Lines for `python -m app devices`."""
     if not present():
-        return ["OpenVINO: not installed (pip install openvino)"]
+        return [f"OpenVINO: not installed ({install_hint('openvino')})"]
     import openvino as ov
 
     devs = devices()

@@ -148,3 +148,22 @@ def test_merge_calls_the_graph_from_several_threads_with_the_same_result(ws, eng
     got = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     assert np.abs(got[0] - want[0]).max() < 1e-4 and np.abs(got[1] - want[1]).max() < 1e-4
 
+
+
+@pytest.mark.parametrize("engine", ["onnx", "openvino"])
+def test_a_missing_runtime_names_the_build_in_a_portable_folder(monkeypatch, engine):
+    """From source the fix is pip; an unzipped portable build has no pip, so the message names
+    the build that carries the runtime (and `devices` says the same)."""
+    from backends import onnx_runtime, openvino_runtime
+    from app.errors import UserError
+    from app.models.graph_predictor import open_session
+    rt = onnx_runtime if engine == "onnx" else openvino_runtime
+    monkeypatch.setattr(rt, "present", lambda: False)
+    assert "pip install" in rt.describe()[0]
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    line = rt.describe()[0]
+    assert "pip" not in line and ("opencl-sse" in line or "every portable build" in line)
+    if engine == "openvino":
+        assert "opencl-sse portable build" in line
+    with pytest.raises(UserError, match="portable build.*--engine torch"):
+        open_session(Path("model.onnx"), engine)

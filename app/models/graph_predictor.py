@@ -102,8 +102,9 @@ def open_session(path: Path, engine: str, device: Any = None, parallel: bool = F
     else:
         raise UserError(f"unknown graph engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     if not rt.present():
-        raise UserError(f"the {engine} engine is not installed in this build "
-                        f"(pip install {'onnxruntime' if engine == 'onnx' else 'openvino'})")
+        from backends.graph_session import install_hint
+        raise UserError(f"the {engine} engine is not installed here ({install_hint(engine)}); "
+                        "or merge with --engine torch")
     import os
 
     dev = rt.pick(device)
