@@ -97,8 +97,9 @@ def demo_model_options(model: str) -> tuple[dict, dict]:
 BASE_MERGE_FLAGS = ("--mode", "seamless", "--mask-mode", "dst", "--color-transfer", "rct")
 #: what the demo adds since: the x2 upscaler trained on the src faces (~30 s on 2 cores) and
 #: DeepFaceLab 2.0's gaussian sharpen at 2. bench/quality.py measured it against plain merges of
-#: the same 12-minute models on three pairs (bench/RESULTS.md): sharpness x2, steadier frames,
-#: identity and mouth unchanged, head pose a little less exact (see README "What the demo gives")
+#: the same 12-minute models on three pairs (bench/RESULTS.md): sharpness x2.2-3.4, steadier
+#: frames, identity unchanged, mouth opening and head pose a little less exact (README, "What
+#: the demo gives")
 SHARPER_MERGE_FLAGS = ("--super-resolution", "--sharpen-mode", "gaussian", "--sharpen", "2")
 
 

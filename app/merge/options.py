@@ -28,7 +28,8 @@ HELP_SR = ("Sharpens the predicted face x2 with a small network trained on your 
            "(trained once, a few minutes on CPU, stored in the model folder).")
 HELP_SHARPEN = ("Sharpens the predicted face's edges (box: stronger, gaussian: softer), or with a "
                 "negative amount blurs it (median passes), as DeepFaceLab 2.0's merger does. "
-                "Try 5-30 on a young, soft model; too much brings halos and noise.")
+                "On a young, soft model at 64-128 px try gaussian 2-5 (the demo uses 2); more "
+                "brings halos and noise.")
 HELP_JITTER = ("Seamless clone makes the face's tint flicker slightly from frame to frame (the "
                "mask edge follows shaky landmarks). This solves the blend at 2x resolution and "
                "evens its level over the 2 frames before and after each frame; about 4x the "
@@ -104,8 +105,8 @@ MERGE_OPTIONS = (
     Option("sharpen_mode", "Choose sharpen mode: {choices}", "none", "choice",
            choices=SHARPEN_MODES, help=HELP_SHARPEN, when=_not_raw),
     Option("blursharpen_amount", "Choose blur/sharpen amount [{range}]", 0, "int", -100, 100,
-           flag="--sharpen", flag_help="blur (<0) / sharpen (>0) amount (needs --sharpen-mode to sharpen)",
-           when=_not_raw),
+           flag="--sharpen", when=_not_raw,
+           flag_help="blur (<0) / sharpen (>0) amount (sharpening needs --sharpen-mode)"),
     Option("color_degrade_power", "Degrade color power of final image [{range}]", 0, "int", 0,
            100, flag="--degrade-color", flag_help="degrade colour power", when=_not_raw),
     Option("export_alpha", "Export png with alpha channel?", False, "bool", when=_not_raw,
