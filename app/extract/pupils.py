@@ -2,7 +2,7 @@
 
 The 68-point eye contour's centre sits below the real pupil (the lids' points are not
 symmetric about it): against hand-placed pupils it is off by 0.038 of the inter-ocular
-distance on the London photos, the iris net by about 0.014 (bench/RESULTS.md).
+distance on the London photos (median), the iris net's pupils by 0.005 (bench/RESULTS.md).
 
 Crops as MediaPipe's iris graph makes them ("iris_landmark_landmarks_to_roi"): a square of
 2.3 x the eye-corner distance, centred on the corners' midpoint, rotated to the line through

@@ -28,8 +28,3 @@ def gaze(landmarks: np.ndarray, pupils: np.ndarray) -> np.ndarray:
         out.append([off @ along / width, off @ across / width])
     return np.mean(out, axis=0)
 
-
-def gaze_distance(landmarks_a: np.ndarray, pupils_a: np.ndarray, landmarks_b: np.ndarray,
-                  pupils_b: np.ndarray) -> float:
-    """How far apart two faces' gazes are, in eye widths (0: the same)."""
-    return float(np.linalg.norm(gaze(landmarks_a, pupils_a) - gaze(landmarks_b, pupils_b)))

@@ -11,7 +11,7 @@ import numpy as np
 from app.quality.expression import mouth_opening, pearson
 from app.quality.faces import FaceObs, observe, read_bgr
 from app.quality.flicker import frame_change
-from app.quality.gaze import gaze, gaze_distance
+from app.quality.gaze import gaze
 from app.quality.pose import head_pose
 from app.quality.region import face_hull_mask, hull_erode_px
 from app.quality.seam import seam_step
@@ -130,9 +130,10 @@ def score_observations(pairs: list[tuple[FaceObs, FaceObs]], c_src: np.ndarray,
             m_res.append(mouth_opening(res.landmarks))
             m_dst.append(mouth_opening(dst.landmarks))
             if res.pupils is not None and dst.pupils is not None:
-                g_err.append(gaze_distance(res.landmarks, res.pupils, dst.landmarks, dst.pupils))
-                g_res.append(gaze(res.landmarks, res.pupils).tolist())
-                g_dst.append(gaze(dst.landmarks, dst.pupils).tolist())
+                gr, gd = gaze(res.landmarks, res.pupils), gaze(dst.landmarks, dst.pupils)
+                g_err.append(float(np.linalg.norm(gr - gd)))   # eye widths apart
+                g_res.append(gr.tolist())
+                g_dst.append(gd.tolist())
         band = hull_erode_px(dst.landmarks)
         hull = face_hull_mask(dst.image.shape, dst.landmarks)
         inner = face_hull_mask(dst.image.shape, dst.landmarks, erode=band)
