@@ -65,6 +65,12 @@ def recipes() -> dict[str, tuple[str, dict, dict]]:
     from app.cli.demo import demo_model_options
     sae_options, general = demo_model_options("SAE")
     out = {"demo": ("SAE", sae_options, general)}
+    # the same at liae: one decoder fed by inter_AB (and inter_B for dst), which DFL's users
+    # pick when the swap must follow dst's pose and expression more than df does
+    out["demo-liae"] = ("SAE", {**sae_options, "archi": "liae"}, general)
+    # the same fed sorted by yaw: each dst face paired with src faces (mirrored ones included)
+    # of its own pose
+    out["demo-yaw"] = ("SAE", sae_options, {**general, "sort_by_yaw": True})
     # SAEHD -d: the decoder doubles its last layer's side to the output (96 or 128 px) at small
     # dims, eyes and mouth weighed up, DFL's learning rate (at SAE's 3e-4 SAEHD's src decoder
     # collapsed to a flat colour within 50 steps on the sample pair)

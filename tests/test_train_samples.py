@@ -139,6 +139,29 @@ def test_yaw_sorted_feeding_pairs_src_by_dst_pose(sets):
     assert gap(paired) < 0.1 < gap(plain)
 
 
+def test_yaw_sorted_feeding_mirrors_src_turned_the_other_way(sets):
+    """src filmed turned left, dst turned right: with flips allowed the pairing takes mirrored
+    src faces (DFL 1.0's sort_by_yaw), and every one of them is flipped, none at random."""
+    n = len(sets[0])
+    src = replace(sets[0], yaws=np.linspace(-0.6, -0.2, n).astype(np.float32))
+    dst = replace(sets[1], yaws=np.linspace(0.3, 0.6, len(sets[1])).astype(np.float32))
+    flip_aug = AugmentOptions(rotation=0, scale=0, shift=0, random_flip=True)
+    cfg = SampleConfig(8, seed=5, sort_by_yaw=True)
+    mirrored = BatchMaker(src, dst, cfg, flip_aug, NO_AUG)
+    unflipped = BatchMaker(src, dst, cfg, NO_AUG, NO_AUG)
+    for i in range(3):
+        s_idx, d_idx, flips = mirrored.picks(i)
+        assert all(flips)
+        gap = np.abs(-src.yaws[s_idx] - dst.yaws[d_idx]).max()
+        assert gap < 0.1
+        target = mirrored.make(i)["target_src"]
+        originals = src.images[s_idx].transpose(0, 3, 1, 2)[..., ::-1] / 255.0
+        assert np.abs(target - originals).max() < 0.01
+        s_idx, d_idx, flips = unflipped.picks(i)
+        assert not any(flips)
+        assert np.abs(src.yaws[s_idx] - dst.yaws[d_idx]).min() > 0.35
+
+
 def test_parts_of_a_batch_put_together_are_the_whole_batch():
     """Each of N training processes builds its 1/N of every batch (app.train.distributed); the
     parts in rank order are the single-process batch, with every random option on."""

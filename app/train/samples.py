@@ -192,8 +192,13 @@ class BatchMaker:
         self.src, self.dst, self.cfg = src, dst, cfg
         self.src_aug, self.dst_aug = src_aug, dst_aug
         self._yaw_bins: dict[str, list[np.ndarray]] = {}
-        self._yaw_order = np.argsort(src.yaws, kind="stable")
-        self._sorted_yaws = src.yaws[self._yaw_order]
+        # sort_by_yaw's candidates: every src face, and its mirror image (yaw negated) where
+        # flips are allowed; candidate c >= len(src) is face c - len(src) mirrored
+        yaws = np.asarray(src.yaws, np.float32)
+        if src_aug.random_flip:
+            yaws = np.concatenate([yaws, -yaws])
+        self._yaw_order = np.argsort(yaws, kind="stable")
+        self._sorted_yaws = yaws[self._yaw_order]
 
     def _epoch_index(self, side: str, n: int, k: int) -> int:
         """The k-th face drawn from a set of n: shuffled epochs, as DFL's generators draw."""
@@ -202,22 +207,34 @@ class BatchMaker:
         perm = np.random.default_rng([self.cfg.seed, epoch, tag]).permutation(n)
         return int(perm[pos])
 
-    def _src_for_yaw(self, rng: np.random.Generator, yaw: float) -> int:
-        """A random src face among those closest in yaw to `yaw` (DFL's yaw-sorted feeding)."""
-        n = len(self.src)
+    def _src_for_yaw(self, rng: np.random.Generator, yaw: float) -> tuple[int, bool]:
+        """(src face, mirrored) drawn among the candidates closest in yaw to `yaw`.
+
+        DFL 1.0's sort_by_yaw: a dst face turned one way is paired with src faces turned the
+        same way, mirrored src faces included, so the src decoder learns the poses dst shows
+        even when src was filmed turned the other way. DFL flips 40 % of these at random on
+        top, which undoes the match for those faces; here the match decides the flip.
+        """
+        n = len(self._sorted_yaws)
         k = max(1, n // YAW_GRADATIONS)
         centre = int(np.searchsorted(self._sorted_yaws, yaw))
         lo = int(np.clip(centre - k // 2 - (k % 2), 0, max(0, n - k)))
-        return int(self._yaw_order[lo + rng.integers(k)])
+        pick = int(self._yaw_order[lo + rng.integers(k)])
+        return pick % len(self.src), pick >= len(self.src)
 
-    def indices(self, i: int) -> tuple[list[int], list[int]]:
+    def picks(self, i: int) -> tuple[list[int], list[int], list[bool] | None]:
+        """Batch `i`'s src faces, dst faces and, under sort_by_yaw, which src faces are
+        mirrored (None: the augmentation's random flip decides)."""
         b = self.cfg.batch_size
         dst = [self._draw("dst", self.dst, i * b + j) for j in range(b)]
-        if self.cfg.sort_by_yaw:
-            rng = np.random.default_rng([self.cfg.seed, i, 7])
-            src = [self._src_for_yaw(rng, float(self.dst.yaws[d])) for d in dst]
-        else:
-            src = [self._draw("src", self.src, i * b + j) for j in range(b)]
+        if not self.cfg.sort_by_yaw:
+            return [self._draw("src", self.src, i * b + j) for j in range(b)], dst, None
+        rng = np.random.default_rng([self.cfg.seed, i, 7])
+        src, mirrored = zip(*[self._src_for_yaw(rng, float(self.dst.yaws[d])) for d in dst])
+        return list(src), dst, list(mirrored)
+
+    def indices(self, i: int) -> tuple[list[int], list[int]]:
+        src, dst, _ = self.picks(i)
         return src, dst
 
     def _draw(self, side: str, fs: FaceSet, k: int) -> int:
@@ -233,17 +250,19 @@ class BatchMaker:
         if n and i > 0 and i % n == 0:     # DFL 2.0's Quick96: the last faces again, unwarped
             out = self.make(i - 1)
             return {**out, "warped_src": out["target_src"], "warped_dst": out["target_dst"]}
-        src_idx, dst_idx = self.indices(i)
+        src_idx, dst_idx, mirrored = self.picks(i)
         out: dict[str, np.ndarray] = {}
-        for side, fs, idx, aug, tag in (("src", self.src, src_idx, self.src_aug, 1),
-                                        ("dst", self.dst, dst_idx, self.dst_aug, 2)):
+        for side, fs, idx, aug, tag, flips in (
+                ("src", self.src, src_idx, self.src_aug, 1, mirrored),
+                ("dst", self.dst, dst_idx, self.dst_aug, 2, None)):
             rng = np.random.default_rng([self.cfg.seed, i, tag])
             extra = np.random.default_rng([self.cfg.seed, i, tag, 11])   # the SAEHD options' draws
-            out.update(self._side(side, fs, idx, aug, rng, extra))
+            out.update(self._side(side, fs, idx, aug, rng, extra, flips))
         return out
 
     def _side(self, side: str, fs: FaceSet, idx: list[int], aug: AugmentOptions,
-              rng: np.random.Generator, extra: np.random.Generator) -> dict[str, np.ndarray]:
+              rng: np.random.Generator, extra: np.random.Generator,
+              flips: list[bool] | None = None) -> dict[str, np.ndarray]:
         """Every face's random draws are made (the streams stay the whole batch's) but only this
         part's faces are warped: N processes each build 1/N of the single-process batch."""
         per = len(idx) // self.cfg.parts
@@ -252,6 +271,8 @@ class BatchMaker:
         warped, targets, masks, ems = [], [], [], []
         for j, k in enumerate(idx):
             p = warp_params(rng, fs.images.shape[1], aug)
+            if flips is not None:
+                p["flip"] = flips[j]
             ref = self.dst.images[int(extra.integers(len(self.dst)))] if recolour else None
             if j not in mine:
                 continue
