@@ -9,7 +9,9 @@ detector, landmarks and recognition net, OpenCV). One table row per pair, recipe
     python bench/quality.py --iterations 300 --recipes demo hd-d96       # 3 pairs
     python bench/quality.py --no-train --work /tmp/q                     # re-merge, re-score
 
-Recipes: demo (the demo's SAE-df 64 px), hd-d96 / hd-d128 (SAEHD -ud at 96 / 128 px). Merges:
+Recipes: demo (the demo's SAE-df 64 px, fed sorted by yaw), demo-unsorted (the same fed in
+shuffled epochs, the demo until 2026-12-07), demo-liae (archi liae), hd-d96 / hd-d128 (SAEHD
+-ud at 96 / 128 px). Merges:
 plain (seamless, dst hull, rct: the demo's merge until 2026-12-07), superres+sharpen2 (the
 demo's merge now), sharpen2 / sharpen4 / superres alone. Run one recipe per process when timing
 by minutes: a second training in the same process ran 1.7x slower per step here.
@@ -68,9 +70,8 @@ def recipes() -> dict[str, tuple[str, dict, dict]]:
     # the same at liae: one decoder fed by inter_AB (and inter_B for dst), which DFL's users
     # pick when the swap must follow dst's pose and expression more than df does
     out["demo-liae"] = ("SAE", {**sae_options, "archi": "liae"}, general)
-    # the same fed sorted by yaw: each dst face paired with src faces (mirrored ones included)
-    # of its own pose
-    out["demo-yaw"] = ("SAE", sae_options, {**general, "sort_by_yaw": True})
+    # the demo's training before 2026-12-07 (second session): src faces drawn in shuffled epochs, not by dst's pose
+    out["demo-unsorted"] = ("SAE", sae_options, {**general, "sort_by_yaw": False})
     # SAEHD -d: the decoder doubles its last layer's side to the output (96 or 128 px) at small
     # dims, eyes and mouth weighed up, DFL's learning rate (at SAE's 3e-4 SAEHD's src decoder
     # collapsed to a flat colour within 50 steps on the sample pair)

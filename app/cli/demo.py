@@ -85,8 +85,13 @@ def demo_model_options(model: str) -> tuple[dict, dict]:
     SAE-df at 64 px with the smallest dims trains at 0.17-0.27 s/step (batch 8) on a 2-core
     CPU, so a 12-minute budget gives 2,700-4,000 iterations; at lr 3e-4 (DFL: 5e-5) the loss after 400
     steps is 0.64 instead of 0.89, so the swap is clear within the budget.
+
+    Fed sorted by yaw (each dst face with src faces, mirrored ones included, of its own pose):
+    in 12 minutes the src decoder only half learns to turn the face with dst's head, so a src
+    filmed turned the other way kept its own pose (GRID f1 onto m1: yaw error 12.7 degrees
+    with the demo's merge); fed by pose it is 5.0 there (bench/RESULTS.md).
     """
-    general = {"batch_size": 8, "random_flip": True, "learning_rate": 3e-4}
+    general = {"batch_size": 8, "random_flip": True, "learning_rate": 3e-4, "sort_by_yaw": True}
     if model == "SAE":
         return ({"resolution": 64, "face_type": "full", "archi": "df", "ae_dims": 128,
                  "e_ch_dims": 21, "d_ch_dims": 11, "learn_mask": False}, general)

@@ -35,8 +35,9 @@ GENERAL = (
            help="Faces per side per step. Larger is better for quality and slower per step; "
                 "lower it if you run out of memory."),
     Option("sort_by_yaw", "Feed faces to network sorted by yaw", False, "bool", overridable=True,
-           help="Pairs each dst face with src faces of the same head pose; use it when src has "
-                "far more faces than dst."),
+           help="Pairs each dst face with src faces of the same head pose (mirrored src faces "
+                "too while flips are on), so the model learns the poses dst shows; use it when "
+                "src was filmed turned another way than dst, or has far more faces."),
     Option("learning_rate", "Learning rate", 5e-5, "float", lo=1e-6, hi=1e-2, overridable=True,
            help="Adam's step size. DeepFaceLab's 5e-05 is safe for long runs; short runs on a "
                 "small face set (the demo) learn several times faster at 2e-04 to 5e-04."),
