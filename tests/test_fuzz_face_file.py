@@ -19,7 +19,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.faceset import face_file as ff
@@ -224,6 +224,7 @@ def _pupils_field():
 
 @settings(max_examples=300, **SETTINGS)
 @given(field=_pupils_field())
+@example(field=[[0.0, 0.0], [0.0, 1.0833612349450439e+308]])   # finite, but inf once mapped
 def test_fuzzed_pupils_read_as_two_finite_points_or_one_error(field):
     """source_pupils passes validation only as two [x, y] pairs of finite numbers; mapped into
     the aligned face it gives a finite 2x2 array; anything else is a FaceFileError naming the

@@ -344,10 +344,19 @@ def _numbers(v: Any, n: int, what: str, bad) -> list:
     return [_number(x, what, bad) for x in v]
 
 
+#: the largest |x| or |y| a point may have, in pixels: far beyond any frame, and small enough
+#: that mapping a point through a face's matrix stays finite (fuzzing found pupils at 1e308
+#: that read as finite numbers and came out of the mapping as inf)
+_MAX_COORD = 1e6
+
+
 def _points(v: Any, n: int | None, what: str, bad) -> list:
     if not isinstance(v, list) or (n is not None and len(v) != n):
         raise bad(f"{what} must be {n if n else 'a list of'} [x, y] pairs")
-    return [_numbers(p, 2, what, bad) for p in v]
+    points = [_numbers(p, 2, what, bad) for p in v]
+    if any(abs(c) > _MAX_COORD for p in points for c in p):
+        raise bad(f"{what} lie outside any frame (more than {_MAX_COORD:.0e} px)")
+    return points
 
 
 def _plain(v: Any) -> Any:
