@@ -149,7 +149,6 @@ def test_merge_calls_the_graph_from_several_threads_with_the_same_result(ws, eng
     assert np.abs(got[0] - want[0]).max() < 1e-4 and np.abs(got[1] - want[1]).max() < 1e-4
 
 
-
 @pytest.mark.parametrize("engine", ["onnx", "openvino"])
 def test_a_missing_runtime_names_the_build_in_a_portable_folder(monkeypatch, engine):
     """From source the fix is pip; an unzipped portable build has no pip, so the message names
