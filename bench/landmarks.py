@@ -7,7 +7,7 @@ jitter on video, eye-centre error against hand-placed pupils.
 
 Flip consistency: the face is fitted in the frame and in its mirror image, the mirror's points
 mirrored back (iBUG left/right swap), mean point distance / inter-ocular distance; yaw in
-degrees from solvePnP on dlib's points (app/quality/pose.py). Jitter: mean distance of each
+degrees from solvePnP on dlib's points (app/faceset/head_pose.py). Jitter: mean distance of each
 point from the midpoint of its positions in the frames before and after (a second
 difference, which smooth head motion barely moves), / inter-ocular distance, largest face of
 pexels_expressions. Every face of every frame counts (group3 and intel have turned people). Eye-centre
@@ -81,7 +81,7 @@ def flip_errors(img, det, fits: Fits, box, own: dict) -> dict[str, float] | None
 def main() -> None:
     from app.extract.detectors import make_detector
     from app.extract.frames import read_frame
-    from app.quality.pose import head_pose
+    from app.faceset.head_pose import head_pose
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--step", type=int, default=1, help="every Nth frame (GRID: 3N)")

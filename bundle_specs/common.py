@@ -20,9 +20,10 @@ REPO = Path(__file__).resolve().parent.parent
 APP_PACKAGES = ("app", "backends")
 # Data files the app needs at run time: dlib's models, ffmpeg, the tqdm/numpy bits are found.
 DATA_PACKAGES = ("face_recognition_models", "imageio_ffmpeg")
-# The app's own data files: the MT detector's weights (app/extract/weights, 1.9 MB with their
-# licence), in every variant (MT runs on torch, which every variant has).
-APP_DATA = ("app", ["extract/weights/*"])
+# The app's own data files: the MT detector's and iris net's weights (app/extract/weights, with
+# their licence), in every variant (both run on torch, which every variant has), and the 3-D mean
+# face the head pose is fitted to (app/faceset/mean_face_3d.json: extraction, sorting, training).
+APP_DATA = ("app", ["extract/weights/*", "faceset/*.json"])
 ENGINE_PACKAGES = {
     "torch": ("torch", "safetensors"),
     # PoCL's wheels (a CPU OpenCL device) exist for Linux only; on Windows pyopencl's bundled

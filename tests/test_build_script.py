@@ -36,10 +36,10 @@ def test_every_variant_has_a_spec_that_compiles():
         assert f'build("{v}"' in spec.read_text()
 
 
-def test_every_variant_bundles_the_mt_detectors_weights_and_torch_to_run_them():
-    """MT's and the iris net's weights are app data (not a package): the specs' shared part
-    must collect them, and every variant carries torch, on which both run (SSE variants
-    included)."""
+def test_every_variant_bundles_the_apps_data_and_torch_to_run_the_nets():
+    """MT's and the iris net's weights and the head pose's mean face are app data (not a
+    package): the specs' shared part must collect them, and every variant carries torch, on
+    which both nets run (SSE variants included)."""
     pytest.importorskip("PyInstaller")
     sys.path.insert(0, str(REPO / "bundle_specs"))
     try:
@@ -50,6 +50,7 @@ def test_every_variant_bundles_the_mt_detectors_weights_and_torch_to_run_them():
     assert bundled["mtcnn.safetensors"] == str(Path("app", "extract", "weights"))
     assert bundled["iris_landmark.safetensors"] == str(Path("app", "extract", "weights"))
     assert "LICENSE.md" in bundled
+    assert bundled["mean_face_3d.json"] == str(Path("app", "faceset"))
     for v in build.VARIANTS:
         assert any(r.startswith("torch==") for r in build.variant_requirements(v)), v
 

@@ -79,13 +79,12 @@ def _mirrored(img, meta):
 
 
 def _nose_side(meta) -> float:
-    """Where the nose tip sits between the jaw ends in the picture: -1 at the left end, +1 at
-    the right (the test's own measure, from the landmarks, not the stored yaw)."""
-    import numpy as np
-
+    """Where the nose tip sits left or right of the eyes' midpoint, in eye distances (> 0: the
+    picture's right). The test's own measure from the landmarks, not the pose fit that sorts."""
     lm = meta.landmarks_array()
-    left, right, nose = lm[0], lm[16], lm[30]
-    return float(2 * np.dot(nose - left, right - left) / np.dot(right - left, right - left) - 1)
+    eyes = lm[36:42].mean(0), lm[42:48].mean(0)
+    axis = eyes[1] - eyes[0]
+    return float((lm[30] - (eyes[0] + eyes[1]) / 2) @ axis / (axis @ axis))
 
 
 def test_yaw_goes_from_turned_left_to_turned_right(tmp_path, faceset):
@@ -110,18 +109,45 @@ def _mostly_sorted(values, slack=0.05) -> bool:
     return all(b >= a - slack for a, b in zip(values, values[1:]))
 
 
-def test_pitch_goes_from_looking_up_to_looking_down(tmp_path, faceset):
+def _nodded(lm, degrees: float):
+    """68 points of the 3-D mean face nodded by `degrees` (> 0: looking down), projected
+    orthographically at the place and size of the face `lm`."""
     import numpy as np
 
+    from app.faceset.head_pose import mean_face_3d
+
+    t = np.radians(degrees)
+    rot = np.array([[1, 0, 0], [0, np.cos(t), -np.sin(t)], [0, np.sin(t), np.cos(t)]])
+    pts = (mean_face_3d() @ rot.T)[:, :2]
+    pts = pts - pts[36:48].mean(0)
+    eyes = np.linalg.norm(lm[36:42].mean(0) - lm[42:48].mean(0))
+    return pts * eyes + lm[36:48].mean(0)
+
+
+def _nose_height(lm) -> float:
+    """The nose tip's height between the eyes and the mouth corners, 0 at the eyes (the test's
+    own measure: it grows as the head nods down)."""
+    eyes, mouth = lm[36:48].mean(0), (lm[48] + lm[54]) / 2
+    return float((lm[30][1] - eyes[1]) / (mouth[1] - eyes[1]))
+
+
+def test_pitch_goes_from_looking_up_to_looking_down(tmp_path, faceset):
     folder = _copy(faceset, tmp_path)
+    img, meta = read_face(list_faces(folder)[0])
+    lm = meta.landmarks_array()
+    for k, degrees in enumerate([20, -20, 0, 10, -10]):  # nodded copies of one face, shuffled
+        meta.landmarks = _nodded(lm, degrees).tolist()
+        meta.source_filename = f"nod_{degrees:+03d}"
+        write_face(folder / f"zz_nod_{k}.jpg", img, meta)
     sort_faceset(folder, "face-pitch", progress=False)
-    ratios = []
-    for p in list_faces(folder):  # nose-to-brows over nose-to-chin, from the landmarks
-        lm = read_meta(p).landmarks_array()
-        brows, nose, chin = lm[17:27].mean(0), lm[30], lm[8]
-        ratios.append(np.linalg.norm(nose - brows) / np.linalg.norm(chin - nose))
-    assert len(ratios) >= 8 and ratios[0] < ratios[-1]
-    assert _mostly_sorted(ratios, slack=0.08), ratios
+    metas = [read_meta(p) for p in list_faces(folder)]
+    nods = [m for m in metas if m.source_filename.startswith("nod_")]
+    assert [m.source_filename for m in nods] == ["nod_-20", "nod_-10", "nod_+00", "nod_+10",
+                                                 "nod_+20"]
+    heights = [_nose_height(m.landmarks_array()) for m in nods]
+    assert heights == sorted(heights), heights
+    # the real faces too: the first looks further up than the last
+    assert _nose_height(metas[0].landmarks_array()) < _nose_height(metas[-1].landmarks_array())
 
 
 def test_hist_puts_similar_faces_together(tmp_path, faceset):

@@ -18,7 +18,7 @@ import pytest
 from app.quality import (face_hull_mask, frame_change, gaze, head_pose, laplacian_variance,
                          mouth_opening, observe, pearson, score_frames, seam_step)
 from app.quality.faces import read_bgr
-from app.quality.pose import LANDMARK_IDS, camera_matrix, mean_face_3d
+from app.faceset.head_pose import LANDMARK_IDS, camera_matrix, mean_face_3d
 from app.quality.region import hull_erode_px
 from app.quality.report import score_observations
 

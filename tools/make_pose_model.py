@@ -1,6 +1,6 @@
-"""Write app/quality/mean_face_3d.json: a 3-D mean face at dlib's 68 points, for head pose.
+"""Write app/faceset/mean_face_3d.json: a 3-D mean face at dlib's 68 points, for head pose.
 
-app/quality/pose.py fits head pose with cv2.solvePnP against a 3-D face. Six points of a
+app/faceset/head_pose.py fits head pose with cv2.solvePnP against a 3-D face. Six points of a
 generic hand-made head (nose tip, chin, eye and mouth corners) made the yaw jump 3 degrees from
 frame to frame on a still talking head, because one pixel of nose-tip jitter on a 100 px face
 turns it by ~4 degrees. Fitting the 51 inner points (eyebrows, nose, eyes, mouth; not the jaw,
@@ -24,7 +24,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-OUT = REPO / "app" / "quality" / "mean_face_3d.json"
+OUT = REPO / "app" / "faceset" / "mean_face_3d.json"
 SHARED = Path(os.environ.get("FACESTUDIO_SHARED", REPO.parent / "shared")) / "data" / "photos"
 
 

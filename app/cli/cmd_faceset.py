@@ -99,13 +99,16 @@ def run_info(args) -> int:
 
 def _describe(path, meta) -> str:
     import numpy as np
+
+    from app.faceset.landmarks import estimate_pitch_yaw
     lm = np.asarray(meta.source_landmarks)
+    pitch, yaw = estimate_pitch_yaw(meta.landmarks_array())
     eyes = (lm[36:42].mean(0), lm[42:48].mean(0))
     rect = ", ".join(f"{v:.0f}" for v in meta.source_rect)
     return (f"{path}\n  face type {meta.face_type}, from {meta.source_filename} "
             f"({meta.source_size[0]}x{meta.source_size[1]}), rect [{rect}]\n"
             f"  eyes at ({eyes[0][0]:.1f}, {eyes[0][1]:.1f}) and ({eyes[1][0]:.1f}, "
-            f"{eyes[1][1]:.1f}) in the source; pitch {meta.pitch:+.2f}, yaw {meta.yaw:+.2f}; "
+            f"{eyes[1][1]:.1f}) in the source; pitch {pitch:+.2f}, yaw {yaw:+.2f}; "
             f"{len(meta.mask_polygons)} mask polygons")
 
 

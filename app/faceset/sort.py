@@ -18,6 +18,7 @@ import numpy as np
 
 from app.errors import UserError
 from app.faceset.face_file import FaceFileError, FaceMeta, list_faces, read_face
+from app.faceset.landmarks import estimate_pitch_yaw
 from app.faceset.mask_polygons import hull_mask
 from app.faceset.sort_options import FINAL_COUNT, METHODS
 from app.faceset.trash import move_to_trash, trash_dir
@@ -33,6 +34,9 @@ class FaceInfo:
     brightness: float
     hue: float
     black: int
+    #: head pose in [-1, 1] from the landmarks (today's estimate, whatever the file stored)
+    pitch: float = 0.0
+    yaw: float = 0.0
 
 
 def face_features(path: Path) -> FaceInfo:
@@ -50,8 +54,9 @@ def face_features(path: Path) -> FaceInfo:
     hist = hist / max(hist.sum(), 1.0)
     hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
     black = int((img.max(axis=2) <= 2).sum())
+    pitch, yaw = estimate_pitch_yaw(meta.landmarks_array())
     return FaceInfo(path, meta, blur, hist, float(hsv[..., 2].mean()), float(hsv[..., 0].mean()),
-                    black)
+                    black, pitch, yaw)
 
 
 def order(faces: list[FaceInfo], method: str) -> list[FaceInfo]:
@@ -59,9 +64,9 @@ def order(faces: list[FaceInfo], method: str) -> list[FaceInfo]:
     if method == "blur":
         return sorted(faces, key=lambda f: -f.blur)
     if method == "face-yaw":
-        return sorted(faces, key=lambda f: f.meta.yaw)
+        return sorted(faces, key=lambda f: f.yaw)
     if method == "face-pitch":
-        return sorted(faces, key=lambda f: f.meta.pitch)
+        return sorted(faces, key=lambda f: f.pitch)
     if method == "brightness":
         return sorted(faces, key=lambda f: -f.brightness)
     if method == "hue":
@@ -109,10 +114,10 @@ def _hist_dissimilar(faces: list[FaceInfo]) -> list[FaceInfo]:
 def final_selection(faces: list[FaceInfo], count: int, bins: int = 32) -> tuple[list, list]:
     """(kept, trashed): the sharpest faces spread evenly over head yaw, at most `count`."""
     if count >= len(faces):
-        return sorted(faces, key=lambda f: f.meta.yaw), []
+        return sorted(faces, key=lambda f: f.yaw), []
     groups: dict[int, list[FaceInfo]] = {}
     for f in faces:
-        b = int(np.clip((f.meta.yaw + 1) / 2 * bins, 0, bins - 1))
+        b = int(np.clip((f.yaw + 1) / 2 * bins, 0, bins - 1))
         groups.setdefault(b, []).append(f)
     for g in groups.values():
         g.sort(key=lambda f: -f.blur)
@@ -124,7 +129,7 @@ def final_selection(faces: list[FaceInfo], count: int, bins: int = 32) -> tuple[
                 kept.append(groups[b][depth])
         depth += 1
     kept_ids = {id(f) for f in kept}
-    return sorted(kept, key=lambda f: f.meta.yaw), [f for f in faces if id(f) not in kept_ids]
+    return sorted(kept, key=lambda f: f.yaw), [f for f in faces if id(f) not in kept_ids]
 
 
 def one_face_selection(faces: list[FaceInfo]) -> tuple[list, list]:

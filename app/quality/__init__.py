@@ -19,7 +19,7 @@ from app.quality.expression import mouth_opening, pearson
 from app.quality.faces import FaceObs, observe
 from app.quality.flicker import frame_change
 from app.quality.gaze import gaze
-from app.quality.pose import head_pose
+from app.faceset.head_pose import head_pose
 from app.quality.region import face_hull_mask
 from app.quality.report import QualityReport, score_frames
 from app.quality.seam import seam_step

@@ -21,6 +21,7 @@ import numpy as np
 
 from app.errors import UserError, working_on
 from app.extract.align import face_matrix
+from app.faceset.landmarks import estimate_pitch_yaw
 from app.models.augment import AugmentOptions
 
 #: How much of the head each face type shows: a model can train from files that show as much or more.
@@ -93,7 +94,7 @@ def load_faceset(folder: str | Path, resolution: int, face_type: str, progress: 
         if eyes_mouth:
             em = eyes_mouth_mask(lm, img.shape[0]) * (src_mask > 0)
             ems.append(cv2.warpAffine(em, mat, (resolution, resolution), flags=cv2.INTER_LINEAR))
-        yaws.append(meta.yaw)
+        yaws.append(estimate_pitch_yaw(lm)[1])  # today's estimate, not the file's
         names.append(path.name)
         labelled.append(bool(meta.mask_polygons))
     if skipped:
