@@ -32,6 +32,7 @@ FAST = [
     ("SAE", dict(SMALL_SAE, archi="vg", learn_mask=False)),
     ("SAEHD", dict(SMALL_SAEHD, archi="liae-ud", face_type="wf")),
     ("SAEHD", dict(SMALL_SAEHD, archi="df-udt")),
+    ("AMP", dict(SMALL_SAEHD, inter_dims=64, face_type="f")),
 ]
 BIG = [("H128", {"lighter_ae": True}), ("DF", {}), ("LIAEF128", {})]
 

@@ -30,7 +30,8 @@ def test_default_sizes_match_deepfacelab():
     assert make("SAE").param_count() == pytest.approx(113.5e6, rel=0.01)
     assert {make(n).face_type for n in ("H64", "H128")} == {"half"}
     assert {make(n).face_type for n in ("DF", "LIAEF128", "SAE")} == {"full"}
-    assert [make(n).resolution for n in MODELS] == [64, 128, 128, 128, 128, 128, 96]  # + SAEHD, Quick96
+    assert [make(n).resolution for n in MODELS] == [64, 128, 128, 128, 128, 128, 96,
+                                                    224]  # + SAEHD, Quick96, AMP
 
 
 @pytest.mark.parametrize("name", ["H64", "H128", "DF", "LIAEF128"])

@@ -72,7 +72,7 @@ def answers(monkeypatch, *texts):
 
 def test_the_builtin_names_come_from_the_files():
     assert app.models.model_names() == ("H64", "H128", "DF", "LIAEF128", "SAE", "SAEHD",
-                                          "Quick96")
+                                          "Quick96", "AMP")
     assert app.extract.detector_names() == ("fast", "accurate", "mt", "yunet")
     assert MERGE_MODES.names() == ("overlay", "hist-match", "hist-match-bw", "seamless", "raw")
     assert transfer_names() == ("none", "rct", "lct", "mkl", "idt", "sot")
@@ -91,8 +91,8 @@ def test_a_new_model_file_is_offered_by_train_merge_demo_and_the_launchers(plugi
     with pytest.raises(SystemExit):
         build_parser().parse_args(["merge", "--help"])
     assert "TinyTest" in capsys.readouterr().out
-    # the interactive question numbers it after Quick96
-    answers(monkeypatch, "?", "8")
+    # the interactive question numbers it after AMP
+    answers(monkeypatch, "?", "9")
     assert cmd_train.ask_model(None) == "TinyTest"
     out = capsys.readouterr().out
     assert out.startswith("Choose a model") and "TinyTest: test-only 16 px model" in out

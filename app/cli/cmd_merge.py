@@ -10,6 +10,7 @@ from app.cli.ask import ask_choice, ask_one_device
 from app.cli.choices import numbered
 from app.cli.option_table import add_flags, ask_table, given_values
 from app.merge.options import MERGE_OPTIONS
+from app.options import refuse_inapplicable
 from app.models import model_names
 
 
@@ -50,7 +51,13 @@ def ask_options(args, defaults: dict | None = None):
 
     defaults = dict(defaults or {})
     clip = defaults.pop("clip_hborder_mask_per", None)
-    answers = ask_table(MERGE_OPTIONS, given_values(args, MERGE_OPTIONS), defaults)
+    given = given_values(args, MERGE_OPTIONS)
+    context = {"morphing_model": "morph_value" in defaults}   # AMP's merge_defaults say so
+    answers = ask_table(MERGE_OPTIONS, given, defaults, context)
+    # --morph for a model without a morph is refused, not ignored (other flags that do not
+    # apply to the answers, e.g. a sharpen amount in a raw mode, are left unused as before)
+    morph = tuple(o for o in MERGE_OPTIONS if o.key == "morph_value")
+    refuse_inapplicable(morph, {**context, **answers}, given)
     return MergeOptions(**answers, clip_hborder_mask_per=clip)  # run_merge validates it
 
 

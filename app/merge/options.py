@@ -34,6 +34,13 @@ HELP_JITTER = ("Seamless clone makes the face's tint flicker slightly from frame
                "mask edge follows shaky landmarks). This solves the blend at 2x resolution and "
                "evens its level over the 2 frames before and after each frame; about 4x the "
                "image work of plain seamless.")
+HELP_MORPH = ("AMP models: 1.0 gives the src face, lower values a face between dst's (0.0) and "
+              "src's, as DeepFaceLab's AMP merger and DeepFaceLive's morph slider do.")
+
+
+def _morphing(c: dict) -> bool:
+    """Asked for morphing models only: the CLI's context says whether the model is one."""
+    return bool(c.get("morphing_model", True))
 
 
 def _mode_info(chosen: dict, flag: str) -> bool:
@@ -81,6 +88,9 @@ def _transfer_help() -> str:
 MERGE_OPTIONS = (
     Option("debug", "Debug mode (write every stage)?", False, "bool",
            flag_help="also write every stage to data_dst/merged_debug/"),
+    Option("morph_value", "Morph factor [{range}]", 1.0, "float", 0.0, 1.0, flag="--morph",
+           help=HELP_MORPH, when=_morphing, flag_help="morph factor (AMP models)",
+           why_not="only a morphing model (AMP) has a morph factor; leave --morph out"),
     Option("mode", "Choose mode: {choices}.", "seamless", "choice", choices=MERGE_MODES.names,
            labels=_mode_labels, help=_mode_help, flag_help="merge mode"),
     Option("raw_mode", "Choose raw mode: {choices}", "rgb-mask", "choice", choices=RAW_MODES,
@@ -123,6 +133,7 @@ class MergeOptions:
     takes the model's default (`FaceModel.merge_defaults`) when the merge starts.
     """
 
+    morph_value: float = _DEFAULT["morph_value"]
     mode: str = _DEFAULT["mode"]
     raw_mode: str = _DEFAULT["raw_mode"]
     suppress_seamless_jitter: bool = _DEFAULT["suppress_seamless_jitter"]

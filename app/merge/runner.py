@@ -17,9 +17,24 @@ from backends import share_cpu
 
 
 def load_model(model_dir: Path, model_name: str | None, engine: str, device: str | None,
-               test_predictor: bool = False, graph: str | Path | None = None):
+               test_predictor: bool = False, graph: str | Path | None = None,
+               morph_value: float = 1.0):
     """The Predictor to merge with (the colour-shift stand-in when `test_predictor`); on the
-    onnx / openvino engines the exported graph (or the `graph` file given)."""
+    onnx / openvino engines the exported graph (or the `graph` file given). `morph_value`:
+    AMP's morph factor; another value than 1.0 for a model without one is refused."""
+    predictor = _load_model(model_dir, model_name, engine, device, test_predictor, graph,
+                            morph_value)
+    if morph_value != 1.0 and "morph_value" not in model_merge_defaults(predictor):
+        raise UserError(f"morph factor {morph_value}: only a morphing model (AMP) has one, and "
+                        f"{predictor.name} is not one; leave --morph out")
+    if morph_value != 1.0 and engine in ("onnx", "openvino"):
+        raise UserError(f"morph factor {morph_value}: the exported graph holds the face at "
+                        "morph factor 1.0; merge with --engine torch or opencl for another one")
+    return predictor
+
+
+def _load_model(model_dir: Path, model_name: str | None, engine: str, device: str | None,
+                test_predictor: bool, graph: str | Path | None, morph_value: float):
     if test_predictor:
         from app.merge.predictors import ColorShiftPredictor
         return ColorShiftPredictor(128, "full")
@@ -39,7 +54,9 @@ def load_model(model_dir: Path, model_name: str | None, engine: str, device: str
         print(f"device: {predictor.session.device} ({engine})")
         return predictor
     from app.models import load_predictor
-    return load_predictor(model_dir, model_name, engine=engine, device=device)
+    return load_predictor(model_dir, model_name, engine=engine, device=device,
+                          merge_options={"morph_value": morph_value} if morph_value != 1.0
+                          else None)
 
 
 def model_merge_defaults(predictor) -> dict:
@@ -129,7 +146,8 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
         raise UserError("no aligned dst faces; run `python -m app extract dst` first",
                         ws.aligned_dir("dst"))
     check_faces_against_frames(faces, frames, ws.aligned_dir("dst"))
-    predictor = load_model(mdir, model_name, engine, device, test_predictor, graph)
+    predictor = load_model(mdir, model_name, engine, device, test_predictor, graph,
+                           opts.morph_value)
     if opts.clip_hborder_mask_per is None:  # the model's own default, as DFL's converters had
         opts.clip_hborder_mask_per = float(model_merge_defaults(predictor).get(
             "clip_hborder_mask_per", 0.0))

@@ -39,10 +39,12 @@ def model_class(name: str):
     return getattr(entry.load(), entry.info.get("class", entry.name))
 
 
-def load_predictor(model_dir, model_name: str, engine: str = "torch", device=None):
+def load_predictor(model_dir, model_name: str, engine: str = "torch", device=None,
+                   merge_options: dict | None = None):
     """A trained model as a predictor for merge (see app.models.predictor.Predictor)."""
     from app.models.predictor import Predictor
-    return Predictor.load(model_dir, model_name, engine=engine, device=device)
+    return Predictor.load(model_dir, model_name, engine=engine, device=device,
+                          merge_options=merge_options)
 
 
 def __getattr__(attr: str):

@@ -36,7 +36,9 @@ class Predictor:
 
     @classmethod
     def load(cls, model_dir: str | Path, model_name: str, engine: str = "torch",
-             device: Any = None) -> "Predictor":
+             device: Any = None, merge_options: dict | None = None) -> "Predictor":
+        """`merge_options`: merge-time settings the model reads beside its saved options
+        (AMP's `morph_value`); models without such a setting ignore them."""
         from backends import get_engine
         from app.models import model_class
 
@@ -45,7 +47,7 @@ class Predictor:
             raise UserError(f"no trained {files.name} model here; train it first with "
                             f"`python -m app train {files.name}`", model_dir)
         data = files.read_data()
-        model = model_class(files.name)(data["options"])
+        model = model_class(files.name)({**data["options"], **(merge_options or {})})
         eng = get_engine(engine, device)
         eng.init_params(model.specs, seed=0)
         data = files.load(eng)

@@ -181,6 +181,8 @@ class SampleConfig:
     uniform_yaw: bool = False    # every yaw equally often, whatever the set holds (SAEHD)
     #: every n-th batch repeats the one before with the targets as inputs (Quick96: n = 3)
     repeat_unwarped_every: int = 0
+    #: (channels, ones): AMP's `morph_mask`, per src face `ones` of `channels` set at random
+    morph_channels: tuple[int, int] = (0, 0)
     part: int = 0                # this process's share of each batch: faces
     parts: int = 1               # [part*B/parts, (part+1)*B/parts) of the whole batch B
 
@@ -259,7 +261,20 @@ class BatchMaker:
             rng = np.random.default_rng([self.cfg.seed, i, tag])
             extra = np.random.default_rng([self.cfg.seed, i, tag, 11])   # the SAEHD options' draws
             out.update(self._side(side, fs, idx, aug, rng, extra, flips))
+        if self.cfg.morph_channels[0]:
+            out["morph_mask"] = self._morph_mask(i)
         return out
+
+    def _morph_mask(self, i: int) -> np.ndarray:
+        """AMP's per-face choice of code channels from inter_src: exactly `ones` of `channels`
+        for each face, shuffled (DFL's tf.random.shuffle of ones and zeros), [B/parts, C, 1, 1];
+        drawn for the whole batch so every part agrees."""
+        channels, ones = self.cfg.morph_channels
+        rng = np.random.default_rng([self.cfg.seed, i, 13])
+        row = (np.arange(channels) < ones).astype(np.float32)
+        mask = np.stack([rng.permutation(row) for _ in range(self.cfg.batch_size)])
+        per = self.cfg.batch_size // self.cfg.parts
+        return mask[self.cfg.part * per:(self.cfg.part + 1) * per, :, None, None]
 
     def _side(self, side: str, fs: FaceSet, idx: list[int], aug: AugmentOptions,
               rng: np.random.Generator, extra: np.random.Generator,
