@@ -11,7 +11,7 @@ detector, landmarks and recognition net, OpenCV). One table row per pair, recipe
 
 Recipes: demo (the demo's SAE-df 64 px, fed sorted by yaw), demo-unsorted (the same fed in
 shuffled epochs, the demo until 2026-12-07), demo-liae (archi liae), hd-d96 / hd-d128 (SAEHD
--ud at 96 / 128 px). Merges:
+-ud at 96 / 128 px), amp-64 (AMP at 64 px, small dims, DFL's learning rate). Merges:
 plain (seamless, dst hull, rct: the demo's merge until 2026-12-07), superres+sharpen2 (the
 demo's merge now), sharpen2 / sharpen4 / superres alone. Run one recipe per process when timing
 by minutes: a second training in the same process ran 1.7x slower per step here.
@@ -81,6 +81,10 @@ def recipes() -> dict[str, tuple[str, dict, dict]]:
     hd_general = {**general, "learning_rate": 5e-5}
     out["hd-d96"] = ("SAEHD", {**hd, "resolution": 96}, hd_general)
     out["hd-d128"] = ("SAEHD", {**hd, "resolution": 128}, hd_general)
+    # AMP (DFL 2.0's morphing model) at the demo's 64 px and small dims, DFL's learning rate
+    amp = {"resolution": 64, "face_type": "f", "ae_dims": 128, "inter_dims": 256, "e_dims": 32,
+           "d_dims": 32, "d_mask_dims": 16}
+    out["amp-64"] = ("AMP", amp, hd_general)
     return out
 
 
@@ -106,23 +110,20 @@ def prepare_pair(work: Path, name: str) -> Path:
     return base
 
 
-def run_recipe(base: Path, recipe: str, spec, iterations: int | None,
-               minutes: float | None = None, train_more: bool = True) -> tuple[int, float, float]:
-    """Train (or resume) the recipe's model in its own copy of the pair's workspace; returns
-    (iteration reached, ms/step, seconds trained)."""
+def run_recipe(root: Path, spec, iterations: int | None, minutes: float | None = None,
+               train_more: bool = True, seed: int = 0) -> tuple[int, float, float]:
+    """Train (or resume) the recipe's model in `root`, its own copy of the pair's workspace;
+    returns (iteration reached, ms/step, seconds trained)."""
     from app.train.api import train
     from app.workspace import Workspace
 
     model, options, general = spec
-    root = base.parent / recipe
-    if not root.is_dir():
-        shutil.copytree(base, root)
     ws = Workspace(root)
     t0 = time.perf_counter()
     if train_more:
         result = train(ws, model, options=options, general=general,
                        target_iter=None if minutes else iterations,
-                       time_budget_s=minutes * 60 if minutes else None)
+                       time_budget_s=minutes * 60 if minutes else None, seed=seed)
         return result.iteration, result.ms_per_step, time.perf_counter() - t0
     saved = json.loads((ws.model_dir / f"{model}_data.json").read_text())
     return saved["iteration"], float("nan"), 0.0
@@ -165,6 +166,9 @@ def main(argv=None) -> int:
     ap.add_argument("--score-frames", type=int, default=25,
                     help="consecutive dst frames scored per pair (0: all)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/facestudio_quality"))
+    ap.add_argument("--seed", type=int, default=0,
+                    help="training seed (weights and batches); another seed trains in its own "
+                         "folder, RECIPE-seedN: how much the scores vary from run to run")
     args = ap.parse_args(argv)
     from app.quality import QualityReport
 
@@ -173,10 +177,13 @@ def main(argv=None) -> int:
         base = prepare_pair(args.work, pair)
         for name in args.recipes:
             spec = all_recipes[name]
-            it, ms, secs = run_recipe(base, name, spec, args.iterations, args.minutes,
-                                      not args.no_train)
+            root = base.parent / (name if not args.seed else f"{name}-seed{args.seed}")
+            if not root.is_dir():
+                shutil.copytree(base, root)
+            it, ms, secs = run_recipe(root, spec, args.iterations, args.minutes,
+                                      not args.no_train, args.seed)
             for variant in args.merges:
-                rep = merge_and_score(base.parent / name, spec[0], variant, args.score_frames)
+                rep = merge_and_score(root, spec[0], variant, args.score_frames)
                 row = f"{pair} | {rep.table_row(f'{name} {variant}')} | {it} | {ms:.0f}"
                 rows.append(row)
                 print("ROW", row, f"(trained {secs:.0f} s)", flush=True)
