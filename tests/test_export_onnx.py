@@ -73,11 +73,13 @@ def check_dfm(p: Predictor, path, tol: float = 1e-3, spread: bool = True) -> Non
     sess = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     r = p.resolution
     ins, outs = sess.get_inputs(), sess.get_outputs()
-    assert [i.name for i in ins] == ["in_face:0"]            # what DeepFaceLive looks for
+    morph = bool(getattr(p.model, "morph_channels", 0))     # AMP: DFL's second input
+    assert [i.name for i in ins] == ["in_face:0"] + ["morph_value:0"] * morph  # DeepFaceLive's
     assert ins[0].shape[1:] == [r, r, 3]                    # it reads H, W from shape[1:3]
     assert [o.name for o in outs] == NAMES["dfm"][1]
     x = faces(3, r)
-    dst_mask, face, mask = sess.run(None, {"in_face:0": x})
+    feed = {"in_face:0": x, **({"morph_value:0": np.float32([1.0])} if morph else {})}
+    dst_mask, face, mask = sess.run(None, feed)
     assert face.shape == (3, r, r, 3) and mask.shape == dst_mask.shape == (3, r, r, 1)
     want_face, want_mask = p.predict(x)
     if spread:
@@ -96,6 +98,37 @@ def test_dfm_matches_torch(tmp_path, name, options):
     p = torch_predictor(name, options)
     check_dfm(p, export_predictor(p, tmp_path / "m.dfm", "dfm"))
     check_label(tmp_path / "m.dfm")
+
+
+def test_amp_graphs_take_the_morph_value_as_deepfacelive_feeds_it(tmp_path):
+    """DFL's AMP DFM: `morph_value:0` (float32 [1]) beside `in_face:0`; each value gives what the
+    torch predictor gives at that morph factor; our merge's onnx graph and its predictor too."""
+    from app.models.graph_predictor import GraphPredictor, check_graph, open_session
+    p = torch_predictor("AMP", dict(SMALL_SAEHD, inter_dims=64, face_type="f"))
+    path = export_predictor(p, tmp_path / "m.dfm", "dfm")
+    sess = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert sess.get_inputs()[1].shape == [1]
+    x = faces(2, p.resolution)
+    got = {}
+    for value in (0.0, 0.3, 1.0):
+        at = Predictor(model_class("AMP")({**p.model.options, "morph_value": value}), p.engine)
+        _, face, mask = sess.run(None, {"in_face:0": x, "morph_value:0": np.float32([value])})
+        want_face, want_mask = at.predict(x)
+        assert np.abs(face - want_face).max() < 1e-3 and np.abs(mask - want_mask).max() < 1e-3
+        got[value] = face
+    assert np.abs(got[0.0] - got[1.0]).mean() > 0.02 and np.abs(got[0.3] - got[1.0]).mean() > 0.01
+    onnx_path = export_predictor(p, tmp_path / "m.onnx", "onnx")
+    import importlib.util
+    engines = ["onnx"] + (["openvino"] if importlib.util.find_spec("openvino") else [])
+    for engine in engines:
+        graph = GraphPredictor(open_session(onnx_path, engine), check_graph(onnx_path),
+                               onnx_path)
+        assert graph.takes_morph
+        graph.morph_value = 0.3
+        off = np.abs(graph.predict(x)[0] - got[0.3])
+        # OpenVINO's CPU plugin runs bf16 where the CPU has it (merge wants the speed)
+        assert off.max() < 1e-3 if engine == "onnx" else \
+            off.mean() < 0.2 * np.abs(got[0.3] - got[1.0]).mean(), engine
 
 
 def check_label(path) -> None:

@@ -27,9 +27,11 @@ def load_model(model_dir: Path, model_name: str | None, engine: str, device: str
     if morph_value != 1.0 and "morph_value" not in model_merge_defaults(predictor):
         raise UserError(f"morph factor {morph_value}: only a morphing model (AMP) has one, and "
                         f"{predictor.name} is not one; leave --morph out")
-    if morph_value != 1.0 and engine in ("onnx", "openvino"):
-        raise UserError(f"morph factor {morph_value}: the exported graph holds the face at "
-                        "morph factor 1.0; merge with --engine torch or opencl for another one")
+    if morph_value != 1.0 and not getattr(predictor, "takes_morph", True):
+        raise UserError(f"morph factor {morph_value}: this graph has no morph input; export "
+                        "the model again (python -m app export)", getattr(predictor, "path", None))
+    if hasattr(predictor, "takes_morph"):
+        predictor.morph_value = morph_value
     return predictor
 
 

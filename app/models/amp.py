@@ -21,8 +21,8 @@ discriminator on both sides' masked faces.
 Where ours differs: DFL draws the morph channels on the GPU inside the step; here they come with
 the batch (`morph_mask`, a function of the seed and the step), so resuming is exact. DFL's
 "cpu" LR dropout answer is not needed (as for SAEHD). No pretraining (DFL's is commented out).
-The exported graphs (DFM, ONNX) carry the morph value the model was loaded with (1.0) instead of
-DFL's `morph_value` input.
+The exported graphs (DFM, ONNX) take the morph value as a second input, as DFL's AMP DFM does
+(app/models/export.py).
 """
 
 from __future__ import annotations
@@ -125,6 +125,11 @@ class AMP(SAEHD):
         return int(self.options["inter_dims"])
 
     @property
+    def morph_channels(self) -> int:
+        """The code channels the morph mixes (an exported graph takes a morph value for them)."""
+        return self.inter_dims
+
+    @property
     def morph_value(self) -> float:
         """The merge's morph factor (the predictor's options carry it; 1.0 otherwise)."""
         return float(self.options.get("morph_value", 1.0))
@@ -172,8 +177,14 @@ class AMP(SAEHD):
         face, mask = self.net.decoder(F, P, self._swap_codes(F, P, x)[0])
         return face, (mask if self.learn_mask else None)
 
-    def swap_with_dst_mask(self, F, P, x):
-        code, own = self._swap_codes(F, P, x)
+    def swap_with_dst_mask(self, F, P, x, morph_mask=None):
+        """`morph_mask` [1, C, 1, 1]: the channels taken from inter_src (the exported graphs'
+        morph input, app.models.export.channel_mask); else the morph value's slice."""
+        if morph_mask is None:
+            code, own = self._swap_codes(F, P, x)
+        else:
+            a_src, own = self._inters(F, P, x)
+            code = a_src * morph_mask + own * (1.0 - morph_mask)
         face, mask = self.net.decoder(F, P, code)
         if not self.learn_mask:
             return face, None, None

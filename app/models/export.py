@@ -13,6 +13,8 @@ checks before it runs a graph.
   multiply in DeepFaceLive's face merger, so ones change nothing and its landmark mask
   ("face_mask_lmrks") does the masking, as our merge uses the dst landmark hull then.
 - `onnx`: input `in_face`, outputs `out_face`, `out_mask` (what `Predictor.predict` gives).
+- A morphing model (AMP) has a second input, the morph value (float32 [1], 0..1): `morph_value:0`
+  in a DFM, as DFL's AMP export and DeepFaceLive have it, `morph_value` in ONNX.
 
 Exported with torch's TorchScript-based exporter (`torch.onnx.export(dynamo=False)`): the
 dynamo exporter needs onnxscript, and the models' ops (conv, matmul, pixel shuffle, nearest
@@ -34,6 +36,23 @@ OPSET = 13
 META_PREFIX = "facestudio."
 NAMES = {"dfm": (["in_face:0"], ["out_face_mask:0", "out_celeb_face:0", "out_celeb_face_mask:0"]),
          "onnx": (["in_face"], ["out_face", "out_mask"])}
+#: a morphing model's (AMP's) second input, float32 [1]: DFL's AMP `export_dfm` names it so and
+#: DeepFaceLive feeds its morph slider there
+MORPH_INPUTS = {"dfm": "morph_value:0", "onnx": "morph_value"}
+
+
+def input_names(fmt: str, morph: bool) -> list[str]:
+    """The graph's inputs: the faces, and the morph value for a morphing model."""
+    return NAMES[fmt][0] + ([MORPH_INPUTS[fmt]] if morph else [])
+
+
+def channel_mask(value, channels: int):
+    """[1, C, 1, 1] torch mask of the first int(C * value) channels: DFL's merge-time slice
+    (app.models.amp.morph_slice) as graph ops (Range, Less, Floor), so the value can be an
+    input."""
+    import torch
+    k = torch.floor(value.reshape(()) * channels)
+    return (torch.arange(channels, dtype=value.dtype) < k).to(value.dtype).reshape(1, -1, 1, 1)
 
 
 def graph_module(model: Any, params: dict, fmt: str):
@@ -44,10 +63,14 @@ def graph_module(model: Any, params: dict, fmt: str):
 
     ops = TorchOps(torch.device("cpu"))
 
+    channels = int(getattr(model, "morph_channels", 0))
+
     class Swap(torch.nn.Module):
-        def forward(self, x):
+        def forward(self, x, morph_value=None):
             nchw = x.permute(0, 3, 1, 2)
-            face, mask, dst_mask = model.swap_with_dst_mask(ops, params, nchw)
+            kw = {} if morph_value is None else {"morph_mask": channel_mask(morph_value,
+                                                                            channels)}
+            face, mask, dst_mask = model.swap_with_dst_mask(ops, params, nchw, **kw)
             ones = torch.ones_like(face[:, :1])
             mask = ones if mask is None else mask
             dst_mask = ones if dst_mask is None else dst_mask
@@ -71,11 +94,12 @@ def export_predictor(predictor: Any, out: str | Path, fmt: str = "onnx",
     r = predictor.resolution
     params = {k: v.detach().float().contiguous() for k, v in predictor.engine.params.items()}
     module = graph_module(predictor.model, params, fmt)
-    inputs, outputs = NAMES[fmt]
-    example = torch.rand(1, r, r, 3)
-    axes = {n: {0: "batch"} for n in inputs + outputs}
+    morph = bool(getattr(predictor.model, "morph_channels", 0))
+    inputs, outputs = input_names(fmt, morph), NAMES[fmt][1]
+    example = (torch.rand(1, r, r, 3),) + ((torch.ones(1),) if morph else ())
+    axes = {n: {0: "batch"} for n in NAMES[fmt][0] + outputs}
     with atomic_path(out) as tmp, torch.no_grad():
-        torch.onnx.export(module, (example,), str(tmp), dynamo=False, opset_version=OPSET,
+        torch.onnx.export(module, example, str(tmp), dynamo=False, opset_version=OPSET,
                           input_names=inputs, output_names=outputs, dynamic_axes=axes)
         _add_metadata(Path(tmp), predictor, fmt, extra or {})
     return out

@@ -17,7 +17,7 @@ import numpy as np
 
 from app.errors import UserError
 from backends.errors import BackendError
-from app.models.export import META_PREFIX, NAMES
+from app.models.export import META_PREFIX, MORPH_INPUTS, NAMES, input_names
 
 ENGINES = ("onnx", "openvino")
 
@@ -40,6 +40,9 @@ class GraphPredictor:
         self.fmt = meta["format"]
         self.merge_defaults = json.loads(meta.get("merge_defaults", "{}"))
         self.input_name = NAMES[self.fmt][0][0]
+        #: a morphing model's graph takes the morph value (merge --morph) as a second input
+        self.takes_morph = meta.get("takes_morph") == "1"
+        self.morph_value = 1.0
         # outputs by position: onnx (face, mask); dfm (dst mask, celeb face, celeb mask)
         self._picks = (0, 1) if self.fmt == "onnx" else (1, 2)
 
@@ -52,7 +55,10 @@ class GraphPredictor:
         out_f, out_m = [], []
         fi, mi = self._picks
         for i in range(0, len(x), batch):
-            res = self.session.run({self.input_name: x[i:i + batch]})
+            feed = {self.input_name: x[i:i + batch]}
+            if self.takes_morph:
+                feed[MORPH_INPUTS[self.fmt]] = np.float32([self.morph_value])
+            res = self.session.run(feed)
             out_f.append(res[fi])
             out_m.append(res[mi])
         if not out_f:
@@ -73,11 +79,13 @@ def check_graph(path: Path, resolution: int | None = None) -> dict[str, str]:
         raise UserError(f"{e}; give a file written by `python -m app export`", path) from None
     meta = {k[len(META_PREFIX):]: v for k, v in info.metadata.items() if k.startswith(META_PREFIX)}
     fmt = meta.get("format")
-    if fmt not in NAMES or [n for n, _ in info.inputs] != NAMES[fmt][0] \
+    names = [n for n, _ in info.inputs]
+    if fmt not in NAMES or names not in (input_names(fmt, False), input_names(fmt, True)) \
             or info.outputs != NAMES[fmt][1] or "resolution" not in meta:
         raise UserError("not an ONNX/DFM file exported by FaceStudio (its inputs, outputs or "
                         "metadata differ); merge runs only graphs from `python -m app export`",
                         path)
+    meta["takes_morph"] = str(int(len(names) > 1))     # read from the inputs, not stored
     shape = info.inputs[0][1]
     if int(meta["resolution"]) != shape[1]:
         raise UserError("its metadata and its input shape disagree on the resolution", path)
