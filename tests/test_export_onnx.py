@@ -73,7 +73,7 @@ def check_dfm(p: Predictor, path, tol: float = 1e-3, spread: bool = True) -> Non
     sess = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     r = p.resolution
     ins, outs = sess.get_inputs(), sess.get_outputs()
-    morph = bool(getattr(p.model, "morph_channels", 0))     # AMP: DFL's second input
+    morph = p.model.morph_channels > 0                      # AMP: DFL's second input
     assert [i.name for i in ins] == ["in_face:0"] + ["morph_value:0"] * morph  # DeepFaceLive's
     assert ins[0].shape[1:] == [r, r, 3]                    # it reads H, W from shape[1:3]
     assert [o.name for o in outs] == NAMES["dfm"][1]

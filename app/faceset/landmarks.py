@@ -1,4 +1,4 @@
-"""What a face's 68 landmarks say on their own: its rough head pose, and how to draw them.
+"""What a face's 68 landmarks say on their own: its head pose, and how to draw them.
 
 Here, below extraction, because the face files' readers (DeepFaceLab import, debug images, the
 viewers) need them as much as the extractor does.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from app.faceset.head_pose import LANDMARK_IDS, head_pose
 
 
 def estimate_pitch_yaw(landmarks: np.ndarray) -> tuple[float, float]:
@@ -22,7 +24,6 @@ def estimate_pitch_yaw(landmarks: np.ndarray) -> tuple[float, float]:
     ends on the silhouette, which slides as the head turns, and a person's own jaw shape set
     its offset, so sort_by_yaw fed src faces of other poses than dst's.
     """
-    from app.faceset.head_pose import LANDMARK_IDS, head_pose
     lm = np.asarray(landmarks, np.float64)
     inner = lm[LANDMARK_IDS]
     side = 4.0 * max(float(np.ptp(inner[:, 0])), 1.0)

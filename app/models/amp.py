@@ -35,7 +35,8 @@ from backends.layers import names
 from backends.optim import AdaBelief
 from app.models.base import FaceModel, Net, dssim_kernel, split
 from app.models.options import Option
-from app.models.saehd import OPTIONS as SAEHD_OPTIONS, SAEHD, blur_out, soft_mask, tv_mse
+from app.models.saehd import (OPTIONS as SAEHD_OPTIONS, SAEHD, blur_out, soft_mask, step_settings,
+                               tv_mse)
 from app.models.saehd_discriminators import UNetPatchDiscriminator
 from app.models.saehd_nets import HDDecoder, HDEncoder
 
@@ -199,8 +200,7 @@ class AMP(SAEHD):
         """DFL: AdaBelief lr 5e-5 (the trainer's learning rate option), LR dropout 0.3 with a
         500-step cosine, clipnorm 1 with gradient clipping; the GAN's own, named by its size."""
         o = self.effective
-        kw = {"lr": 5e-5, "lr_dropout": 0.3 if o["lr_dropout"] else 1.0,
-              "lr_cos": 500 if o["lr_dropout"] else 0, "clipnorm": 1.0 if o["clipgrad"] else 0.0}
+        kw = {"lr": 5e-5, **step_settings(o)}
         opts = [AdaBelief(name="src_dst_adabelief", loss="loss", params=self.trainable_params(),
                           **kw)]
         if self.gan_power:

@@ -99,6 +99,9 @@ class FaceModel:
     #: parameter prefixes that may start fresh when a saved model lacks them (SAEHD's
     #: discriminators, switched on later in training): backends.engine.Engine.fresh_prefixes
     fresh_prefixes: tuple[str, ...] = ()
+    #: code channels a morph factor mixes (AMP); 0: the model has no morph (app.models.export
+    #: gives a morphing model's graphs a morph input)
+    morph_channels = 0
     #: DFL 2.0's pretraining (app.train.pretrain): on, and what gets fresh weights after it
     pretraining = False
     pretrain_reset_prefixes: tuple[str, ...] = ()

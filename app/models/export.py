@@ -63,7 +63,7 @@ def graph_module(model: Any, params: dict, fmt: str):
 
     ops = TorchOps(torch.device("cpu"))
 
-    channels = int(getattr(model, "morph_channels", 0))
+    channels = model.morph_channels
 
     class Swap(torch.nn.Module):
         def forward(self, x, morph_value=None):
@@ -94,7 +94,7 @@ def export_predictor(predictor: Any, out: str | Path, fmt: str = "onnx",
     r = predictor.resolution
     params = {k: v.detach().float().contiguous() for k, v in predictor.engine.params.items()}
     module = graph_module(predictor.model, params, fmt)
-    morph = bool(getattr(predictor.model, "morph_channels", 0))
+    morph = predictor.model.morph_channels > 0
     inputs, outputs = input_names(fmt, morph), NAMES[fmt][1]
     example = (torch.rand(1, r, r, 3),) + ((torch.ones(1),) if morph else ())
     axes = {n: {0: "batch"} for n in NAMES[fmt][0] + outputs}

@@ -284,8 +284,7 @@ class SAEHD(FaceModel):
         LR dropout 0.3 with a 500-step cosine, clipnorm 1 with gradient clipping. The state is
         kept under the optimizer's kind, so switching kinds starts it afresh as in DFL."""
         o = self.effective
-        kw = {"lr_dropout": 0.3 if o["lr_dropout"] else 1.0, "lr_cos": 500 if o["lr_dropout"] else 0,
-              "clipnorm": 1.0 if o["clipgrad"] else 0.0}
+        kw = step_settings(o)
         def make(name: str, loss: str, params: list[str]):
             args = {**kw, "loss": loss, "params": params}
             if o["adabelief"]:
@@ -394,6 +393,13 @@ class SAEHD(FaceModel):
         style = F.stop_gradient(out["dst"][0] * out["dst_mask"][0])
         return F.style_loss(face * F.stop_gradient(mask), style,
                             blur_radius=self.resolution // 8, weight=10000 * power)
+
+
+def step_settings(o: dict) -> dict:
+    """DFL 2.0's optimizer settings from the options (SAEHD's and AMP's): LR dropout 0.3 with a
+    500-step cosine when `lr_dropout`, clipnorm 1 when `clipgrad`."""
+    return {"lr_dropout": 0.3 if o["lr_dropout"] else 1.0, "lr_cos": 500 if o["lr_dropout"] else 0,
+            "clipnorm": 1.0 if o["clipgrad"] else 0.0}
 
 
 def tv_mse(F, x):
