@@ -215,15 +215,18 @@ class BatchMaker:
 
         DFL 1.0's sort_by_yaw: a dst face turned one way is paired with src faces turned the
         same way, mirrored src faces included, so the src decoder learns the poses dst shows
-        even when src was filmed turned the other way. DFL flips 40 % of these at random on
-        top, which undoes the match for those faces; here the match decides the flip.
+        even when src was filmed turned the other way. With random flip on, DFL's sample
+        processor then flips 40 % of them at random on top, as it does every face: the src
+        decoder also sees each pose turned the other way. Measured (bench/RESULTS.md): without
+        that flip a 12-minute src decoder drifted to one turn and missed dst's by 7-8 degrees.
         """
         n = len(self._sorted_yaws)
         k = max(1, n // YAW_GRADATIONS)
         centre = int(np.searchsorted(self._sorted_yaws, yaw))
         lo = int(np.clip(centre - k // 2 - (k % 2), 0, max(0, n - k)))
         pick = int(self._yaw_order[lo + rng.integers(k)])
-        return pick % len(self.src), pick >= len(self.src)
+        flipped = bool(self.src_aug.random_flip and rng.integers(10) < 4)
+        return pick % len(self.src), (pick >= len(self.src)) != flipped
 
     def picks(self, i: int) -> tuple[list[int], list[int], list[bool] | None]:
         """Batch `i`'s src faces, dst faces and, under sort_by_yaw, which src faces are
