@@ -109,3 +109,43 @@ def test_trains_on_either_engine_and_the_chosen_device(engine_case, tmp_path):
     model.save(tmp_path)
     again = superres.load(tmp_path, "torch", "cpu")
     assert np.abs(again.upscale(lr) - model.upscale(lr)).max() < 1e-3
+
+
+class _Bicubic:
+    """The upscaler's stand-in: a plain x2 bicubic resize (pixel centres kept, as the network's
+    residual over it keeps them)."""
+
+    def upscale(self, faces: np.ndarray) -> np.ndarray:
+        return np.stack([superres.bicubic(f) for f in faces])
+
+
+def test_an_upscaled_face_is_pasted_where_the_model_put_it():
+    """A dst face passed through unchanged and upscaled x2 lands on itself in the frame: the
+    pasted image's shift against the frame, by phase correlation, is a small fraction of a
+    pixel. Placed at twice the model's matrix alone it sat half a pixel up and left."""
+    import cv2
+    from dataclasses import replace
+    from app.merge.compose import PredictedFace, merge_frame
+    from app.merge.dst_inputs import faces_by_frame, list_frames
+    from app.merge.engine import crop_faces
+    from app.merge.options import MergeOptions
+
+    dst = MEDIA / "merge" / "dst"
+    path = list_frames(dst)[2]
+    frame = cv2.imread(str(path))
+    lm = faces_by_frame(dst / "aligned")[path.name][0]
+    same = ColorShiftPredictor(64, shift_bgr=(0, 0, 0), blur=0)
+    faces, masks = predict_faces(same, crop_faces(frame, [lm], 64, "full"), upscaler=_Bicubic())
+    opts = MergeOptions(mode="raw", raw_mode="rgb").validate()
+    x0, y0 = np.floor(lm.min(0)).astype(int)
+    x1, y1 = np.ceil(lm.max(0)).astype(int)
+
+    def shift(face: PredictedFace) -> float:
+        out = merge_frame(frame, [face], opts, "full").image[y0:y1, x0:x1, :3]
+        a, b = (cv2.cvtColor(np.float32(x), cv2.COLOR_BGR2GRAY) for x in (out, frame[y0:y1, x0:x1] / 255))
+        (dx, dy), _ = cv2.phaseCorrelate(np.float64(b), np.float64(a))
+        return float(np.hypot(dx, dy))
+
+    face = PredictedFace(lm, faces[0], masks[0], upscaled=2)
+    assert shift(face) < 0.1
+    assert shift(replace(face, upscaled=1)) > 0.3

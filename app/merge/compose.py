@@ -40,12 +40,24 @@ class PredictedFace:
     #: the Poisson blend level (mean added per channel) to blend with, smoothed over the
     #: neighbouring frames (app.merge.jitter); None blends as is
     seamless_target: np.ndarray | None = None
+    #: the factor super resolution upscaled `face` by (1: the model's own output)
+    upscaled: int = 1
 
 
 @dataclass
 class MergedFrame:
     image: np.ndarray                      # HxWx3 or HxWx4 float32 0..1
     stages: list = field(default_factory=list)  # (name, image) when debugging
+
+
+def placement(face: PredictedFace, face_type: str, scale: float = 1.0) -> np.ndarray:
+    """The frame -> `face.face` matrix. An upscaled face is not just the model's matrix at k
+    times the size: upscalers (cv2.resize, the x2 network over it) keep pixel centres, so the
+    model's pixel x lands at k*x + (k-1)/2, half a pixel on at x2. Pasted without that, the
+    upscaled face sat half a pixel up and left of where the model put it."""
+    mat = face_matrix(face.landmarks, face.face.shape[0], face_type, scale=scale)
+    mat[:, 2] += (face.upscaled - 1) / 2
+    return mat
 
 
 def _shift(mat: np.ndarray, x0: int, y0: int) -> np.ndarray:
@@ -174,8 +186,8 @@ def merge_face(frame: np.ndarray, canvas: np.ndarray, alpha: np.ndarray, face: P
     was measured (`probe`: measure it and stop there, leaving `canvas` as it was).
     """
     size = face.face.shape[0]
-    face_mat = face_matrix(face.landmarks, size, face_type)
-    out_mat = face_matrix(face.landmarks, size, face_type, scale=1.0 + 0.01 * opts.output_face_scale)
+    face_mat = placement(face, face_type)
+    out_mat = placement(face, face_type, scale=1.0 + 0.01 * opts.output_face_scale)
     x0, y0, x1, y1 = _roi(out_mat, size, frame.shape)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return  # the face is outside the frame
@@ -326,8 +338,7 @@ def _faces_box(faces: list[PredictedFace], opts: MergeOptions, face_type: str,
     for face in faces:
         size = face.face.shape[0]
         for scale in (1.0, 1.0 + 0.01 * opts.output_face_scale):
-            mat = face_matrix(face.landmarks, size, face_type, scale=scale)
-            boxes.append(_roi(mat, size, shape))
+            boxes.append(_roi(placement(face, face_type, scale), size, shape))
     if not boxes:
         return None
     b = np.array(boxes)

@@ -388,6 +388,7 @@ class _Group:
     imgs: list
     lms: list
     futures: list
+    resolution: int     # the model's; the faces come back at a multiple of it when upscaled
 
     def finish(self):
         """Wait for the predictions; yield (path, write?, frame, [PredictedFace]) per frame."""
@@ -398,7 +399,8 @@ class _Group:
         k = 0
         for path, write, img, lm in zip(self.paths, self.writes, self.imgs, self.lms):
             items = [PredictedFace(d.landmarks, pf[k + j], pm[k + j], d.polygons, d.polygon_modes,
-                                   d.area, d.area_to_frame)
+                                   d.area, d.area_to_frame,
+                                   upscaled=pf.shape[1] // self.resolution)
                      for j, d in enumerate(lm)]
             k += len(lm)
             yield path, write, img, items
@@ -424,7 +426,7 @@ def _start_group(stream: list[tuple[Path, bool]], faces: dict, predictor: Predic
         for part, part_lms in zip(np.array_split(flat, parts), np.array_split(flat_lms, parts)):
             futures.append(executor.submit(predict_faces, predictor, part, up, batch_size,
                                            needs_learned_mask(opts), masker, part_lms))
-    return _Group(group, [w for _, w in stream], imgs, lms, futures)
+    return _Group(group, [w for _, w in stream], imgs, lms, futures, predictor.resolution)
 
 
 def _write_next(pending: deque, out_dir: Path, opts: MergeOptions, stats: MergeStats,
