@@ -155,13 +155,15 @@ def refuse_unknown(spec: tuple[Option, ...], given: dict | None, where: object =
 
 
 def refuse_inapplicable(spec: tuple[Option, ...], chosen: dict, given: dict | None,
-                        where: object = None) -> None:
+                        where: object = None, as_flags: bool = False) -> None:
     """A value other than the default for an option that does not apply to the other choices
-    (SAE vg: no multiscale decoder, its own residual blocks) is a UserError: ignoring it would
-    silently train another network than the one asked for. The default value (n) is accepted."""
+    (SAE vg: no multiscale decoder, its own residual blocks; a sharpen amount in a raw merge) is
+    a UserError: ignoring it would silently make something other than what was asked for. The
+    default value (n) is accepted. `as_flags`: name the option by its CLI flag."""
     for o in spec:
         value = (given or {}).get(o.key)
         if value is None or o.applies(chosen) or o.check(value, where) == o.default_for(chosen):
             continue
-        raise UserError(f"option {o.key} = {value!r} is not available here: "
+        name = f"{o.flag_name()} {value}" if as_flags else f"option {o.key} = {value!r}"
+        raise UserError(f"{name} is not available here: "
                         f"{o.why_not or 'it does not apply to the other options chosen'}", where)

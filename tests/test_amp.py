@@ -302,7 +302,7 @@ def test_merge_flag_answers_the_morph_question_for_amp_only(monkeypatch):
     assert ask_options(args, amp_defaults).morph_value == pytest.approx(0.4)
     plain = build_parser().parse_args(["merge", "AMP"])
     assert ask_options(plain, amp_defaults).morph_value == 1.0
-    with pytest.raises(UserError, match="morph_value = 0.4 is not available here: only a morph"):
+    with pytest.raises(UserError, match="--morph 0.4 is not available here: only a morph"):
         ask_options(args, model_class("H64").merge_defaults({}))
     with pytest.raises(UserError, match="Morph factor .*1.5 is out of range"):
         ask_options(build_parser().parse_args(["merge", "AMP", "--morph", "1.5"]), amp_defaults)

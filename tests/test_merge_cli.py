@@ -144,3 +144,20 @@ def test_device_flag_takes_a_gpu_idx_or_cpu(ws):
     assert r.returncode == 2 and "GPU idx" in r.stderr and "Traceback" not in r.stderr
     r = app(ws, "--test-predictor", "--device", "7")
     assert r.returncode == 2 and "no GPU with idx 7" in r.stderr
+
+
+def test_a_flag_the_answers_do_not_use_is_refused_not_ignored(ws):
+    """`--sharpen 5` in a raw mode, or seamless hist match in an overlay, would change nothing:
+    one clear message naming the flag and what to do, nothing merged. The flag at its default
+    value is accepted."""
+    for flags, named in ((("--mode", "raw", "--sharpen", "5"), "--sharpen 5"),
+                         (("--mode", "overlay", "--seamless-hist-match"), "--seamless-hist-match"),
+                         (("--mode", "seamless", "--raw-mode", "rgb"), "--raw-mode rgb")):
+        r = app(ws, "--test-predictor", "--workers", "0", *flags)
+        assert r.returncode != 0, flags
+        assert named in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert not (ws / "data_dst/merged").exists()
+    r = app(ws, "--test-predictor", "--workers", "0", "--mode", "raw", "--raw-mode", "rgb",
+            "--sharpen", "0")
+    assert r.returncode == 0, r.stderr

@@ -54,10 +54,9 @@ def ask_options(args, defaults: dict | None = None):
     given = given_values(args, MERGE_OPTIONS)
     context = {"morphing_model": "morph_value" in defaults}   # AMP's merge_defaults say so
     answers = ask_table(MERGE_OPTIONS, given, defaults, context)
-    # --morph for a model without a morph is refused, not ignored (other flags that do not
-    # apply to the answers, e.g. a sharpen amount in a raw mode, are left unused as before)
-    morph = tuple(o for o in MERGE_OPTIONS if o.key == "morph_value")
-    refuse_inapplicable(morph, {**context, **answers}, given)
+    # a flag that does not apply to the answers (--morph for a model without a morph,
+    # --sharpen in a raw mode) is refused, not ignored: the frames would not be what was asked
+    refuse_inapplicable(MERGE_OPTIONS, {**context, **answers}, given, as_flags=True)
     return MergeOptions(**answers, clip_hborder_mask_per=clip)  # run_merge validates it
 
 

@@ -64,6 +64,12 @@ def _hist_matched(c: dict) -> bool:
     return _mode_info(c, "hist_match") or bool(c.get("seamless_hist_match"))
 
 
+_RAW = "a raw mode pastes the model's face as it is; leave the flag out or choose another mode"
+_NOT_SEAMLESS = "only seamless modes blend by Poisson; add --mode seamless or leave the flag out"
+_NOT_HIST = ("only the hist-match modes and seamless hist match match histograms; choose one "
+             "of them or leave the flag out")
+
+
 def _mode_labels() -> tuple[str, ...]:
     return tuple(m.label for m in MERGE_MODES.values())
 
@@ -94,32 +100,37 @@ MERGE_OPTIONS = (
     Option("mode", "Choose mode: {choices}.", "seamless", "choice", choices=MERGE_MODES.names,
            labels=_mode_labels, help=_mode_help, flag_help="merge mode"),
     Option("raw_mode", "Choose raw mode: {choices}", "rgb-mask", "choice", choices=RAW_MODES,
-           labels=("rgb", "rgb+mask", "mask only", "predicted only"), when=_raw),
+           labels=("rgb", "rgb+mask", "mask only", "predicted only"), when=_raw,
+           why_not="only the raw mode writes raw layers; add --mode raw"),
     Option("suppress_seamless_jitter", "Suppress seamless jitter?", False, "bool",
-           help=HELP_JITTER, when=_seamless),
-    Option("seamless_hist_match", "Seamless hist match?", False, "bool", when=_seamless),
-    Option("masked_hist_match", "Masked hist match?", True, "bool", when=_hist_matched),
+           help=HELP_JITTER, when=_seamless, why_not=_NOT_SEAMLESS),
+    Option("seamless_hist_match", "Seamless hist match?", False, "bool", when=_seamless,
+           why_not=_NOT_SEAMLESS),
+    Option("masked_hist_match", "Masked hist match?", True, "bool", when=_hist_matched,
+           why_not=_NOT_HIST),
     Option("hist_match_threshold", "Hist match threshold [{range}]", 255, "int", 0, 255,
-           when=_hist_matched),
+           when=_hist_matched, why_not=_NOT_HIST),
     Option("mask_mode", "Mask mode: {choices}", "learned", "choice", choices=MASK_MODES,
            help=HELP_MASK),
     Option("erode_mask_modifier", "Choose erode mask modifier [{range}]", 0, "int", -200, 200,
-           flag="--erode", flag_help="erode mask modifier", when=_not_raw),
+           flag="--erode", flag_help="erode mask modifier", when=_not_raw, why_not=_RAW),
     Option("blur_mask_modifier", "Choose blur mask modifier [{range}]", 0, "int", 0, 200,
-           flag="--blur", flag_help="blur mask modifier", when=_not_raw),
+           flag="--blur", flag_help="blur mask modifier", when=_not_raw, why_not=_RAW),
     Option("output_face_scale", "Choose output face scale modifier [{range}]", 0, "int", -50, 50,
            flag="--face-scale", flag_help="output face scale, %"),
     Option("color_transfer", "Apply color transfer to predicted face? {choices}", "none",
            "choice", choices=_transfer_names, help=_transfer_help, flag_help="colour transfer"),
     Option("super_resolution", "Apply super resolution?", False, "bool", help=HELP_SR),
     Option("sharpen_mode", "Choose sharpen mode: {choices}", "none", "choice",
-           choices=SHARPEN_MODES, help=HELP_SHARPEN, when=_not_raw),
+           choices=SHARPEN_MODES, help=HELP_SHARPEN, when=_not_raw, why_not=_RAW),
     Option("blursharpen_amount", "Choose blur/sharpen amount [{range}]", 0, "int", -100, 100,
-           flag="--sharpen", when=_not_raw,
+           flag="--sharpen", when=_not_raw, why_not=_RAW,
            flag_help="blur (<0) / sharpen (>0) amount (sharpening needs --sharpen-mode)"),
     Option("color_degrade_power", "Degrade color power of final image [{range}]", 0, "int", 0,
-           100, flag="--degrade-color", flag_help="degrade colour power", when=_not_raw),
+           100, flag="--degrade-color", flag_help="degrade colour power", when=_not_raw,
+           why_not=_RAW),
     Option("export_alpha", "Export png with alpha channel?", False, "bool", when=_not_raw,
+           why_not=_RAW,
            flag_help="PNG frames with an alpha channel (face only)"),
 )
 _DEFAULT = defaults(MERGE_OPTIONS)
