@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 ENGINES = ("torch", "opencl")
 
@@ -30,11 +31,21 @@ def get_engine(name: str = "torch", device: Any = None, **kw: Any):
     raise BackendError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
 
 
-def share_cpu(workers: int) -> None:
-    """Leave other processes (merge's image workers) their cores: torch threads = cores -
-    workers (at least 1). On a small CPU, inference threads competing with the workers run
-    several times slower (measured: 4x for H128 on 2 cores), so oversubscription costs more
-    than it gives. Does nothing where torch is not loaded (the other engines)."""
+@contextmanager
+def share_cpu(workers: int) -> Iterator[None]:
+    """Leave other processes (merge's image workers) their cores while inside: torch threads =
+    cores - workers (at least 1), back to what they were on leaving. On a small CPU, inference
+    threads competing with the workers run several times slower (measured: 4x for H128 on 2
+    cores), so oversubscription costs more than it gives. Restoring matters: a training started
+    later in the same process takes the thread count it finds, and ran 1.7x slower at one
+    thread. Does nothing where torch is not loaded (the other engines)."""
     torch = sys.modules.get("torch")
-    if torch is not None and workers > 0:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
+    if torch is None or workers <= 0:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

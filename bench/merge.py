@@ -242,7 +242,11 @@ def bench_engines(args) -> None:
     threads), one after the other in this one process, once per precision."""
     from backends import share_cpu
 
-    share_cpu(args.workers)   # as merge does: torch threads = cores - workers
+    with share_cpu(args.workers):   # as merge does: torch threads = cores - workers
+        _bench_engines(args)
+
+
+def _bench_engines(args) -> None:
     threads = max(1, (os.cpu_count() or 1) - args.workers)
     print(f"{args.frames} frames 360x288, seamless + rct, workers {args.workers}, batch "
           f"{args.batch_size}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}); "

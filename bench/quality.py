@@ -13,8 +13,8 @@ Recipes: demo (the demo's SAE-df 64 px, fed sorted by yaw), demo-unsorted (the s
 shuffled epochs, the demo until 2026-12-07), demo-liae (archi liae), hd-d96 / hd-d128 (SAEHD
 -ud at 96 / 128 px), amp-64 (AMP at 64 px, small dims, DFL's learning rate). Merges:
 plain (seamless, dst hull, rct: the demo's merge until 2026-12-07), superres+sharpen2 (the
-demo's merge now), sharpen2 / sharpen4 / superres alone. Run one recipe per process when timing
-by minutes: a second training in the same process ran 1.7x slower per step here.
+demo's merge now), sharpen2 / sharpen4 / superres alone. (A second training in the same process
+used to run 1.7x slower per step: merge left torch at one thread. It gives the cores back now.)
 
 Columns: id share (result frames nearer the src centroid than the dst centroid), id ratio
 d_dst/(d_src+d_dst), yaw and pitch error vs dst (degrees), mouth r (correlation of the

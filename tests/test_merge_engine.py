@@ -176,3 +176,33 @@ def test_engines_other_than_torch_predict_in_the_main_thread(dst):
     merge_frames(list_frames(dst), faces_by_frame(dst / "aligned"), dst / "merged", pred,
                  MergeOptions(), workers=0, batch_size=3)
     assert pred.threads == {threading.main_thread().name}
+
+
+def test_merge_gives_its_cores_back_to_what_runs_next(dst, monkeypatch):
+    """Merge runs torch on the cores its image workers leave free, and only while it merges: a
+    training started later in the same process (bench/quality.py, the API) used to find torch
+    at one thread and ran 1.7x slower."""
+    import os
+
+    import torch
+
+    from app.merge import runner
+    from app.workspace import Workspace
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: nothing to share")
+    seen = []
+
+    def recording(*a, **kw):
+        seen.append(torch.get_num_threads())
+        return merge_frames(*a, **kw)
+    monkeypatch.setattr(runner, "merge_frames", recording)
+    before = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count())
+    try:
+        runner.run_merge(Workspace(dst.parent), MergeOptions(), test_predictor=True, workers=1)
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [os.cpu_count() - 1]
+    assert after == os.cpu_count()

@@ -153,14 +153,13 @@ def run_merge(ws, opts: MergeOptions, *, model_name: str | None = None,
     if opts.clip_hborder_mask_per is None:  # the model's own default, as DFL's converters had
         opts.clip_hborder_mask_per = float(model_merge_defaults(predictor).get(
             "clip_hborder_mask_per", 0.0))
-    share_cpu(workers)
     upscaler = None
     if opts.super_resolution:
         upscaler = load_upscaler(ws, mdir, 2 * predictor.resolution, superres_steps, engine,
                                  device)
     masker = load_masker(ws, mdir, opts, predictor, masknet_steps, engine, device)
     debug_dir = ws.merged_debug_dir if opts.debug else None
-    with tqdm(total=len(frames), desc="merging", unit="frame") as bar:
+    with share_cpu(workers), tqdm(total=len(frames), desc="merging", unit="frame") as bar:
         return merge_frames(frames, faces, ws.merged_dir, predictor, opts, upscaler=upscaler,
                             workers=workers, batch_size=batch_size, overwrite=overwrite,
                             debug_dir=debug_dir, progress=bar.update,
