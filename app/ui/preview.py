@@ -20,7 +20,8 @@ _LINE_COLOURS = [(255, 180, 0), (0, 160, 255), (120, 255, 120), (200, 120, 255)]
 
 
 def _hwc_u8(nchw: np.ndarray) -> np.ndarray:
-    x = np.clip(np.asarray(nchw, np.float32), 0, 1).transpose(0, 2, 3, 1)
+    # a diverged network's faces are NaN: shown black, not cast to whatever the CPU gives
+    x = np.clip(np.nan_to_num(np.asarray(nchw, np.float32)), 0, 1).transpose(0, 2, 3, 1)
     if x.shape[-1] == 1:
         x = np.repeat(x, 3, axis=-1)
     return (x * 255 + 0.5).astype(np.uint8)
