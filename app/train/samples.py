@@ -220,7 +220,7 @@ class BatchMaker:
         decoder also sees each pose turned the other way. Measured on the demo at 12 minutes,
         three pairs, two seeds each (bench/RESULTS.md): the swap's yaw error against dst fell
         from 4.9 to 3.7 degrees on average with that flip; the pair whose src was filmed turned
-        the other way stayed the worst (three seeds: mean 7.4 -> 5.1, spread 3-4 degrees).
+        the other way stayed the worst (four seeds: mean 6.9 -> 4.6, spread 4 degrees).
         """
         n = len(self._sorted_yaws)
         k = max(1, n // YAW_GRADATIONS)
