@@ -142,7 +142,8 @@ def test_an_upscaled_face_is_pasted_where_the_model_put_it():
 
     def shift(face: PredictedFace) -> float:
         out = merge_frame(frame, [face], opts, "full").image[y0:y1, x0:x1, :3]
-        a, b = (cv2.cvtColor(np.float32(x), cv2.COLOR_BGR2GRAY) for x in (out, frame[y0:y1, x0:x1] / 255))
+        a, b = (cv2.cvtColor(np.float32(x), cv2.COLOR_BGR2GRAY)
+                for x in (out, frame[y0:y1, x0:x1] / 255))
         (dx, dy), _ = cv2.phaseCorrelate(np.float64(b), np.float64(a))
         return float(np.hypot(dx, dy))
 

@@ -89,8 +89,8 @@ def demo_model_options(model: str) -> tuple[dict, dict]:
     Fed sorted by yaw (each dst face with src faces, mirrored ones included, of its own pose):
     in 12 minutes the src decoder only half learns to turn the face with dst's head, so a src
     filmed turned the other way kept its own pose (GRID f1 onto m1: yaw error 12.7 degrees
-    with the demo's merge); fed by pose it is 7.1-7.8 there and 3.0-3.9 on the sample pair
-    (two runs each, the pose from the 51-point fit; bench/RESULTS.md).
+    with the demo's merge); fed by pose, with DFL's random flip on top, it is 2.9-7.0 there
+    (four runs) and 2.1-2.7 on the sample and s2>f1 pairs (two runs each; bench/RESULTS.md).
     """
     general = {"batch_size": 8, "random_flip": True, "learning_rate": 3e-4, "sort_by_yaw": True}
     if model == "SAE":

@@ -133,6 +133,11 @@ def _progress(items, on: bool, desc: str):
 
 # ------------------------------------------------------------------ augmentation (DFL imagelib)
 
+def flip_drawn(rng: np.random.Generator) -> bool:
+    """DeepFaceLab's random flip: 40 % of faces (its sample processor's `randint(10) < 4`)."""
+    return bool(rng.integers(10) < 4)
+
+
 def warp_params(rng: np.random.Generator, w: int, opts: AugmentOptions) -> dict:
     """DeepFaceLab's gen_warp_params: a random grid warp plus rotation/scale/shift and flip."""
     rotation = rng.uniform(-opts.rotation, opts.rotation)
@@ -151,7 +156,7 @@ def warp_params(rng: np.random.Generator, w: int, opts: AugmentOptions) -> dict:
     mapy = cv2.resize(mapy, big)[half:half + w, half:half + w].astype(np.float32)
     rmat = cv2.getRotationMatrix2D((w // 2, w // 2), rotation, scale)
     rmat[:, 2] += (tx * w, ty * w)
-    flip = bool(opts.random_flip and rng.integers(10) < 4)
+    flip = bool(opts.random_flip and flip_drawn(rng))
     return {"mapx": mapx, "mapy": mapy, "rmat": rmat, "w": w, "flip": flip}
 
 
@@ -227,7 +232,7 @@ class BatchMaker:
         centre = int(np.searchsorted(self._sorted_yaws, yaw))
         lo = int(np.clip(centre - k // 2 - (k % 2), 0, max(0, n - k)))
         pick = int(self._yaw_order[lo + rng.integers(k)])
-        flipped = bool(self.src_aug.random_flip and rng.integers(10) < 4)
+        flipped = bool(self.src_aug.random_flip and flip_drawn(rng))
         return pick % len(self.src), (pick >= len(self.src)) != flipped
 
     def picks(self, i: int) -> tuple[list[int], list[int], list[bool] | None]:
