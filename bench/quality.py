@@ -9,12 +9,14 @@ detector, landmarks and recognition net, OpenCV). One table row per pair, recipe
     python bench/quality.py --iterations 300 --recipes demo hd-d96       # 3 pairs
     python bench/quality.py --no-train --work /tmp/q                     # re-merge, re-score
 
-Recipes: demo (the demo's SAE-df 64 px, fed sorted by yaw), demo-unsorted (the same fed in
-shuffled epochs, the demo until 2026-12-07), demo-liae (archi liae), hd-d96 / hd-d128 (SAEHD
--ud at 96 / 128 px), amp-64 (AMP at 64 px, small dims, DFL's learning rate). Merges:
-plain (seamless, dst hull, rct: the demo's merge until 2026-12-07), superres+sharpen2 (the
-demo's merge now), sharpen2 / sharpen4 / superres alone. (A second training in the same process
-used to run 1.7x slower per step: merge left torch at one thread. It gives the cores back now.)
+Recipes: demo (the demo's SAE-df 64 px with the multiscale decoder, fed sorted by yaw),
+demo-single (the same with one output scale: the demo until 2026-12-07), demo-unsorted (the demo
+fed in shuffled epochs), demo-liae (archi liae), hd-d96 / hd-d128 (SAEHD -ud at 96 / 128 px),
+amp-64 (AMP at 64 px, small dims, DFL's learning rate). Merges: plain (overlay into the dst hull,
+rct), superres+sharpen2 (the demo's merge), sharpen2 / sharpen4 / superres alone, seamless and
+seamless+superres+sharpen2 (Poisson cloning: the demo's mode until 2026-12-07). (A second
+training in the same process used to run 1.7x slower per step: merge left torch at one thread.
+It gives the cores back now.)
 
 Columns: id share (result frames nearer the src centroid than the dst centroid), id ratio
 d_dst/(d_src+d_dst), yaw and pitch error vs dst (degrees), mouth r (correlation of the
@@ -50,7 +52,7 @@ PAIRS = {
     "pexels>s2": (DATA / "pexels_expressions.mp4", DATA / "grid_s2_b.mpg"),
 }
 from app.cli.demo import BASE_MERGE_FLAGS as MERGE_FLAGS  # noqa: E402
-from app.cli.demo import SHARPER_MERGE_FLAGS  # noqa: E402
+from app.cli.demo import SEAMLESS_MERGE_FLAGS, SHARPER_MERGE_FLAGS  # noqa: E402
 #: merge settings scored for each trained model: name -> flags added to MERGE_FLAGS (a row per
 #: model and variant, so what the merge adds is told apart from what the model learned)
 MERGE_VARIANTS = {
@@ -59,6 +61,9 @@ MERGE_VARIANTS = {
     "sharpen4": ("--sharpen-mode", "gaussian", "--sharpen", "4"),
     "superres": ("--super-resolution",),
     "superres+sharpen2": SHARPER_MERGE_FLAGS,     # the demo's merge
+    # the same two with seamless (Poisson) cloning, the demo's mode until 2026-12-07
+    "seamless": SEAMLESS_MERGE_FLAGS,
+    "seamless+superres+sharpen2": SEAMLESS_MERGE_FLAGS + SHARPER_MERGE_FLAGS,
 }
 
 
@@ -67,6 +72,8 @@ def recipes() -> dict[str, tuple[str, dict, dict]]:
     from app.cli.demo import demo_model_options
     sae_options, general = demo_model_options("SAE")
     out = {"demo": ("SAE", sae_options, general)}
+    # the demo until 2026-12-07: one output scale (no multiscale decoder)
+    out["demo-single"] = ("SAE", {**sae_options, "multiscale_decoder": False}, general)
     # the same at liae: one decoder fed by inter_AB (and inter_B for dst), which DFL's users
     # pick when the swap must follow dst's pose and expression more than df does
     out["demo-liae"] = ("SAE", {**sae_options, "archi": "liae"}, general)

@@ -161,3 +161,19 @@ def test_a_flag_the_answers_do_not_use_is_refused_not_ignored(ws):
     r = app(ws, "--test-predictor", "--workers", "0", "--mode", "raw", "--raw-mode", "rgb",
             "--sharpen", "0")
     assert r.returncode == 0, r.stderr
+
+
+def test_the_demo_merge_flags_are_accepted_and_merge_overlay(ws):
+    """The demo passes its merge as flags (app/cli/demo.py): they must combine without a refusal
+    and give DeepFaceLab 2.0's overlay; the bench's seamless rows add --mode seamless after them,
+    and the later flag wins."""
+    from app.cli.demo import BASE_MERGE_FLAGS, SEAMLESS_MERGE_FLAGS, SHARPER_MERGE_FLAGS
+
+    sharpen = tuple(f for f in SHARPER_MERGE_FLAGS if f != "--super-resolution")  # no src faces here
+    for extra, mode in (((), "overlay"), (SEAMLESS_MERGE_FLAGS, "seamless")):
+        r = app(ws, "--test-predictor", "--workers", "0", "--overwrite", *BASE_MERGE_FLAGS,
+                *sharpen, *extra)
+        assert r.returncode == 0, r.stderr
+        settings = json.loads((ws / "data_dst/merged/.merge_settings.json").read_text())
+        assert settings["mode"] == mode and settings["color_transfer"] == "rct"
+        assert settings["mask_mode"] == "dst" and settings["blursharpen_amount"] == 2

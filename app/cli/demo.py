@@ -82,25 +82,33 @@ def _train(ws: Workspace, opts: DemoOptions) -> None:
 def demo_model_options(model: str) -> tuple[dict, dict]:
     """Small, quick-to-learn settings: the demo must show a real swap within its budget.
 
-    SAE-df at 64 px with the smallest dims trains at 0.17-0.27 s/step (batch 8) on a 2-core
-    CPU, so a 12-minute budget gives 2,700-4,000 iterations; at lr 3e-4 (DFL: 5e-5) the loss after 400
-    steps is 0.64 instead of 0.89, so the swap is clear within the budget.
+    SAE-df at 64 px with the smallest dims trains at about 0.16 s/step (batch 8) on a 2-core
+    AVX-512 CPU, so a 12-minute budget gives about 4,400 iterations; at lr 3e-4 (DFL: 5e-5) the
+    loss after 400 steps is 0.64 instead of 0.89, so the swap is clear within the budget.
 
-    Fed sorted by yaw (each dst face with src faces, mirrored ones included, of its own pose):
-    in 12 minutes the src decoder only half learns to turn the face with dst's head, so a src
-    filmed turned the other way kept its own pose (GRID f1 onto m1: yaw error 12.7 degrees
-    with the demo's merge); fed by pose, with DFL's random flip on top, it is 2.9-7.0 there
-    (four runs) and 2.1-2.7 on the sample and s2>f1 pairs (two runs each; bench/RESULTS.md).
+    Fed sorted by yaw (each dst face with src faces, mirrored ones included, of its own pose,
+    then DFL's random flip on top): a src filmed turned the other way otherwise keeps its own
+    pose (GRID f1 onto m1: yaw error 12.7 degrees). DFL 1.0's multiscale decoder (the face also
+    learned at 1/2 and 1/4 size, 5 % more time a step in the demo) makes the coarse layout, the head's
+    turn included, count more: on that pair, four seeds at the same 12 minutes, the swap's yaw
+    error falls from 2.9-7.0 to 3.5-5.3 degrees with the seamless merge, and to 2.0-3.5 with
+    the demo's overlay merge (bench/RESULTS.md); the face comes out a little softer.
     """
     general = {"batch_size": 8, "random_flip": True, "learning_rate": 3e-4, "sort_by_yaw": True}
     if model == "SAE":
         return ({"resolution": 64, "face_type": "full", "archi": "df", "ae_dims": 128,
-                 "e_ch_dims": 21, "d_ch_dims": 11, "learn_mask": False}, general)
+                 "e_ch_dims": 21, "d_ch_dims": 11, "learn_mask": False,
+                 "multiscale_decoder": True}, general)
     return {}, general
 
 
-#: seamless into the dst face's hull, with rct colour (what the demo merged before 2026-12-07)
-BASE_MERGE_FLAGS = ("--mode", "seamless", "--mask-mode", "dst", "--color-transfer", "rct")
+#: DeepFaceLab 2.0's default merge: the face overlaid on dst inside dst's landmark hull (blurred
+#: edge), rct colour. Until 2026-12-07 the demo merged seamless (Poisson) into the same hull:
+#: on the same models that put the swapped head 1-6 degrees less turned than dst as dlib reads
+#: it (bench/RESULTS.md), at no better seam
+BASE_MERGE_FLAGS = ("--mode", "overlay", "--mask-mode", "dst", "--color-transfer", "rct")
+#: the demo merge before 2026-12-07 (bench/quality.py's "seamless" rows)
+SEAMLESS_MERGE_FLAGS = ("--mode", "seamless")
 #: what the demo adds since: the x2 upscaler trained on the src faces (~30 s on 2 cores) and
 #: DeepFaceLab 2.0's gaussian sharpen at 2. bench/quality.py measured it against plain merges of
 #: the same 12-minute models on three pairs (bench/RESULTS.md): sharpness x2.2-3.4, steadier
