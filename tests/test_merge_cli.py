@@ -169,7 +169,8 @@ def test_the_demo_merge_flags_are_accepted_and_merge_overlay(ws):
     and the later flag wins."""
     from app.cli.demo import BASE_MERGE_FLAGS, SEAMLESS_MERGE_FLAGS, SHARPER_MERGE_FLAGS
 
-    sharpen = tuple(f for f in SHARPER_MERGE_FLAGS if f != "--super-resolution")  # no src faces here
+    # the upscaler needs src faces, which this workspace has not
+    sharpen = tuple(f for f in SHARPER_MERGE_FLAGS if f != "--super-resolution")
     for extra, mode in (((), "overlay"), (SEAMLESS_MERGE_FLAGS, "seamless")):
         r = app(ws, "--test-predictor", "--workers", "0", "--overwrite", *BASE_MERGE_FLAGS,
                 *sharpen, *extra)

@@ -89,8 +89,8 @@ def demo_model_options(model: str) -> tuple[dict, dict]:
     Fed sorted by yaw (each dst face with src faces, mirrored ones included, of its own pose,
     then DFL's random flip on top): a src filmed turned the other way otherwise keeps its own
     pose (GRID f1 onto m1: yaw error 12.7 degrees). DFL 1.0's multiscale decoder (the face also
-    learned at 1/2 and 1/4 size, 5 % more time a step in the demo) makes the coarse layout, the head's
-    turn included, count more: on that pair, four seeds at the same 12 minutes, the swap's yaw
+    learned at 1/2 and 1/4 size, 5 % more time a step in the demo) makes the coarse layout, the
+    head's turn included, count more: on that pair, four seeds at the same 12 minutes, the swap's yaw
     error falls from 2.9-7.0 to 3.5-5.3 degrees with the seamless merge, and to 2.0-3.5 with
     the demo's overlay merge (bench/RESULTS.md); the face comes out a little softer.
     """
@@ -103,9 +103,10 @@ def demo_model_options(model: str) -> tuple[dict, dict]:
 
 
 #: DeepFaceLab 2.0's default merge: the face overlaid on dst inside dst's landmark hull (blurred
-#: edge), rct colour. Until 2026-12-07 the demo merged seamless (Poisson) into the same hull:
-#: on the same models that put the swapped head 1-6 degrees less turned than dst as dlib reads
-#: it (bench/RESULTS.md), at no better seam
+#: edge), rct colour. Until 2026-12-07 the demo merged seamless (Poisson) into the same hull: on
+#: the pair whose src was filmed turned the other way, the same models' swapped heads came out up
+#: to 2.5 degrees less turned than dst as dlib reads them (6 without the upscaler); overlay is
+#: also sharper and flickers less, its seam step is mixed (bench/RESULTS.md)
 BASE_MERGE_FLAGS = ("--mode", "overlay", "--mask-mode", "dst", "--color-transfer", "rct")
 #: the demo merge before 2026-12-07 (bench/quality.py's "seamless" rows)
 SEAMLESS_MERGE_FLAGS = ("--mode", "seamless")
