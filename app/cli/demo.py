@@ -1,7 +1,8 @@
 """The whole pipeline on a workspace without questions: the README's main command.
 
 Part of the CLI layer: it runs each step through the same CLI entry a user would call (so the
-demo exercises the real commands and their flags), trains a model on a time budget (or to an iteration count), and
+demo exercises the real commands and their flags), trains a model on a time budget (or to an
+iteration count), and
 scores the swap with app.quality (identity, pose, expression, sharpness, seam, flicker). Every
 step resumes: running the demo again continues where it stopped.
 """
@@ -86,13 +87,13 @@ def demo_model_options(model: str) -> tuple[dict, dict]:
     AVX-512 CPU, so a 12-minute budget gives about 4,400 iterations; at lr 3e-4 (DFL: 5e-5) the
     loss after 400 steps is 0.64 instead of 0.89, so the swap is clear within the budget.
 
-    Fed sorted by yaw (each dst face with src faces, mirrored ones included, of its own pose,
-    then DFL's random flip on top): a src filmed turned the other way otherwise keeps its own
-    pose (GRID f1 onto m1: yaw error 12.7 degrees). DFL 1.0's multiscale decoder (the face also
-    learned at 1/2 and 1/4 size, 5 % more time a step in the demo) makes the coarse layout, the
-    head's turn included, count more: on that pair, four seeds at the same 12 minutes, the swap's yaw
-    error falls from 2.9-7.0 to 3.5-5.3 degrees with the seamless merge, and to 2.0-3.5 with
-    the demo's overlay merge (bench/RESULTS.md); the face comes out a little softer.
+    Fed sorted by yaw (each dst face with src faces, mirrored ones included, of its own pose, then
+    DFL's random flip on top): a src filmed turned the other way otherwise keeps its own pose (GRID
+    f1 onto m1: yaw error 12.7 degrees). DFL 1.0's multiscale decoder (the face also learned at 1/2
+    and 1/4 size, 5 % more time a step in the demo) makes the coarse layout, the head's turn
+    included, count more: on that pair, four seeds at the same 12 minutes, the swap's yaw error
+    falls from 2.9-7.0 to 3.5-5.3 degrees with the seamless merge, and to 2.0-3.5 with the demo's
+    overlay merge (bench/RESULTS.md); the face comes out a little softer.
     """
     general = {"batch_size": 8, "random_flip": True, "learning_rate": 3e-4, "sort_by_yaw": True}
     if model == "SAE":
