@@ -2,9 +2,8 @@
 
 Part of the CLI layer: it runs each step through the same CLI entry a user would call (so the
 demo exercises the real commands and their flags), trains a model on a time budget (or to an
-iteration count), and
-scores the swap with app.quality (identity, pose, expression, sharpness, seam, flicker). Every
-step resumes: running the demo again continues where it stopped.
+iteration count), and scores the swap with app.quality (identity, pose, expression, sharpness,
+seam, flicker). Every step resumes: running the demo again continues where it stopped.
 """
 
 from __future__ import annotations
