@@ -102,11 +102,12 @@ def demo_model_options(model: str) -> tuple[dict, dict]:
     return {}, general
 
 
-#: DeepFaceLab 2.0's default merge: the face overlaid on dst inside dst's landmark hull (blurred
-#: edge), rct colour. Until 2026-12-07 the demo merged seamless (Poisson) into the same hull: on
-#: the pair whose src was filmed turned the other way, the same models' swapped heads came out up
-#: to 2.5 degrees less turned than dst as dlib reads them (6 without the upscaler); overlay is
-#: also sharper and flickers less, its seam step is mixed (bench/RESULTS.md)
+#: DeepFaceLab 2.0's default mode and colour transfer: the face overlaid on dst inside dst's
+#: landmark hull (blurred edge; DFL 2.0's default mask is its learned XSeg mask), rct colour. Until
+#: 2026-12-07 the demo merged seamless (Poisson) into the same hull: on the pair whose src was
+#: filmed turned the other way, the same models' swapped heads came out up to 2.5 degrees less
+#: turned than dst as dlib reads them (6 without the upscaler); overlay is also sharper and flickers
+#: less, its seam step is mixed (bench/RESULTS.md)
 BASE_MERGE_FLAGS = ("--mode", "overlay", "--mask-mode", "dst", "--color-transfer", "rct")
 #: the demo merge before 2026-12-07 (bench/quality.py's "seamless" rows)
 SEAMLESS_MERGE_FLAGS = ("--mode", "seamless")
