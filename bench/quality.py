@@ -77,8 +77,8 @@ def recipes() -> dict[str, tuple[str, dict, dict]]:
     # the same at liae: one decoder fed by inter_AB (and inter_B for dst), which DFL's users
     # pick when the swap must follow dst's pose and expression more than df does
     out["demo-liae"] = ("SAE", {**sae_options, "archi": "liae"}, general)
-    # the demo's training until sort_by_yaw became its default (2026-12-07): src faces drawn
-    # in shuffled epochs, not by dst's pose
+    # the demo's model fed as before sort_by_yaw became its default (2026-12-07): src faces
+    # drawn in shuffled epochs, not by dst's pose (it has the multiscale decoder, as the demo now)
     out["demo-unsorted"] = ("SAE", sae_options, {**general, "sort_by_yaw": False})
     # SAEHD -d: the decoder doubles its last layer's side to the output (96 or 128 px) at small
     # dims, eyes and mouth weighed up, DFL's learning rate (at SAE's 3e-4 SAEHD's src decoder
