@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -28,9 +29,11 @@ def dst(tmp_path) -> Path:
     return d
 
 
-def merge(dst: Path, opts: MergeOptions, workers: int = 0, out: str = "merged", **kw):
+def merge(dst: Path, opts: MergeOptions, workers: int = 0, out: str = "merged",
+          predictor=None, **kw):
     return merge_frames(list_frames(dst), faces_by_frame(dst / "aligned"), dst / out,
-                        ColorShiftPredictor(128), opts, workers=workers, batch_size=3, **kw)
+                        predictor or ColorShiftPredictor(128), opts, workers=workers,
+                        batch_size=3, **kw)
 
 
 def test_every_frame_written_in_order_labelled(dst):
@@ -83,6 +86,44 @@ def test_resume_skips_done_frames_and_refuses_other_settings(dst):
         merge(dst, MergeOptions(erode_mask_modifier=50))
     redo = merge(dst, MergeOptions(erode_mask_modifier=50), overwrite=True)
     assert redo.merged == 7 and redo.skipped == 0
+
+
+def stamped(stamp: str, blur: float) -> ColorShiftPredictor:
+    """The stand-in model at some training state: its stamp and its output both change."""
+    p = ColorShiftPredictor(128, blur=blur)
+    p.stamp = stamp
+    return p
+
+
+def test_a_model_trained_on_merges_every_frame_again(dst, capsys):
+    first = merge(dst, MergeOptions(), predictor=stamped("SAE at iteration 10", 4.0))
+    assert first.merged == 7
+    before = cv2.imread(str(dst / "merged/00003.jpg")).astype(int)
+    (dst / "merged/00004.jpg").unlink()  # cut short, then resumed by the same model
+    resumed = merge(dst, MergeOptions(), predictor=stamped("SAE at iteration 10", 4.0))
+    assert (resumed.skipped, resumed.merged) == (7, 1)
+    capsys.readouterr()
+    again = merge(dst, MergeOptions(), predictor=stamped("SAE at iteration 20", 0.0))
+    assert (again.skipped, again.merged, again.copied) == (0, 7, 1)
+    assert "made by SAE at iteration 10; this is SAE at iteration 20" in capsys.readouterr().out
+    after = cv2.imread(str(dst / "merged/00003.jpg")).astype(int)
+    assert np.abs(after - before).mean() > 0.5
+    merge(dst, MergeOptions(), out="fresh", predictor=stamped("SAE at iteration 20", 0.0))
+    for p in sorted((dst / "fresh").glob("*.jpg")):  # as if the folder had been empty
+        assert p.read_bytes() == (dst / "merged" / p.name).read_bytes()
+    settings = json.loads((dst / "merged/.merge_settings.json").read_text())
+    assert settings["model"] == "SAE at iteration 20"
+    # other settings are still refused, whatever the model
+    with pytest.raises(UserError, match="erode_mask_modifier"):
+        merge(dst, MergeOptions(erode_mask_modifier=50),
+              predictor=stamped("SAE at iteration 30", 0.0))
+
+
+def test_frames_from_before_the_model_was_recorded_are_kept(dst):
+    merge(dst, MergeOptions())  # the stand-in records no model, as older merges did not
+    assert "model" not in json.loads((dst / "merged/.merge_settings.json").read_text())
+    again = merge(dst, MergeOptions(), predictor=stamped("SAE at iteration 20", 0.0))
+    assert again.skipped == 8 and again.merged == 0
 
 
 def test_no_temp_files_left(dst):

@@ -71,3 +71,20 @@ def test_cli_merges_with_the_model_on_the_chosen_device(ws):
                        capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "device: " in r.stdout and "merged 7 frames (7 faces)" in r.stdout
+
+
+def test_merge_after_more_training_redoes_the_frames(ws, tmp_path, capsys):
+    from app.train.api import train
+
+    own = Workspace(tmp_path / "ws")
+    shutil.copytree(ws.root, own.root)
+    opts = dict(mode="overlay", mask_mode="dst")
+    run_merge(own, MergeOptions(**opts), workers=0, overwrite=True)
+    before = (own.merged_dir / "00003.jpg").read_bytes()
+    assert run_merge(own, MergeOptions(**opts), workers=0).skipped == 8  # nothing new: kept
+    train(own, "H64", general={"batch_size": 2}, max_steps=1)
+    capsys.readouterr()
+    stats = run_merge(own, MergeOptions(**opts), workers=0)
+    assert (stats.skipped, stats.merged, stats.copied) == (0, 7, 1)
+    assert "made by H64 at iteration 2; this is H64 at iteration 3" in capsys.readouterr().out
+    assert (own.merged_dir / "00003.jpg").read_bytes() != before

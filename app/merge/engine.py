@@ -3,7 +3,8 @@
 The main process reads frames, crops faces, runs the model in batches (and the upscaler); worker
 processes do the image work (masks, colour, Poisson blend, encoding) in parallel; the main
 process writes the encoded frames in frame order with atomic writes. A frame whose output exists
-is skipped, so an interrupted merge resumes where it stopped.
+is skipped, so an interrupted merge resumes where it stopped; once the model has trained on
+(another `stamp`), every frame is merged again.
 """
 
 from __future__ import annotations
@@ -58,21 +59,48 @@ def output_path(frame: Path, out_dir: Path, opts: MergeOptions) -> Path:
     return out_dir / (frame.stem + ".png" if wants_alpha(opts) else frame.name)
 
 
+def model_stamp(predictor: Predictor) -> str | None:
+    """Which model state makes the frames: its name and iteration (`stamp`), recorded beside
+    the merge settings so that a merge after more training redoes the frames. None for the
+    model-free stand-in."""
+    return getattr(predictor, "stamp", None)
+
+
+def _read_settings(out_dir: Path) -> dict | None:
+    try:
+        old = json.loads((out_dir / SETTINGS_NAME).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return old if isinstance(old, dict) else None
+
+
+def _has_frames(out_dir: Path) -> bool:
+    return any(p.suffix.lower() in FRAME_EXTS for p in out_dir.iterdir())
+
+
 def check_settings(out_dir: Path, opts: MergeOptions, overwrite: bool) -> None:
     """Refuse to mix frames merged with other settings into one result (unless overwriting)."""
-    path = out_dir / SETTINGS_NAME
-    if overwrite or not path.exists():
+    old = None if overwrite else _read_settings(out_dir)
+    if old is None:
         return
-    try:
-        old = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return
-    if old != opts.output_settings() and any(
-            p.suffix.lower() in FRAME_EXTS for p in out_dir.iterdir()):
+    old.pop("model", None)  # the model is not a setting: see model_changed
+    if old != opts.output_settings() and _has_frames(out_dir):
         changed = sorted(k for k in opts.output_settings() if old.get(k) != getattr(opts, k))
         raise UserError("merged frames made with other settings are there (changed: "
                         f"{', '.join(changed)}). Use --overwrite to redo every frame, or "
                         "merge into another folder", out_dir)
+
+
+def model_changed(out_dir: Path, stamp: str | None) -> str | None:
+    """The stamp of the model that made the merged frames there, when it is not `stamp`.
+
+    A user who trains on and merges again wants the new model's frames: resuming would keep
+    every frame the old model made (the whole result, when the last merge finished). Frames
+    from a folder that records no model (merged before this was kept) are kept."""
+    old = _read_settings(out_dir)
+    if stamp is None or old is None or old.get("model") in (None, stamp):
+        return None
+    return str(old["model"]) if _has_frames(out_dir) else None
 
 
 # ----------------------------------------------------------------------------- workers
@@ -216,7 +244,14 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out_dir)  # a killed run's half-written frame or settings file
     check_settings(out_dir, opts, overwrite)
-    atomic_write_text(out_dir / SETTINGS_NAME, json.dumps(opts.output_settings(), indent=1))
+    stamp = model_stamp(predictor)
+    made_by = None if overwrite else model_changed(out_dir, stamp)
+    if made_by is not None:
+        print(f"the merged frames there were made by {made_by}; this is {stamp}: merging "
+              "every frame again")
+        overwrite = True
+    record = {**opts.output_settings(), **({"model": stamp} if stamp else {})}
+    atomic_write_text(out_dir / SETTINGS_NAME, json.dumps(record, indent=1))
     opts = effective_options(opts, predictor)
     stats = MergeStats(frames=len(frames))
     done = _already_merged(frames, out_dir, opts, overwrite)

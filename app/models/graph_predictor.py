@@ -37,6 +37,7 @@ class GraphPredictor:
         self.face_type = meta["face_type"]
         self.learned_mask = meta.get("learned_mask") == "1"
         self.iteration = int(meta.get("iteration", 0))
+        self.stamp = _stamp(self.name, self.iteration, path)
         self.fmt = meta["format"]
         self.merge_defaults = json.loads(meta.get("merge_defaults", "{}"))
         self.input_name = NAMES[self.fmt][0][0]
@@ -65,6 +66,18 @@ class GraphPredictor:
             return np.zeros((0, r, r, 3), np.float32), np.zeros((0, r, r, 1), np.float32)
         return (np.clip(np.concatenate(out_f), 0, 1).astype(np.float32),
                 np.clip(np.concatenate(out_m), 0, 1).astype(np.float32))
+
+
+def _stamp(name: str, iteration: int, path: Path) -> str:
+    """The model state a graph holds, as the torch predictor names it (so switching the merge
+    engine keeps the frames); a graph without our metadata (a DeepFaceLive DFM) by its file."""
+    if name:
+        return f"{name} at iteration {iteration}"
+    try:
+        st = path.stat()
+    except OSError:
+        return path.name
+    return f"{path.name} ({st.st_size} bytes, modified {st.st_mtime_ns})"
 
 
 def check_graph(path: Path, resolution: int | None = None) -> dict[str, str]:

@@ -29,6 +29,8 @@ class Predictor:
         self.face_type = str(model.face_type)
         self.learned_mask = bool(model.learn_mask)
         self.name = model.name
+        #: the model state that makes the frames (merge redoes its frames when this changes)
+        self.stamp = f"{model.name} at iteration {iteration}"
         # the engine's fast inference form (torch bf16: weights cast once, not every call)
         self._weights = engine.inference_cache
         self._swap = engine.inference_fn(model.swap_fn)
