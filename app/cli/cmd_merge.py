@@ -38,7 +38,9 @@ def register(sub) -> None:
     p.add_argument("--inference-threads", type=int, default=None,
                    help="threads running the model side by side on a CPU (default: 2 on a "
                         "small CPU where torch runs single-threaded beside the workers, else 1)")
-    p.add_argument("--overwrite", action="store_true", help="redo frames already merged")
+    p.add_argument("--overwrite", action="store_true",
+                   help="redo frames already merged (once the model has trained on, merge "
+                        "redoes them anyway)")
     add_flags(p, MERGE_OPTIONS)  # --mode, --erode, ... : DeepFaceLab's converter questions
     p.set_defaults(run=run)
 
