@@ -115,6 +115,16 @@ class Engine:
         for o in self.optimizers:
             self._load_opt_state(o, sd)
 
+    def assign_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Overwrite the parameters named in `weights` (same shapes), optimizer state untouched:
+        e.g. a weight average in place of the training weights for inference."""
+        bad = [k for k, v in weights.items()
+               if k not in self.params or tuple(np.shape(v)) != tuple(self.specs[k].shape)]
+        if bad:
+            raise BackendError(f"weights that do not fit this model: {', '.join(bad[:4])}")
+        for k, v in weights.items():
+            self._assign(k, np.asarray(v, np.float32))
+
     def save(self, path: str | Path, metadata: dict | None = None) -> None:
         """Weights + optimizer state to a safetensors file, atomically."""
         save_state(path, self.state_dict(), metadata)

@@ -90,11 +90,18 @@ def demo_model_options(model: str) -> tuple[dict, dict]:
     DFL's random flip on top): a src filmed turned the other way otherwise keeps its own pose (GRID
     f1 onto m1: yaw error 12.7 degrees). DFL 1.0's multiscale decoder (the face also learned at 1/2
     and 1/4 size, 5 % more time a step in the demo) makes the coarse layout, the head's turn
-    included, count more: on that pair, four seeds at the same 12 minutes, the swap's yaw error
-    falls from 2.9-7.0 to 3.5-5.3 degrees with the seamless merge, and to 2.0-3.5 with the demo's
-    overlay merge (bench/RESULTS.md); the face comes out a little softer.
+    included, count more: on that pair, four seeds at 3,992 iterations, the swap's yaw error was
+    2.0-3.5 degrees with the demo's overlay merge (single scale: 2.2-5.1); the face comes out a
+    little softer (bench/RESULTS.md).
+
+    Merged with the weights' running average (ema_decay 0.99, app.models.weight_average): at lr
+    3e-4 the training weights jump about, and a snapshot's pose is a draw. The same four runs at
+    4,374 iterations gave 10.2 / 4.0 / 2.7 / 5.8 degrees with the training weights and 6.5 (at
+    4,400) / 2.1 / 3.6 / 3.4 with the average; on the other two pairs yaw 2.4 -> 2.3 and
+    3.1 -> 2.6, sharpness 0.01-0.10 lower everywhere (bench/RESULTS.md).
     """
-    general = {"batch_size": 8, "random_flip": True, "learning_rate": 3e-4, "sort_by_yaw": True}
+    general = {"batch_size": 8, "random_flip": True, "learning_rate": 3e-4, "sort_by_yaw": True,
+               "ema_decay": 0.99}
     if model == "SAE":
         return ({"resolution": 64, "face_type": "full", "archi": "df", "ae_dims": 128,
                  "e_ch_dims": 21, "d_ch_dims": 11, "learn_mask": False,

@@ -35,6 +35,8 @@ class ModelFiles:
         self.dir = Path(model_dir)
         self.name = name
         self.stem = f"{prefix}{name}"
+        #: the weight average of the file `load` read (None: it has none)
+        self.average: dict | None = None
 
     @property
     def data(self) -> Path:
@@ -60,9 +62,10 @@ class ModelFiles:
         return self.data.is_file() or self.weights.is_file()
 
     # ---- save -------------------------------------------------------------------------------
-    def save(self, engine: Any, data: dict) -> None:
-        """Back up the current save, then write weights and data (atomic, same save id)."""
-        state = engine.state_dict()
+    def save(self, engine: Any, data: dict, extra: dict | None = None) -> None:
+        """Back up the current save, then write weights and data (atomic, same save id).
+        `extra`: more arrays for the weights file (the weight average, `ema/<name>`)."""
+        state = {**engine.state_dict(), **(extra or {})}
         bad = non_finite(state)
         if bad:   # checked before the backups rotate: the last good save stays the newest
             raise UserError(f"not saved: the weights hold NaN or infinite values ({bad}), the "
@@ -130,7 +133,11 @@ class ModelFiles:
 
     def load(self, engine: Any) -> dict:
         """Load weights + optimizer state into `engine`; returns the data JSON. An interrupted
-        last save falls back to the newest backup whose two files agree."""
+        last save falls back to the newest backup whose two files agree. The weight average
+        that file holds, if any, is left in `self.average` (app.models.weight_average)."""
+        from backends.checkpoint import load_state
+        from app.models.weight_average import averaged
+
         candidates = [(self.data, self.weights)]
         for k in range(1, KEEP_BACKUPS + 1):
             slot = self.backups_dir / str(k)
@@ -144,7 +151,9 @@ class ModelFiles:
             meta = _weights_meta(wpath, self.restore_hint())
             if meta.get("save_id") != data.get("save_id"):
                 continue
-            engine.load(wpath)
+            state, _ = load_state(wpath)
+            engine.load_state_dict(state, wpath)
+            self.average = averaged(state)
             if i:
                 print(f"note: the last save of {self.stem} was interrupted; resumed from the "
                       f"backup {dpath.parent} (iteration {data.get('iteration')})")

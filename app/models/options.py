@@ -11,7 +11,7 @@ from __future__ import annotations
 from app.options import Option, refuse_inapplicable, resolve
 
 __all__ = ["Option", "resolve", "refuse_inapplicable", "PIXEL_LOSS", "LEARN_MASK", "GENERAL",
-           "GENERAL_KEYS"]
+           "GENERAL_KEYS", "NEW_GENERAL"]
 
 
 PIXEL_LOSS = Option(
@@ -47,7 +47,17 @@ GENERAL = (
     Option("src_scale_mod", "Src face scale modifier % ( -30...30 )", 0, "int", lo=-30, hi=30,
            overridable=True,
            help="Zooms src faces in (>0) or out (<0) in training, for src faces of another size."),
+    Option("ema_decay", "Merge with averaged weights (EMA decay, 0 = off)", 0.0, "float",
+           lo=0.0, hi=0.9999, overridable=True,
+           help="Keeps a running average of the weights (about the last 1/(1-decay) steps, e.g. "
+                "0.99: 100) and merges and exports with it: the result depends far less on the "
+                "step training stopped at, most of all at a high learning rate. Not in "
+                "DeepFaceLab; 0 merges with the training weights, as it does."),
 )
 
 #: General options every model file stores (besides the model's own).
 GENERAL_KEYS = tuple(o.key for o in GENERAL)
+
+#: General options added after models were first saved, with the value that keeps a model saved
+#: without them as it was (a later run may then override them like the rest)
+NEW_GENERAL = {"ema_decay": 0.0}

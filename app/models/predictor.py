@@ -53,6 +53,8 @@ class Predictor:
         eng = get_engine(engine, device)
         eng.init_params(model.specs, seed=0)
         data = files.load(eng)
+        if files.average is not None:  # trained with a weight average: merge draws with it
+            eng.assign_weights(files.average)
         return cls(model, eng, int(data.get("iteration", 0)))
 
     def predict(self, faces: np.ndarray, batch: int = 16,

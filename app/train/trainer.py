@@ -21,7 +21,7 @@ import numpy as np
 
 from app.errors import UserError
 from app.models import model_class
-from app.models.options import GENERAL, refuse_inapplicable, resolve
+from app.models.options import GENERAL, NEW_GENERAL, refuse_inapplicable, resolve
 from app.options import refuse_unknown
 from app.models.files import ModelFiles, foreign_model_files
 
@@ -44,13 +44,13 @@ def merge_options(spec, saved: dict, given: dict | None, where: object) -> dict:
     fixed option is a UserError naming it (it would need another network)."""
     out = dict(saved)
     for o in spec:
-        if not given or given.get(o.key) is None or o.key not in saved:
+        if not given or given.get(o.key) is None or o.key not in out:
             continue
         value = o.check(given[o.key])   # a flag's value: the saved file is not to blame
-        if value == saved[o.key]:
+        if value == out[o.key]:
             continue
         if not o.overridable:
-            raise UserError(f"option {o.key} is {saved[o.key]!r} in the saved model but "
+            raise UserError(f"option {o.key} is {out[o.key]!r} in the saved model but "
                             f"{value!r} was asked for; it cannot change after the first run. Keep "
                             "it, or train a new model in another model folder", where)
         out[o.key] = value
@@ -91,7 +91,8 @@ class Trainer:
         else:
             saved = self.files.read_data()   # validated: model name, options, state
             self.options = merge_options(cls.options_spec, saved["options"], options, self.files.data)
-            self.general = merge_options(GENERAL, saved["general"], general, self.files.data)
+            self.general = merge_options(GENERAL, {**NEW_GENERAL, **saved["general"]}, general,
+                                         self.files.data)
             self.seed = int(saved["seed"])
         if self.general.get("batch_size") is None:
             self.general["batch_size"] = cls.default_batch
@@ -117,6 +118,21 @@ class Trainer:
             if fresh:
                 self.log(f"note: {', '.join(fresh)} start(s) fresh: not in the saved model, or "
                          "saved with other dims")
+        self.average = self._weight_average(reset_average=self.first_run or self.iteration == 0)
+
+    def _weight_average(self, reset_average: bool):
+        """The running weight average merge draws with (general option ema_decay; None: off).
+        Kept by the process that saves; resumed from the file, or started at today's weights."""
+        from app.models.weight_average import WeightAverage
+
+        decay = float(self.general.get("ema_decay") or 0.0)
+        if not decay or not self.leader:
+            return None
+        saved = None if reset_average else self.files.average
+        return WeightAverage.resume(decay, saved, self._weights())
+
+    def _weights(self) -> dict[str, np.ndarray]:
+        return {k: self.engine.to_numpy(v) for k, v in self.engine.params.items()}
 
     # ---- set-up -----------------------------------------------------------------------------
     def _load_faces(self, src_dir, dst_dir) -> None:
@@ -172,7 +188,8 @@ class Trainer:
                 "engine": self.engine.name, "param_count": self.model.param_count()}
 
     def save(self) -> None:
-        self.files.save(self.engine, self.state())
+        self.files.save(self.engine, self.state(),
+                        extra=self.average.state() if self.average else None)
         self.saved_iteration = self.iteration
 
     # ---- preview ----------------------------------------------------------------------------
@@ -227,8 +244,10 @@ class Trainer:
                 if not all(math.isfinite(v) for v in losses.values()):
                     result.stopped = "diverged"
                     break
-                step_time += time.monotonic() - t0
                 self.iteration += 1
+                if self.average:  # part of the step's time
+                    self.average.update(self.iteration, self._weights)
+                step_time += time.monotonic() - t0
                 steps += 1
                 self.history.append([losses["src_loss"], losses["dst_loss"]])
                 self._print_progress(losses, time.monotonic() - t0)
