@@ -104,3 +104,19 @@ def test_files_cross_load_and_training_continues(run, tmp_path):
 def test_missing_opencl_device_lists_what_exists():
     with pytest.raises(BackendError, match="no OpenCL device with idx 99"):
         get_engine("opencl", 99)
+
+
+def test_assigned_weights_reach_the_compiled_engines_and_leave_the_optimizer(run):
+    """What merge does with a weight average (app.models.weight_average) on either engine: the
+    next prediction uses the assigned weights; the optimizer's state stays as it was."""
+    for eng in (run["cl"], run["th"]):
+        before = eng.predict(predict_fn, batch())
+        opt_state = {k: v for k, v in eng.state_dict().items() if k.startswith("opt/")}
+        halved = {k: eng.to_numpy(v) * 0.5 for k, v in eng.params.items()}
+        eng.assign_weights(halved)
+        np.testing.assert_allclose(eng.to_numpy(eng.params["out.weight"]), halved["out.weight"])
+        assert np.abs(eng.predict(predict_fn, batch()) - before).max() > 1e-4
+        after = {k: v for k, v in eng.state_dict().items() if k.startswith("opt/")}
+        assert all(np.array_equal(opt_state[k], after[k]) for k in opt_state)
+        with pytest.raises(BackendError, match="out.weight"):
+            eng.assign_weights({"out.weight": np.zeros((1, 1), np.float32)})
