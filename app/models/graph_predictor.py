@@ -70,7 +70,7 @@ class GraphPredictor:
 
 def _stamp(name: str, iteration: int, path: Path) -> str:
     """The model state a graph holds, as the torch predictor names it (so switching the merge
-    engine keeps the frames); a graph without our metadata (a DeepFaceLive DFM) by its file."""
+    engine keeps the frames); a graph whose metadata names no model, by its file."""
     if name:
         return f"{name} at iteration {iteration}"
     try:
