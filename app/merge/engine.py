@@ -78,12 +78,12 @@ def _has_frames(out_dir: Path) -> bool:
     return any(p.suffix.lower() in FRAME_EXTS for p in out_dir.iterdir())
 
 
-def check_settings(out_dir: Path, opts: MergeOptions, overwrite: bool) -> None:
-    """Refuse to mix frames merged with other settings into one result (unless overwriting)."""
-    old = None if overwrite else _read_settings(out_dir)
+def check_settings(old: dict | None, out_dir: Path, opts: MergeOptions) -> None:
+    """Refuse to mix frames merged with other settings into one result. `old`: the settings
+    file there (`_read_settings`; None when overwriting)."""
     if old is None:
         return
-    old.pop("model", None)  # the model is not a setting: see model_changed
+    old = {k: v for k, v in old.items() if k != "model"}  # not a setting: see model_changed
     if old != opts.output_settings() and _has_frames(out_dir):
         changed = sorted(k for k in opts.output_settings() if old.get(k) != getattr(opts, k))
         raise UserError("merged frames made with other settings are there (changed: "
@@ -91,13 +91,13 @@ def check_settings(out_dir: Path, opts: MergeOptions, overwrite: bool) -> None:
                         "merge into another folder", out_dir)
 
 
-def model_changed(out_dir: Path, stamp: str | None) -> str | None:
-    """The stamp of the model that made the merged frames there, when it is not `stamp`.
+def model_changed(old: dict | None, out_dir: Path, stamp: str | None) -> str | None:
+    """The stamp of the model that made the merged frames there (`old`: their settings file),
+    when it is not `stamp`.
 
     A user who trains on and merges again wants the new model's frames: resuming would keep
     every frame the old model made (the whole result, when the last merge finished). Frames
     from a folder that records no model (merged before this was kept) are kept."""
-    old = _read_settings(out_dir)
     if stamp is None or old is None or old.get("model") in (None, stamp):
         return None
     return str(old["model"]) if _has_frames(out_dir) else None
@@ -243,9 +243,10 @@ def merge_frames(frames: list[Path], faces: dict[str, list], out_dir: Path,
                         "`python -m app mask train` (merge trains it when it is missing)")
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out_dir)  # a killed run's half-written frame or settings file
-    check_settings(out_dir, opts, overwrite)
+    old = None if overwrite else _read_settings(out_dir)
+    check_settings(old, out_dir, opts)
     stamp = model_stamp(predictor)
-    made_by = None if overwrite else model_changed(out_dir, stamp)
+    made_by = model_changed(old, out_dir, stamp)
     if made_by is not None:
         print(f"the merged frames there were made by {made_by}; this is {stamp}: merging "
               "every frame again")
