@@ -71,8 +71,10 @@ class GraphPredictor:
 def _stamp(name: str, iteration: int, path: Path) -> str:
     """The model state a graph holds, as the torch predictor names it (so switching the merge
     engine keeps the frames); a graph whose metadata names no model, by its file."""
+    from app.models.predictor import training_stamp
+
     if name:
-        return f"{name} at iteration {iteration}"
+        return training_stamp(name, iteration)
     try:
         st = path.stat()
     except OSError:

@@ -30,7 +30,7 @@ class Predictor:
         self.learned_mask = bool(model.learn_mask)
         self.name = model.name
         #: the model state that makes the frames (merge redoes its frames when this changes)
-        self.stamp = f"{model.name} at iteration {iteration}"
+        self.stamp = training_stamp(model.name, iteration)
         # the engine's fast inference form (torch bf16: weights cast once, not every call)
         self._weights = engine.inference_cache
         self._swap = engine.inference_fn(model.swap_fn)
@@ -73,6 +73,12 @@ class Predictor:
                          else np.ones((len(chunk), r, r, 1), np.float32))
         return (np.clip(np.concatenate(out_f), 0, 1).astype(np.float32),
                 np.clip(np.concatenate(out_m), 0, 1).astype(np.float32))
+
+
+def training_stamp(name: str, iteration: int) -> str:
+    """A trained model's state as merge records it (app.merge.engine.model_stamp); the graph
+    predictor of the same model gives the same, so switching the merge engine keeps frames."""
+    return f"{name} at iteration {iteration}"
 
 
 def find_files(model_dir: str | Path, model_name: str) -> Any:
