@@ -85,10 +85,14 @@ class Engine:
     # ---- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
         """Weights by name plus optimizer state as `opt/<name>/<param>/m|v` and `opt/<name>/step`."""
-        sd = {k: self.to_numpy(v) for k, v in self.params.items()}
+        sd = self.weights()
         for o in self.optimizers:
             sd.update(self._opt_state(o))
         return sd
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The parameters alone, by name, as float32 numpy arrays (no optimizer state)."""
+        return {k: self.to_numpy(v) for k, v in self.params.items()}
 
     #: parameter name prefixes a file may lack (or hold in another shape): those keep their fresh
     #: init on load (SAEHD's discriminators, added or resized on a later run, as DFL does)

@@ -129,10 +129,7 @@ class Trainer:
         if not decay or not self.leader:
             return None
         saved = None if reset_average else self.files.average
-        return WeightAverage.resume(decay, saved, self._weights())
-
-    def _weights(self) -> dict[str, np.ndarray]:
-        return {k: self.engine.to_numpy(v) for k, v in self.engine.params.items()}
+        return WeightAverage.resume(decay, saved, self.engine.weights())
 
     # ---- set-up -----------------------------------------------------------------------------
     def _load_faces(self, src_dir, dst_dir) -> None:
@@ -246,7 +243,7 @@ class Trainer:
                     break
                 self.iteration += 1
                 if self.average:  # part of the step's time
-                    self.average.update(self.iteration, self._weights)
+                    self.average.update(self.iteration, self.engine.weights)
                 step_time += time.monotonic() - t0
                 steps += 1
                 self.history.append([losses["src_loss"], losses["dst_loss"]])
