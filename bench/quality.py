@@ -10,7 +10,8 @@ detector, landmarks and recognition net, OpenCV). One table row per pair, recipe
     python bench/quality.py --no-train --work /tmp/q                     # re-merge, re-score
 
 Recipes: demo (the demo's SAE-df 64 px with the multiscale decoder, fed sorted by yaw),
-demo-single (the same with one output scale: the demo until 2026-12-07), demo-unsorted (the demo
+demo-single (the same with one output scale, the demo's model until 2026-12-07; with today's
+weight average), demo-unsorted (the demo
 fed in shuffled epochs), demo-liae (archi liae), hd-d96 / hd-d128 (SAEHD -ud at 96 / 128 px),
 amp-64 (AMP at 64 px, small dims, DFL's learning rate). Merges: plain (overlay into the dst hull,
 rct), superres+sharpen2 (the demo's merge), sharpen2 / sharpen4 / superres alone, seamless and
@@ -72,7 +73,8 @@ def recipes() -> dict[str, tuple[str, dict, dict]]:
     from app.cli.demo import demo_model_options
     sae_options, general = demo_model_options("SAE")
     out = {"demo": ("SAE", sae_options, general)}
-    # the demo until 2026-12-07: one output scale (no multiscale decoder)
+    # one output scale (no multiscale decoder), as the demo's model was until 2026-12-07; the
+    # trainer options are today's (the weight average included)
     out["demo-single"] = ("SAE", {**sae_options, "multiscale_decoder": False}, general)
     # the same at liae: one decoder fed by inter_AB (and inter_B for dst), which DFL's users
     # pick when the swap must follow dst's pose and expression more than df does
