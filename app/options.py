@@ -143,6 +143,17 @@ def resolve(spec: tuple[Option, ...], given: dict, where: object = None) -> dict
     return out
 
 
+def with_added(spec: tuple[Option, ...], saved: dict) -> dict:
+    """`saved` (a model's stored options) with the overridable options added to `spec` after it
+    was saved, at their defaults: a new option's default keeps a model as it was (e.g. SAE's
+    eyes_mouth_prio, the trainer's ema_decay), and a later run may then override it."""
+    out = dict(saved)
+    for o in spec:
+        if o.overridable and o.key not in out and o.applies(out):
+            out[o.key] = o.default_for(out)
+    return out
+
+
 def refuse_unknown(spec: tuple[Option, ...], given: dict | None, where: object = None,
                    of: str = "") -> None:
     """A key of `given` that no option of `spec` has is a UserError naming it (and the known

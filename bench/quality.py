@@ -78,6 +78,8 @@ def recipes() -> dict[str, tuple[str, dict, dict]]:
     # the same at liae: one decoder fed by inter_AB (and inter_B for dst), which DFL's users
     # pick when the swap must follow dst's pose and expression more than df does
     out["demo-liae"] = ("SAE", {**sae_options, "archi": "liae"}, general)
+    # with DFL 2.0's eyes-and-mouth priority (300 x L1 inside the eyes and inner mouth)
+    out["demo-em"] = ("SAE", {**sae_options, "eyes_mouth_prio": True}, general)
     # the demo's model fed as before sort_by_yaw became its default (2026-12-07): src faces
     # drawn in shuffled epochs, not by dst's pose (it has the multiscale decoder, as the demo now)
     out["demo-unsorted"] = ("SAE", sae_options, {**general, "sort_by_yaw": False})

@@ -219,11 +219,13 @@ def _first_run(cls, given: dict) -> dict:
 
 def _override(cls, saved: dict, given: dict) -> dict:
     """Later run: flags as given; the overridable options only if Enter comes within 2 s."""
-    from app.models.options import GENERAL, NEW_GENERAL
+    from app.models.options import GENERAL
+    from app.options import with_added
     out = dict(given)
     if not interactive() or not _enter_within(2.0):
         return out
-    current = {**NEW_GENERAL, **saved.get("general", {}), **saved.get("options", {})}
+    current = {**with_added(GENERAL, saved.get("general", {})),
+               **with_added(tuple(cls.options_spec), saved.get("options", {}))}
     for o in GENERAL + tuple(cls.options_spec):
         if o.overridable and o.key not in given and o.key in current:
             out[o.key] = _ask(o, current[o.key], out)

@@ -33,7 +33,7 @@ from typing import Any
 import backends.layers as L
 from backends.layers import names
 from backends.optim import AdaBelief
-from app.models.base import FaceModel, Net, dssim_kernel, split
+from app.models.base import FaceModel, Net, dssim_kernel, eyes_mouth_loss, split
 from app.models.options import Option
 from app.models.saehd import (OPTIONS as SAEHD_OPTIONS, SAEHD, blur_out, soft_mask, step_settings,
                                tv_mse)
@@ -249,7 +249,7 @@ class AMP(SAEHD):
         t, p = target * mask_blur, pred * mask_blur
         loss = 5.0 * F.dssim(t, p, kernel_size=dssim_kernel(res, res)) \
             + 5.0 * F.dssim(t, p, kernel_size=max(3, int(res / 23.2))) + 10.0 * F.mse(t, p)
-        return loss + 300.0 * F.mae(target * em, pred * em) + 10.0 * F.mse(mask, pred_mask)
+        return loss + eyes_mouth_loss(F, target, pred, em) + 10.0 * F.mse(mask, pred_mask)
 
     def amp_gan(self, F, P, src: tuple, dst: tuple, losses: dict) -> None:
         """DFL's AMP GAN: the discriminator calls both sides' masked targets real and

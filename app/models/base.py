@@ -23,6 +23,13 @@ def dssim_kernel(resolution: int, smallest: int) -> int:
     return max(3, min(int(resolution / 11.6), smallest))
 
 
+def eyes_mouth_loss(F, target: Any, pred: Any, em: Any) -> Any:
+    """DeepFaceLab 2.0's eyes-and-mouth priority (SAEHD, AMP): 300 x the mean absolute error
+    inside the eyes-and-mouth mask `em` (app.train.samples.eyes_mouth_mask). The mean runs over
+    the whole image, so the weight per masked pixel is far above the rest of the loss's."""
+    return 300.0 * F.mae(target * em, pred * em)
+
+
 def split(x: Any, n: int) -> tuple[Any, Any]:
     """First `n` samples and the rest (src and dst run through a shared net as one batch)."""
     return x[:n], x[n:]

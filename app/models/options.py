@@ -11,7 +11,7 @@ from __future__ import annotations
 from app.options import Option, refuse_inapplicable, resolve
 
 __all__ = ["Option", "resolve", "refuse_inapplicable", "PIXEL_LOSS", "LEARN_MASK", "GENERAL",
-           "GENERAL_KEYS", "NEW_GENERAL"]
+           "GENERAL_KEYS"]
 
 
 PIXEL_LOSS = Option(
@@ -57,7 +57,3 @@ GENERAL = (
 
 #: General options every model file stores (besides the model's own).
 GENERAL_KEYS = tuple(o.key for o in GENERAL)
-
-#: General options added after models were first saved, with the value that keeps a model saved
-#: without them as it was (a later run may then override them like the rest)
-NEW_GENERAL = {"ema_decay": 0.0}

@@ -12,7 +12,7 @@ from typing import Any
 
 from backends.layers import names
 from backends.optim import Adam
-from app.models.base import ADAM, FaceModel
+from app.models.base import ADAM, FaceModel, eyes_mouth_loss
 from app.models.df_family import TwoDecoderModel
 from app.models.liae_family import LIAEModel
 from app.models.nets import Bottleneck, ConvEncoder, Decoder, Encoder, VGEncoder, VGResBlock
@@ -62,6 +62,10 @@ OPTIONS = (
            why_not="SAE's vg decoder outputs one scale only (DeepFaceLab 1.0's VGDecFlow has "
                    "no multiscale output); leave the option out or use archi df or liae"),
     PIXEL_LOSS,
+    Option("eyes_mouth_prio", "Eyes and mouth priority", False, "bool", overridable=True,
+           help="Adds DeepFaceLab 2.0's eyes-and-mouth term (SAEHD's option) to the loss: the "
+                "eyes and the inner mouth are learned far more exactly (gaze, how far the mouth "
+                "opens). Not in DeepFaceLab 1.0's SAE; off keeps SAE as it was."),
     Option("face_style_power", "Face style power ( 0..100 )", 0.0, "float", lo=0, hi=100,
            overridable=True,
            help="Learns the colour of dst's face in the swapped face (0: off). Start at 10."),
@@ -87,6 +91,10 @@ class _SAEParts:
     @property
     def learn_mask(self) -> bool:  # type: ignore[override]
         return bool(self.options["learn_mask"])
+
+    @property
+    def eyes_mouth_masks(self) -> bool:  # type: ignore[override]
+        return bool(self.options.get("eyes_mouth_prio"))
 
     @property
     def multiscale(self) -> int:  # type: ignore[override]
@@ -132,6 +140,11 @@ class SAE(FaceModel):
             cls = SAELIAE if options.get("archi") == "liae" else SAEDF
         return object.__new__(cls)
 
+    def sample_settings(self, general: dict) -> tuple[Any, Any, dict]:
+        """DeepFaceLab 1.0's samples, with the eyes-and-mouth masks when their priority is on."""
+        src, dst, extra = super().sample_settings(general)
+        return src, dst, {**extra, "eyes_mouth": self.eyes_mouth_masks}
+
     # ---- losses (DFL's SAE) -----------------------------------------------------------------
     def optimizers(self) -> list:
         """One Adam over image + mask loss. DFL 1.0 ran a second Adam for the mask (encoder +
@@ -148,6 +161,9 @@ class SAE(FaceModel):
         pixel, masked = bool(o["pixel_loss"]), not o["remove_gray_border"]
         src = self.image_loss(F, self._targets(b, "src"), out["src"], self._masks(b, "src"), pixel, masked)
         dst = self.image_loss(F, self._targets(b, "dst"), out["dst"], self._masks(b, "dst"), pixel, masked)
+        if self.eyes_mouth_masks:
+            src = src + eyes_mouth_loss(F, b["target_src"], out["src"][-1], b["em_src"])
+            dst = dst + eyes_mouth_loss(F, b["target_dst"], out["dst"][-1], b["em_dst"])
         losses: dict[str, Any] = {"src_loss": src, "dst_loss": dst}
         if fsp or bsp:
             src = src + self.style_losses(F, b, out["swap"], fsp, bsp, pixel)

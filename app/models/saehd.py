@@ -18,7 +18,7 @@ from typing import Any
 from backends.layers import names
 from backends.optim import AdaBelief, RMSprop
 from app.errors import UserError
-from app.models.base import FaceModel, Net, dssim_kernel, split
+from app.models.base import FaceModel, Net, dssim_kernel, eyes_mouth_loss, split
 from app.models.options import Option
 from app.models.saehd_discriminators import CodeDiscriminator, UNetPatchDiscriminator
 from app.models.saehd_nets import HDDecoder, HDEncoder, HDInter
@@ -383,7 +383,7 @@ class SAEHD(FaceModel):
                 5.0 * F.dssim(t, p, kernel_size=max(3, int(res / 23.2)))
         loss = loss + 10.0 * F.mse(t, p)
         if self.effective["eyes_mouth_prio"]:
-            loss = loss + 300.0 * F.mae(target * em, pred * em)
+            loss = loss + eyes_mouth_loss(F, target, pred, em)
         return loss + 10.0 * F.mse(mask, pred_mask)
 
     def face_style(self, F, P, out: dict, power: float) -> Any:

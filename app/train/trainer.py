@@ -21,7 +21,8 @@ import numpy as np
 
 from app.errors import UserError
 from app.models import model_class
-from app.models.options import GENERAL, NEW_GENERAL, refuse_inapplicable, resolve
+from app.models.options import GENERAL, refuse_inapplicable, resolve
+from app.options import with_added
 from app.options import refuse_unknown
 from app.models.files import ModelFiles, foreign_model_files
 
@@ -42,7 +43,7 @@ class TrainResult:
 def merge_options(spec, saved: dict, given: dict | None, where: object) -> dict:
     """Saved options with the overridable ones replaced by `given`; a different value for a
     fixed option is a UserError naming it (it would need another network)."""
-    out = dict(saved)
+    out = with_added(spec, saved)
     for o in spec:
         if not given or given.get(o.key) is None or o.key not in out:
             continue
@@ -91,7 +92,7 @@ class Trainer:
         else:
             saved = self.files.read_data()   # validated: model name, options, state
             self.options = merge_options(cls.options_spec, saved["options"], options, self.files.data)
-            self.general = merge_options(GENERAL, {**NEW_GENERAL, **saved["general"]}, general,
+            self.general = merge_options(GENERAL, saved["general"], general,
                                          self.files.data)
             self.seed = int(saved["seed"])
         if self.general.get("batch_size") is None:
