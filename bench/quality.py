@@ -11,7 +11,8 @@ detector, landmarks and recognition net, OpenCV). One table row per pair, recipe
 
 Recipes: demo (the demo's SAE-df 64 px with the multiscale decoder, fed sorted by yaw),
 demo-single (the same with one output scale, the demo's model until 2026-12-07; with today's
-weight average), demo-unsorted (the demo fed in shuffled epochs), demo-liae (archi liae), hd-d96 / hd-d128 (SAEHD -ud at 96 / 128 px),
+weight average), demo-unsorted (the demo fed in shuffled epochs), demo-liae (archi liae),
+demo-em (with DFL 2.0's eyes-and-mouth priority), hd-d96 / hd-d128 (SAEHD -ud at 96 / 128 px),
 amp-64 (AMP at 64 px, small dims, DFL's learning rate). Merges: plain (overlay into the dst hull,
 rct), superres+sharpen2 (the demo's merge), sharpen2 / sharpen4 / superres alone, seamless and
 seamless+superres+sharpen2 (Poisson cloning: the demo's mode until 2026-12-07). (A second
