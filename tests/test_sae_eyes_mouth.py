@@ -1,6 +1,7 @@
-"""SAE's eyes-and-mouth priority (DeepFaceLab 2.0's SAEHD option, added to SAE for the demo): off
-keeps SAE as DFL 1.0 has it; on, the eyes and inner mouth are learned more exactly; a model
-saved before the option existed reads it as off and may switch it on."""
+"""SAE's eyes-and-mouth priority (DeepFaceLab 2.0's SAEHD option, added to SAE; tried for the demo,
+bench/RESULTS.md 2026-12-08): off keeps SAE as DFL 1.0 has it; on, the network spends more of
+itself on the eyes and inner mouth; a model saved before the option existed reads it as off and
+may switch it on."""
 
 import json
 from pathlib import Path

@@ -63,9 +63,9 @@ OPTIONS = (
                    "no multiscale output); leave the option out or use archi df or liae"),
     PIXEL_LOSS,
     Option("eyes_mouth_prio", "Eyes and mouth priority", False, "bool", overridable=True,
-           help="Adds DeepFaceLab 2.0's eyes-and-mouth term (SAEHD's option) to the loss: the "
-                "eyes and the inner mouth are learned far more exactly (gaze, how far the mouth "
-                "opens). Not in DeepFaceLab 1.0's SAE; off keeps SAE as it was."),
+           help="Adds DeepFaceLab 2.0's eyes-and-mouth term (SAEHD's option) to the loss: "
+                "the eyes and the inner mouth weigh far more, against alien eyes and a wrong "
+                "gaze in long runs. Not in DeepFaceLab 1.0's SAE; off keeps SAE as it was."),
     Option("face_style_power", "Face style power ( 0..100 )", 0.0, "float", lo=0, hi=100,
            overridable=True,
            help="Learns the colour of dst's face in the swapped face (0: off). Start at 10."),
