@@ -86,7 +86,7 @@ def test_first_run_asks_every_trainer_then_model_question_in_order(monkeypatch):
     assert asked[len(general):] == ["resolution", "face_type", "learn_mask", "optimizer_mode",
                                     "archi", "ae_dims", "e_ch_dims", "d_ch_dims",
                                     "remove_gray_border", "lighter_encoder", "pixel_loss",
-                                    "face_style_power", "bg_style_power"]
+                                    "eyes_mouth_prio", "face_style_power", "bg_style_power"]
     # DFL does not ask vg for a multiscale or residual decoder (vg has its own blocks)
     assert "multiscale_decoder" not in out and "d_residual_blocks" not in out
     with pytest.raises(UserError, match="multiscale_decoder .*not available"):   # as a flag
