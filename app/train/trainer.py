@@ -22,8 +22,7 @@ import numpy as np
 from app.errors import UserError
 from app.models import model_class
 from app.models.options import GENERAL, refuse_inapplicable, resolve
-from app.options import with_added
-from app.options import refuse_unknown
+from app.options import refuse_unknown, with_added
 from app.models.files import ModelFiles, foreign_model_files
 
 PREVIEW_FACES = 4
